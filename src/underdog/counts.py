@@ -1,0 +1,422 @@
+"""Class counts and label counts, from memory or streamed, summed across ranks.
+
+:func:`class_counts` counts integer class labels; :func:`multilabel_counts` counts the
+positives and negatives of each label of a 0/1 target matrix. Both accept
+
+- a label container: a numpy array, a torch tensor, a list or a pandas ``Series``;
+- a ``torch.utils.data.Dataset``: its ``targets`` / ``labels`` attribute when it has one
+  (also through ``Subset``), else every sample ``dataset[i]`` in turn;
+- any other iterable of batches, such as a ``DataLoader``, yielding ``y`` or ``(x, y, ...)``
+  (or dicts, see ``target``); these are streamed in constant memory.
+
+When ``torch.distributed`` is initialised the counts are summed across ranks
+(``distributed=True``, the default), so that every rank sees the counts of the whole
+dataset and derives identical weights. Each rank must then pass only its own shard.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, IterableDataset, Subset
+
+from ._validation import check_bool, check_int, describe
+from .exceptions import DataError, InvalidParameterError
+
+__all__ = ["MultilabelCounts", "class_counts", "multilabel_counts"]
+
+_TARGET_KEYS = ("target", "targets", "label", "labels", "y")
+
+
+class MultilabelCounts(NamedTuple):
+    """Per-label counts of a 0/1 target matrix.
+
+    Attributes:
+        positives: ``(L,)`` int64, the number of 1s of each label.
+        negatives: ``(L,)`` int64, the number of 0s of each label (ignored entries excluded).
+        num_samples: the number of rows seen (samples, or positions for dense targets).
+    """
+
+    positives: torch.Tensor
+    negatives: torch.Tensor
+    num_samples: int
+
+
+# ----------------------------------------------------------------------------- conversion
+
+
+def _to_tensor(labels: Any, *, name: str, owner: str) -> torch.Tensor:
+    """Convert a label container to a CPU or device tensor without copying when possible."""
+    if isinstance(labels, torch.Tensor):
+        return labels.detach()
+    if hasattr(labels, "to_numpy") and not isinstance(labels, np.ndarray):  # pandas
+        labels = labels.to_numpy()
+    array = np.asarray(labels) if not isinstance(labels, np.ndarray) else labels
+    if array.dtype.kind in "OUSV":
+        raise DataError(
+            f"The '{name}' parameter of {owner} must hold integer class indices. Got values "
+            f"of dtype {array.dtype} instead; map class names to indices first "
+            "(for example with sklearn.preprocessing.LabelEncoder)."
+        )
+    if array.dtype.kind == "u" and array.dtype.itemsize > 1:
+        array = array.astype(np.int64)
+    return torch.from_numpy(np.ascontiguousarray(array))
+
+
+def _check_integer_labels(t: torch.Tensor, *, name: str, owner: str) -> torch.Tensor:
+    if t.dtype == torch.bool:
+        return t.to(torch.uint8)
+    if t.is_floating_point() or t.is_complex():
+        nan = " (it contains NaN)" if t.is_floating_point() and bool(t.isnan().any()) else ""
+        raise DataError(
+            f"The '{name}' parameter of {owner} must hold integer class indices. "
+            f"Got dtype {t.dtype}{nan} instead; convert with .long() / .astype(int) if the "
+            "values are whole numbers."
+        )
+    return t
+
+
+# ----------------------------------------------------------------------------- sources
+
+
+def _dataset_targets(dataset: Dataset) -> Any | None:
+    """The labels a dataset exposes without loading features, or None."""
+    if isinstance(dataset, Subset):
+        parent = _dataset_targets(dataset.dataset)
+        if parent is None:
+            return None
+        parent = _to_tensor(parent, name="dataset", owner="class_counts")
+        return parent[torch.as_tensor(list(dataset.indices), dtype=torch.long)]
+    for attr in ("targets", "labels"):
+        value = getattr(dataset, attr, None)
+        if value is not None and not callable(value):
+            return value
+    return None
+
+
+def _pick_target(item: Any, target: int | str | None, owner: str) -> Any:
+    """Take the target part of one batch (or sample)."""
+    if target is not None:
+        try:
+            return item[target]
+        except (KeyError, IndexError, TypeError) as exc:
+            raise InvalidParameterError(
+                f"The 'target' parameter of {owner} must select the labels of each batch. "
+                f"Got {target!r}, which does not index a batch of type {type(item).__name__}."
+            ) from exc
+    if isinstance(item, dict):
+        for key in _TARGET_KEYS:
+            if key in item:
+                return item[key]
+        raise DataError(
+            f"{owner} could not find the labels in a batch dict with keys {sorted(item)}; "
+            "pass target=KEY."
+        )
+    if isinstance(item, (tuple, list)):
+        if len(item) == 0:
+            raise DataError(f"{owner} got an empty batch tuple.")
+        return item[1] if len(item) >= 2 else item[0]
+    return item
+
+
+def _iter_targets(source: Any, *, target: int | str | None, owner: str):
+    """Yield target tensors from a dataset (one sample at a time) or an iterable of batches.
+
+    Yields ``(tensor, is_sample)``: samples come from datasets, batches from iterables.
+    """
+    if isinstance(source, Dataset) and not isinstance(source, IterableDataset):
+        for index in range(len(source)):  # type: ignore[arg-type]
+            yield (
+                _to_tensor(_pick_target(source[index], target, owner), name="labels", owner=owner),
+                True,
+            )
+        return
+    is_sample = isinstance(source, IterableDataset)
+    for item in source:
+        yield _to_tensor(_pick_target(item, target, owner), name="labels", owner=owner), is_sample
+
+
+def _is_container(labels: Any) -> bool:
+    return isinstance(labels, (torch.Tensor, np.ndarray, list, tuple)) or (
+        hasattr(labels, "to_numpy") and hasattr(labels, "dtype")
+    )
+
+
+# ----------------------------------------------------------------------------- distributed
+
+
+def _distributed_active(distributed: bool) -> bool:
+    return (
+        distributed
+        and torch.distributed.is_available()
+        and torch.distributed.is_initialized()
+        and torch.distributed.get_world_size() > 1
+    )
+
+
+def _reduce_device() -> torch.device:
+    backend = torch.distributed.get_backend()
+    if backend == "nccl":
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device("cpu")
+
+
+def _all_reduce(tensor: torch.Tensor, op: Any) -> torch.Tensor:
+    device = _reduce_device()
+    buffer = tensor.to(device=device, copy=True)
+    torch.distributed.all_reduce(buffer, op=op)
+    return buffer.cpu()
+
+
+def _sum_across_ranks(counts: torch.Tensor) -> torch.Tensor:
+    """Sum int64 counts of shape (..., K) across ranks, padding K to the largest."""
+    size = torch.tensor([counts.shape[-1]], dtype=torch.int64)
+    width = int(_all_reduce(size, torch.distributed.ReduceOp.MAX)[0])
+    if width > counts.shape[-1]:
+        counts = torch.nn.functional.pad(counts, (0, width - counts.shape[-1]))
+    return _all_reduce(counts, torch.distributed.ReduceOp.SUM)
+
+
+# ----------------------------------------------------------------------------- class counts
+
+
+class _ClassCounter:
+    """Accumulates class counts batch by batch; memory is O(number of classes)."""
+
+    def __init__(self, *, num_classes: int | None, ignore_index: int | None, owner: str):
+        self.num_classes = num_classes
+        self.ignore_index = ignore_index
+        self.owner = owner
+        self.counts = torch.zeros(num_classes or 0, dtype=torch.int64)
+        self.seen = 0
+
+    def add(self, labels: torch.Tensor) -> None:
+        if labels.numel() == 0:
+            return
+        labels = _check_integer_labels(labels, name="labels", owner=self.owner).reshape(-1)
+        if self.ignore_index is not None:
+            keep = labels != self.ignore_index
+            if not bool(keep.all()):
+                labels = labels[keep]
+        if labels.numel() == 0:
+            return
+        low, high = (int(v) for v in torch.aminmax(labels))
+        if low < 0:
+            ignored = (
+                ""
+                if self.ignore_index is None
+                else f" (other than ignore_index={self.ignore_index})"
+            )
+            raise DataError(
+                f"The 'labels' parameter of {self.owner} must hold class indices >= 0"
+                f"{ignored}. Got the label {low} instead."
+            )
+        if self.num_classes is not None and high >= self.num_classes:
+            raise DataError(
+                f"The 'labels' parameter of {self.owner} must hold class indices < "
+                f"num_classes={self.num_classes}. Got the label {high} instead."
+            )
+        if labels.dtype != torch.int64 and labels.dtype != torch.uint8:
+            labels = labels.long()
+        batch = torch.bincount(labels.cpu(), minlength=self.counts.numel())
+        if batch.numel() > self.counts.numel():
+            batch[: self.counts.numel()] += self.counts
+            self.counts = batch
+        else:
+            self.counts += batch
+        self.seen += labels.numel()
+
+
+def class_counts(
+    labels: Any,
+    *,
+    num_classes: int | None = None,
+    ignore_index: int | None = None,
+    target: int | str | None = None,
+    distributed: bool = True,
+) -> torch.Tensor:
+    """Count how many times each class index occurs.
+
+    Args:
+        labels: integer class indices of any shape (every element is one label, so a
+            segmentation mask counts pixels): a numpy array, torch tensor, list or pandas
+            Series; a ``Dataset``; or an iterable of batches such as a ``DataLoader``.
+        num_classes: length of the result; classes with no samples get a count of 0.
+            Defaults to ``max(label) + 1``.
+        ignore_index: a label value to skip (for example ``-100``).
+        target: which part of each batch or sample holds the labels: an index or a dict
+            key. By default a tuple/list ``(x, y, ...)`` gives ``y``, a dict its
+            ``"target"``/``"label"``/``"labels"``/``"y"`` entry, anything else itself.
+        distributed: sum the counts across ranks when ``torch.distributed`` is initialised.
+
+    Returns:
+        An int64 CPU tensor of shape ``(C,)`` with ``counts[c]`` the number of labels ``c``.
+
+    Raises:
+        DataError: labels that are not integers (floats, NaN, strings), negative labels,
+            labels ``>= num_classes``, or no labels at all.
+        InvalidParameterError: a parameter of the wrong type or value.
+
+    Example:
+        >>> class_counts([0, 2, 2, 1, 2])
+        tensor([1, 1, 3])
+        >>> class_counts([0, 0, -100, 1], num_classes=4, ignore_index=-100)
+        tensor([2, 1, 0, 0])
+    """
+    owner = "class_counts"
+    if num_classes is not None:
+        num_classes = check_int(num_classes, name="num_classes", owner=owner, low=1)
+    if ignore_index is not None:
+        ignore_index = check_int(ignore_index, name="ignore_index", owner=owner)
+    distributed = check_bool(distributed, name="distributed", owner=owner)
+
+    counter = _ClassCounter(num_classes=num_classes, ignore_index=ignore_index, owner=owner)
+    if isinstance(labels, Dataset):
+        exposed = _dataset_targets(labels)
+        if exposed is not None and target is None:
+            counter.add(_to_tensor(exposed, name="labels", owner=owner))
+        else:
+            for batch, _ in _iter_targets(labels, target=target, owner=owner):
+                counter.add(batch)
+    elif _is_container(labels):
+        counter.add(_to_tensor(labels, name="labels", owner=owner))
+    elif isinstance(labels, Iterable):
+        for batch, _ in _iter_targets(labels, target=target, owner=owner):
+            counter.add(batch)
+    else:
+        raise InvalidParameterError(
+            f"The 'labels' parameter of {owner} must be an array, tensor, list, Series, "
+            f"Dataset or iterable of batches. Got {describe(labels)} instead."
+        )
+
+    counts = counter.counts
+    if _distributed_active(distributed):
+        counts = _sum_across_ranks(counts)
+    if int(counts.sum()) == 0:
+        raise DataError(
+            f"The 'labels' parameter of {owner} must hold at least one label"
+            f"{'' if ignore_index is None else ' that is not ignore_index'}. Got none."
+        )
+    return counts
+
+
+# ----------------------------------------------------------------------------- multilabel
+
+
+def _as_rows(t: torch.Tensor, *, is_sample: bool) -> torch.Tensor:
+    """Reshape targets to (rows, L): labels on dim 1 (dim 0 for a single sample)."""
+    if is_sample:
+        t = t.unsqueeze(0)
+    if t.ndim == 1:
+        return t.reshape(-1, 1)
+    if t.ndim == 0:
+        return t.reshape(1, 1)
+    return t.movedim(1, -1).reshape(-1, t.shape[1])
+
+
+def multilabel_counts(
+    targets: Any,
+    *,
+    ignore_index: int | None = None,
+    target: int | str | None = None,
+    distributed: bool = True,
+) -> MultilabelCounts:
+    """Count the positives and negatives of each label of a 0/1 target matrix.
+
+    Args:
+        targets: a 0/1 (bool, integer or float) matrix of shape ``(N, L)`` or dense
+            ``(N, L, d1, ...)`` (labels on dim 1); a 1-D vector counts as one label. Also a
+            ``Dataset`` (samples of shape ``(L,)``) or an iterable of batches.
+        ignore_index: a target value marking unknown entries, which are skipped.
+        target: which part of each batch or sample holds the targets (see
+            :func:`class_counts`).
+        distributed: sum the counts across ranks when ``torch.distributed`` is initialised.
+
+    Returns:
+        :class:`MultilabelCounts` with int64 ``positives`` and ``negatives`` of shape
+        ``(L,)`` and ``num_samples``.
+
+    Raises:
+        DataError: values other than 0, 1 (and ``ignore_index``), a label count that changes
+            between batches, or no targets at all.
+
+    Example:
+        >>> multilabel_counts([[1, 0], [1, 1], [0, 0]])
+        MultilabelCounts(positives=tensor([2, 1]), negatives=tensor([1, 2]), num_samples=3)
+    """
+    owner = "multilabel_counts"
+    if ignore_index is not None:
+        ignore_index = check_int(ignore_index, name="ignore_index", owner=owner)
+        if ignore_index in (0, 1):
+            raise InvalidParameterError(
+                f"The 'ignore_index' parameter of {owner} must differ from 0 and 1. "
+                f"Got {ignore_index} instead."
+            )
+    distributed = check_bool(distributed, name="distributed", owner=owner)
+
+    if isinstance(targets, Dataset):
+        exposed = _dataset_targets(targets)
+        if exposed is not None and target is None:
+            batches = [(_to_tensor(exposed, name="targets", owner=owner), False)]
+        else:
+            batches = _iter_targets(targets, target=target, owner=owner)
+    elif _is_container(targets):
+        batches = [(_to_tensor(targets, name="targets", owner=owner), False)]
+    elif isinstance(targets, Iterable):
+        batches = _iter_targets(targets, target=target, owner=owner)
+    else:
+        raise InvalidParameterError(
+            f"The 'targets' parameter of {owner} must be an array, tensor, list, Dataset or "
+            f"iterable of batches. Got {describe(targets)} instead."
+        )
+
+    positives = negatives = None
+    rows = 0
+    for batch, is_sample in batches:
+        if batch.is_complex():
+            raise DataError(f"The 'targets' parameter of {owner} must be real. Got complex.")
+        batch = _as_rows(batch, is_sample=is_sample)
+        ones, zeros = batch == 1, batch == 0
+        valid = ones | zeros
+        if ignore_index is not None:
+            valid |= batch == ignore_index
+        if not bool(valid.all()):
+            bad = batch[~valid].reshape(-1)[0].item()
+            allowed = "0 and 1" if ignore_index is None else f"0, 1 and {ignore_index}"
+            raise DataError(
+                f"The 'targets' parameter of {owner} must hold only {allowed}. "
+                f"Got the value {bad} instead."
+            )
+        pos, neg = ones.sum(0, dtype=torch.int64).cpu(), zeros.sum(0, dtype=torch.int64).cpu()
+        if positives is None:
+            positives, negatives = pos, neg
+        elif pos.shape != positives.shape:
+            raise DataError(
+                f"The 'targets' parameter of {owner} must have the same number of labels in "
+                f"every batch. Got {positives.numel()} and then {pos.numel()}."
+            )
+        else:
+            positives, negatives = positives + pos, negatives + neg
+        rows += batch.shape[0]
+
+    if positives is None:
+        positives = negatives = torch.zeros(0, dtype=torch.int64)
+    if _distributed_active(distributed):
+        width = torch.tensor([positives.numel(), -positives.numel()], dtype=torch.int64)
+        high, neg_low = _all_reduce(width, torch.distributed.ReduceOp.MAX).tolist()
+        if high != -neg_low:
+            raise DataError(
+                f"The 'targets' parameter of {owner} must have the same number of labels on "
+                f"every rank. Got between {-neg_low} and {high}."
+            )
+        if positives.numel() == 0:
+            positives = negatives = torch.zeros(high, dtype=torch.int64)
+        stacked = torch.cat([positives, negatives, torch.tensor([rows])])
+        stacked = _all_reduce(stacked, torch.distributed.ReduceOp.SUM)
+        positives, negatives, rows = stacked[:high], stacked[high:-1], int(stacked[-1])
+    if rows == 0 or positives.numel() == 0:
+        raise DataError(f"The 'targets' parameter of {owner} must hold at least one row. Got none.")
+    return MultilabelCounts(positives, negatives, rows)

@@ -1,0 +1,32 @@
+"""Exception types raised by underdog.
+
+Every error the library raises on purpose derives from :class:`UnderdogError`, and each
+also derives from the built-in exception that generic code expects (``ValueError`` or
+``TypeError``), so ``except ValueError`` keeps working.
+
+- :class:`InvalidParameterError`: a parameter has the wrong type or value (``gamma=-1``,
+  an unknown scheme). It is both a ``ValueError`` and a ``TypeError``, as in scikit-learn.
+- :class:`ShapeError`: tensors whose shapes or dtypes do not fit together.
+- :class:`DataError`: the data itself breaks a requirement (negative labels, a class with
+  no samples under the default policy, an empty label set).
+"""
+
+from __future__ import annotations
+
+__all__ = ["DataError", "InvalidParameterError", "ShapeError", "UnderdogError"]
+
+
+class UnderdogError(Exception):
+    """Base class of every exception underdog raises on purpose."""
+
+
+class InvalidParameterError(UnderdogError, ValueError, TypeError):
+    """A parameter has a value or type outside its documented constraints."""
+
+
+class ShapeError(UnderdogError, ValueError):
+    """Tensors or arrays whose shapes or dtypes do not fit together."""
+
+
+class DataError(UnderdogError, ValueError):
+    """The data breaks a documented requirement (label range, empty input, zero counts)."""

@@ -1,0 +1,91 @@
+"""Shared pieces of every loss: the one meaning of ``reduction`` and shape checks.
+
+``reduction`` means the same thing for every underdog loss:
+
+- ``"none"``: the per-element loss, shaped like the target (ignored elements are 0);
+- ``"sum"``: the sum of the per-element losses;
+- ``"mean"``: the **weighted mean** ``sum_i l_i / sum_i e_i``, where ``l_i`` already
+  includes the element's weights and ``e_i`` is the element's weight: the product of its
+  sample weight and the class weight of its target (0 for ignored elements). Without any
+  weights this is the plain mean over the elements that are not ignored.
+
+These checks run inside a training step, so they read only shapes and dtypes, never
+tensor values: nothing here synchronises a GPU or breaks ``torch.compile``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..exceptions import ShapeError
+
+__all__ = ["align_to_class_dim", "broadcast_sample_weight", "reduce_loss", "shape_str"]
+
+
+def shape_str(shape: torch.Size | tuple) -> str:
+    return "(" + ", ".join(str(int(s)) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def reduce_loss(
+    loss: torch.Tensor, element_weight: torch.Tensor | None, reduction: str
+) -> torch.Tensor:
+    """Apply ``reduction``; ``element_weight`` is the denominator's weight per element."""
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    if element_weight is None:
+        return loss.mean()
+    return loss.sum() / element_weight.sum()
+
+
+def align_to_class_dim(
+    vector: torch.Tensor, input: torch.Tensor, *, name: str, owner: str
+) -> torch.Tensor:
+    """View a per-class ``(K,)`` vector so that it broadcasts along dim 1 of ``input``.
+
+    ``K`` must equal ``input.shape[1]`` or be 1 (the same value for every class). For a
+    1-D input (a binary problem with one logit per sample) only ``K == 1`` fits. Never
+    aligns with the last dimension, unlike ``torch.nn.BCEWithLogitsLoss(pos_weight=...)``.
+    """
+    if vector.ndim != 1:
+        raise ShapeError(
+            f"The '{name}' parameter of {owner} must be one-dimensional, one value per class. "
+            f"Got shape {shape_str(vector.shape)} instead."
+        )
+    k = vector.shape[0]
+    if input.ndim < 2:
+        if k != 1:
+            raise ShapeError(
+                f"The '{name}' parameter of {owner} must have shape (1,) for a 1-D input of "
+                f"shape {shape_str(input.shape)} (one logit per sample). Got shape "
+                f"{shape_str(vector.shape)} instead."
+            )
+        return vector
+    classes = input.shape[1]
+    if k not in (1, classes):
+        raise ShapeError(
+            f"The '{name}' parameter of {owner} must have shape ({classes},) to match dim 1 "
+            f"(the class dimension) of the input of shape {shape_str(input.shape)}, or (1,). "
+            f"Got shape {shape_str(vector.shape)} instead."
+        )
+    return vector.reshape((k,) + (1,) * (input.ndim - 2))
+
+
+def broadcast_sample_weight(
+    sample_weight: torch.Tensor, target_shape: torch.Size, *, owner: str
+) -> torch.Tensor:
+    """View per-sample weights, ``(N,)`` or the target's shape, to broadcast on the target."""
+    if tuple(sample_weight.shape) == tuple(target_shape):
+        return sample_weight
+    if (
+        sample_weight.ndim == 1
+        and len(target_shape) >= 1
+        and sample_weight.shape[0] == target_shape[0]
+    ):
+        return sample_weight.reshape((-1,) + (1,) * (len(target_shape) - 1))
+    raise ShapeError(
+        f"The 'sample_weight' parameter of {owner} must have shape ({target_shape[0]},) or the "
+        f"target's shape {shape_str(target_shape)}. Got shape "
+        f"{shape_str(sample_weight.shape)} instead."
+    )

@@ -1,0 +1,352 @@
+"""Class weights, ``pos_weight`` and per-sample weights computed from counts.
+
+With ``n_c`` the count of class ``c``, ``N = sum_c n_c`` and ``C`` the number of classes:
+
+=================  =====================================  ===============================
+scheme             weight of class ``c``                  reference
+=================  =====================================  ===============================
+``balanced``       ``N / (C * n_c)``                      scikit-learn ``"balanced"``
+``inverse``        ``N / n_c``
+``inverse_sqrt``   ``sqrt(N / n_c)``
+``effective``      ``(1 - beta) / (1 - beta ** n_c)``     Cui et al., CVPR 2019
+``median``         ``median_c'(n_c') / n_c``              Eigen & Fergus, ICCV 2015
+``uniform``        ``1``
+=================  =====================================  ===============================
+
+Then, in this order: classes with no samples are handled by ``zero_count``, the weights
+are normalised by ``normalize`` and capped at ``max_weight``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from ._validation import check_option, check_real, check_vector, check_weight, describe
+from .counts import MultilabelCounts, _check_integer_labels, _to_tensor, multilabel_counts
+from .exceptions import DataError, InvalidParameterError, ShapeError
+
+__all__ = ["binary_class_weight", "class_weight", "pos_weight", "sample_weight"]
+
+SCHEMES = ("balanced", "inverse", "inverse_sqrt", "effective", "median", "uniform")
+NORMALIZATIONS = ("mean", "samples", "max")
+ZERO_COUNT_POLICIES = ("raise", "zero", "max")
+
+
+def _check_options(
+    owner: str,
+    scheme: str,
+    beta: float | None,
+    normalize: str | None,
+    max_weight: float | None,
+    zero_count: str,
+) -> float | None:
+    check_option(scheme, name="scheme", owner=owner, options=SCHEMES)
+    if normalize is not None:
+        check_option(normalize, name="normalize", owner=owner, options=(None, *NORMALIZATIONS))
+    if max_weight is not None:
+        check_real(max_weight, name="max_weight", owner=owner, low=0.0, closed="neither")
+    check_option(zero_count, name="zero_count", owner=owner, options=ZERO_COUNT_POLICIES)
+    if scheme == "effective":
+        if beta is None:
+            raise InvalidParameterError(
+                f"The 'beta' parameter of {owner} must be a float in [0, 1) when "
+                "scheme='effective' (Cui et al. use 0.9 to 0.9999). Got None instead."
+            )
+        return check_real(beta, name="beta", owner=owner, low=0.0, high=1.0, closed="left")
+    if beta is not None:
+        raise InvalidParameterError(
+            f"The 'beta' parameter of {owner} is used only with scheme='effective'. "
+            f"Got beta={beta!r} with scheme={scheme!r} instead."
+        )
+    return None
+
+
+def _weights_from_counts(
+    counts: torch.Tensor,
+    *,
+    scheme: str,
+    beta: float | None,
+    normalize: str | None,
+    max_weight: float | None,
+    zero_count: str,
+    owner: str,
+    class_names: str = "classes",
+) -> torch.Tensor:
+    """Weights along the last dim of float64 ``counts`` of shape ``(..., C)``."""
+    present = counts > 0
+    if not bool(present.all()) and zero_count == "raise":
+        absent = (~present).nonzero().tolist()
+        absent = [idx[-1] if counts.ndim == 1 else tuple(idx) for idx in absent]
+        raise DataError(
+            f"The 'counts' parameter of {owner} must be positive for every class; "
+            f"{class_names} {absent[:10]}{' ...' if len(absent) > 10 else ''} have no samples. "
+            "Drop them, or pass zero_count='zero' or zero_count='max'."
+        )
+    safe = torch.where(present, counts, torch.ones_like(counts))
+    total = counts.sum(-1, keepdim=True)
+    num_classes = counts.shape[-1]
+    if scheme == "balanced":
+        weights = total / (num_classes * safe)
+    elif scheme == "inverse":
+        weights = total / safe
+    elif scheme == "inverse_sqrt":
+        weights = torch.sqrt(total / safe)
+    elif scheme == "effective":
+        # 1 - beta**n computed as -expm1(n * log(beta)): exact for beta near 1.
+        weights = (1.0 - beta) / -torch.expm1(
+            safe * torch.log(torch.tensor(beta, dtype=counts.dtype))
+        )
+    elif scheme == "median":
+        masked = torch.where(present, counts, torch.full_like(counts, float("nan")))
+        weights = torch.nanquantile(masked, 0.5, dim=-1, keepdim=True) / safe
+    else:  # uniform
+        weights = torch.ones_like(counts)
+
+    if zero_count == "zero":
+        weights = torch.where(present, weights, torch.zeros_like(weights))
+    elif zero_count == "max":
+        largest = torch.where(present, weights, torch.zeros_like(weights)).amax(-1, keepdim=True)
+        weights = torch.where(present, weights, largest.expand_as(weights))
+
+    if normalize == "mean":
+        weights = weights / weights.mean(-1, keepdim=True)
+    elif normalize == "samples":
+        weights = weights * total / (weights * counts).sum(-1, keepdim=True)
+    elif normalize == "max":
+        weights = weights / weights.amax(-1, keepdim=True)
+    if max_weight is not None:
+        weights = weights.clamp(max=max_weight)
+    return weights
+
+
+def class_weight(
+    counts: Any,
+    *,
+    scheme: str = "balanced",
+    beta: float | None = None,
+    normalize: str | None = None,
+    max_weight: float | None = None,
+    zero_count: str = "raise",
+    dtype: torch.dtype | None = None,
+) -> torch.Tensor:
+    """Per-class weights from class counts.
+
+    The weight of class ``c`` for each ``scheme`` is given in the module docstring; for
+    example ``"balanced"`` is ``N / (C * n_c)``, identical to scikit-learn's
+    ``compute_class_weight("balanced")``, so that ``sum_c n_c * w_c = N``.
+
+    Args:
+        counts: per-class counts of shape ``(C,)``, as returned by :func:`class_counts`.
+        scheme: one of ``"balanced"``, ``"inverse"``, ``"inverse_sqrt"``, ``"effective"``,
+            ``"median"``, ``"uniform"``.
+        beta: the effective-number hyper-parameter in ``[0, 1)``; required by
+            ``scheme="effective"`` and rejected by the others. ``beta=0`` gives weights 1.
+        normalize: ``None`` (raw weights), ``"mean"`` (the mean over classes is 1, that is
+            the weights sum to C), ``"samples"`` (the mean over samples is 1:
+            ``sum_c n_c * w_c = N``, so the loss keeps its unweighted scale) or ``"max"``
+            (the largest weight is 1).
+        max_weight: cap applied after normalisation.
+        zero_count: what to do with classes of count 0: ``"raise"`` (default, a
+            :class:`DataError` naming them), ``"zero"`` (weight 0) or ``"max"`` (the largest
+            weight of the classes that occur). Absent classes count in ``C``.
+        dtype: floating dtype of the result; defaults to ``torch.get_default_dtype()``.
+            Weights are computed in float64 either way.
+
+    Returns:
+        A tensor of shape ``(C,)``.
+
+    Raises:
+        DataError: a class with no samples under ``zero_count="raise"``, or all counts 0.
+        InvalidParameterError: an unknown scheme or normalisation, a bad ``beta``, negative
+            or non-finite counts.
+
+    References:
+        Y. Cui et al., "Class-Balanced Loss Based on Effective Number of Samples", CVPR 2019.
+        D. Eigen and R. Fergus, "Predicting Depth, Surface Normals and Semantic Labels with a
+        Common Multi-Scale Convolutional Architecture", ICCV 2015.
+
+    Example:
+        >>> class_weight([900, 100], dtype=torch.float64)
+        tensor([0.5556, 5.0000], dtype=torch.float64)
+        >>> class_weight([100, 800, 100], scheme="inverse")
+        tensor([10.0000,  1.2500, 10.0000])
+    """
+    owner = "class_weight"
+    beta = _check_options(owner, scheme, beta, normalize, max_weight, zero_count)
+    counts64 = check_vector(counts, name="counts", owner=owner).to(torch.float64).cpu()
+    if float(counts64.sum()) <= 0:
+        raise DataError(
+            f"The 'counts' parameter of {owner} must have a positive total. "
+            f"Got {describe(counts)} instead."
+        )
+    weights = _weights_from_counts(
+        counts64,
+        scheme=scheme,
+        beta=beta,
+        normalize=normalize,
+        max_weight=max_weight,
+        zero_count=zero_count,
+        owner=owner,
+    )
+    return weights.to(dtype or torch.get_default_dtype())
+
+
+def _label_counts(targets: Any, *, ignore_index: int | None, distributed: bool) -> tuple:
+    """(MultilabelCounts, was_vector) from 0/1 targets or ready-made counts."""
+    if isinstance(targets, MultilabelCounts):
+        return targets, False
+    counts = multilabel_counts(targets, ignore_index=ignore_index, distributed=distributed)
+    vector = getattr(targets, "ndim", None) == 1 or (
+        isinstance(targets, (list, tuple))
+        and len(targets) > 0
+        and not isinstance(targets[0], (list, tuple))
+    )
+    return counts, vector
+
+
+def pos_weight(
+    targets: Any,
+    *,
+    ignore_index: int | None = None,
+    max_weight: float | None = None,
+    zero_count: str = "raise",
+    distributed: bool = True,
+    dtype: torch.dtype | None = None,
+) -> torch.Tensor:
+    """``pos_weight = n_neg / n_pos`` for ``BCEWithLogitsLoss``, one value per label.
+
+    Args:
+        targets: 0/1 targets, a vector ``(N,)`` (binary) or a matrix ``(N, L)`` /
+            ``(N, L, d1, ...)`` (multilabel), or a :class:`MultilabelCounts`. Anything that
+            :func:`multilabel_counts` accepts, loaders included.
+        ignore_index: a target value marking unknown entries, which are skipped.
+        max_weight: cap on the result.
+        zero_count: labels without positives: ``"raise"`` (default), ``"zero"`` or
+            ``"max"`` (the largest ``pos_weight`` of the other labels).
+        distributed: sum the counts across ranks (see :func:`class_counts`).
+        dtype: floating dtype of the result; defaults to ``torch.get_default_dtype()``.
+
+    Returns:
+        A tensor of shape ``(L,)``; ``(1,)`` for a binary vector.
+
+    Example:
+        >>> pos_weight([0, 0, 0, 1])
+        tensor([3.])
+    """
+    owner = "pos_weight"
+    check_option(zero_count, name="zero_count", owner=owner, options=ZERO_COUNT_POLICIES)
+    if max_weight is not None:
+        check_real(max_weight, name="max_weight", owner=owner, low=0.0, closed="neither")
+    counts, _ = _label_counts(targets, ignore_index=ignore_index, distributed=distributed)
+    pos = counts.positives.to(torch.float64)
+    neg = counts.negatives.to(torch.float64)
+    present = pos > 0
+    if not bool(present.all()):
+        absent = (~present).nonzero().reshape(-1).tolist()
+        if zero_count == "raise":
+            raise DataError(
+                f"The 'targets' parameter of {owner} must have at least one positive for every "
+                f"label; labels {absent[:10]}{' ...' if len(absent) > 10 else ''} have none. "
+                "Pass zero_count='zero' or zero_count='max' to allow it."
+            )
+    weights = neg / torch.where(present, pos, torch.ones_like(pos))
+    if zero_count == "zero":
+        weights = torch.where(present, weights, torch.zeros_like(weights))
+    elif zero_count == "max":
+        largest = torch.where(present, weights, torch.zeros_like(weights)).max()
+        weights = torch.where(present, weights, largest)
+    if max_weight is not None:
+        weights = weights.clamp(max=max_weight)
+    return weights.to(dtype or torch.get_default_dtype())
+
+
+def binary_class_weight(
+    targets: Any,
+    *,
+    scheme: str = "balanced",
+    beta: float | None = None,
+    normalize: str | None = None,
+    max_weight: float | None = None,
+    zero_count: str = "raise",
+    ignore_index: int | None = None,
+    distributed: bool = True,
+    dtype: torch.dtype | None = None,
+) -> torch.Tensor:
+    """True per-class weights ``(w_neg, w_pos)`` for a binary or multilabel problem.
+
+    Each label's two counts ``(n_neg, n_pos)`` go through :func:`class_weight` with the
+    given ``scheme``: ``"balanced"`` gives ``w_neg = N / (2 n_neg)``, ``w_pos = N / (2 n_pos)``.
+    The result is what ``binary_cross_entropy_with_logits(class_weight=...)`` takes.
+
+    Args:
+        targets: 0/1 targets or a :class:`MultilabelCounts` (see :func:`pos_weight`).
+        scheme, beta, normalize, max_weight, zero_count, dtype: as for :func:`class_weight`,
+            applied to each label separately.
+        ignore_index, distributed: as for :func:`multilabel_counts`.
+
+    Returns:
+        ``(2,)`` for a binary vector, else ``(2, L)``: row 0 weights negatives, row 1
+        positives.
+
+    Example:
+        >>> binary_class_weight([0] * 900 + [1] * 100, dtype=torch.float64)
+        tensor([0.5556, 5.0000], dtype=torch.float64)
+    """
+    owner = "binary_class_weight"
+    beta = _check_options(owner, scheme, beta, normalize, max_weight, zero_count)
+    counts, vector = _label_counts(targets, ignore_index=ignore_index, distributed=distributed)
+    stacked = torch.stack([counts.negatives, counts.positives], dim=-1).to(torch.float64)
+    weights = _weights_from_counts(
+        stacked,
+        scheme=scheme,
+        beta=beta,
+        normalize=normalize,
+        max_weight=max_weight,
+        zero_count=zero_count,
+        owner=owner,
+        class_names="(label, class) pairs",
+    ).T.contiguous()
+    if vector:
+        weights = weights.reshape(2)
+    return weights.to(dtype or torch.get_default_dtype())
+
+
+def sample_weight(
+    labels: Any, class_weight: Any, *, ignore_index: int | None = None
+) -> torch.Tensor:
+    """Per-sample weights: the weight of each sample's class, ``class_weight[labels]``.
+
+    Args:
+        labels: integer class indices of any shape.
+        class_weight: per-class weights of shape ``(C,)``.
+        ignore_index: a label value that gets weight 0.
+
+    Returns:
+        A tensor shaped like ``labels``, with the dtype of ``class_weight`` when it is a
+        floating tensor, else ``torch.get_default_dtype()``.
+
+    Example:
+        >>> sample_weight([0, 1, 1], [0.5, 2.0])
+        tensor([0.5000, 2.0000, 2.0000])
+    """
+    owner = "sample_weight"
+    weights = check_weight(class_weight, name="class_weight", owner=owner)
+    tensor = _check_integer_labels(
+        _to_tensor(labels, name="labels", owner=owner), name="labels", owner=owner
+    ).long()
+    keep = torch.ones_like(tensor, dtype=torch.bool)
+    if ignore_index is not None:
+        keep = tensor != ignore_index
+    valid = tensor[keep]
+    if valid.numel() and (int(valid.min()) < 0 or int(valid.max()) >= weights.numel()):
+        bad = int(valid.min()) if int(valid.min()) < 0 else int(valid.max())
+        raise ShapeError(
+            f"The 'labels' parameter of {owner} must hold class indices in "
+            f"[0, {weights.numel()}) to index class_weight of length {weights.numel()}. "
+            f"Got the label {bad} instead."
+        )
+    safe = torch.where(keep, tensor, torch.zeros_like(tensor))
+    out = weights.to(tensor.device)[safe]
+    return torch.where(keep, out, torch.zeros_like(out))
