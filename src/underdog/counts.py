@@ -16,6 +16,7 @@ dataset and derives identical weights. Each rank must then pass only its own sha
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
@@ -63,7 +64,13 @@ def _to_tensor(labels: Any, *, name: str, owner: str) -> torch.Tensor:
         )
     if array.dtype.kind == "u" and array.dtype.itemsize > 1:
         array = array.astype(np.int64)
-    return torch.from_numpy(np.ascontiguousarray(array))
+    array = np.ascontiguousarray(array)
+    if not array.flags.writeable:
+        # Read-only arrays (pandas, memory maps) are only read here: skip torch's warning.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+            return torch.from_numpy(array)
+    return torch.from_numpy(array)
 
 
 def _check_integer_labels(t: torch.Tensor, *, name: str, owner: str) -> torch.Tensor:

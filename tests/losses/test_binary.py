@@ -1,0 +1,231 @@
+"""underdog.binary_cross_entropy_with_logits against PyTorch's BCE and two-class CE."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from underdog import (
+    BCEWithLogitsLoss,
+    InvalidParameterError,
+    ShapeError,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+)
+
+f64 = torch.float64
+bce = binary_cross_entropy_with_logits
+
+
+def _grad(fn, x):
+    x = x.detach().clone().requires_grad_(True)
+    value = fn(x)
+    (value.sum() if value.ndim else value).backward()
+    return value.detach(), x.grad
+
+
+def _data(shape, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(shape, generator=g, dtype=f64) * 3
+    t = (torch.rand(shape, generator=g, dtype=f64) < 0.3).to(f64)
+    return x, t
+
+
+@pytest.mark.parametrize(
+    ("shape", "reduction"),
+    list(itertools.product([(16,), (16, 1), (16, 5)], ["mean", "sum", "none"])),
+)
+def test_pos_weight_alone_equals_pytorch(shape, reduction):
+    x, t = _data(shape)
+    k = 1 if len(shape) == 1 else shape[1]
+    pw = torch.linspace(0.5, 9.0, k, dtype=f64)
+    ours, g1 = _grad(lambda z: bce(z, t, pos_weight=pw, reduction=reduction), x)
+    ref, g2 = _grad(
+        lambda z: F.binary_cross_entropy_with_logits(z, t, pos_weight=pw, reduction=reduction), x
+    )
+    torch.testing.assert_close(ours, ref, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(g1, g2, rtol=1e-12, atol=1e-12)
+
+
+def test_dense_pos_weight_aligns_with_dim_1_not_the_last_dim():
+    x, t = _data((4, 3, 3, 3), seed=1)  # C == W: PyTorch would silently weight the width
+    pw = torch.tensor([1.0, 5.0, 25.0], dtype=f64)
+    ours = bce(x, t, pos_weight=pw, reduction="none")
+    aligned = F.binary_cross_entropy_with_logits(
+        x, t, pos_weight=pw.reshape(3, 1, 1), reduction="none"
+    )
+    torch.testing.assert_close(ours, aligned)
+    last_dim = F.binary_cross_entropy_with_logits(x, t, pos_weight=pw, reduction="none")
+    assert not torch.allclose(ours, last_dim)
+
+
+@pytest.mark.parametrize(
+    ("smoothing", "reduction", "ignore"),
+    list(itertools.product([0.0, 0.1], ["mean", "sum", "none"], [False, True])),
+)
+def test_class_weight_equals_two_class_cross_entropy(smoothing, reduction, ignore):
+    x, t = _data((20,), seed=2)
+    w = torch.tensor([0.3, 4.0], dtype=f64)
+    y = t.long()
+    if ignore:
+        t = t.clone()
+        t[::4] = -100
+        y = torch.where(t == -100, -100, y)
+
+    def two_class(z):
+        logits = torch.stack([torch.zeros_like(z), z], dim=1)
+        return cross_entropy(logits, y, weight=w, label_smoothing=smoothing, reduction=reduction)
+
+    kwargs = dict(
+        class_weight=w,
+        label_smoothing=smoothing,
+        reduction=reduction,
+        ignore_index=-100 if ignore else None,
+    )
+    ours, g1 = _grad(lambda z: bce(z, t, **kwargs), x)
+    ref, g2 = _grad(two_class, x)
+    torch.testing.assert_close(ours, ref, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(g1, g2, rtol=1e-12, atol=1e-12)
+
+
+def test_multilabel_class_weight_follows_the_formula_per_label():
+    x, t = _data((8, 3, 2), seed=3)
+    w = torch.tensor([[0.5, 1.0, 2.0], [3.0, 1.0, 0.25]], dtype=f64)
+    s = torch.rand(8, dtype=f64)
+    wn, wp = w[0].reshape(1, 3, 1), w[1].reshape(1, 3, 1)
+    ts = t * 0.8 + 0.1
+    manual = wp * ts * -F.logsigmoid(x) + wn * (1 - ts) * -F.logsigmoid(-x)
+    manual = manual * s.reshape(8, 1, 1)
+    denominator = ((wp * t + wn * (1 - t)) * s.reshape(8, 1, 1)).sum()
+    ours = bce(x, t, class_weight=w, sample_weight=s, label_smoothing=0.2)
+    torch.testing.assert_close(ours, manual.sum() / denominator, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(
+        bce(x, t, class_weight=w, sample_weight=s, label_smoothing=0.2, reduction="none"), manual
+    )
+
+
+def test_ignore_index_equals_dropping_the_entries():
+    x, t = _data((30,), seed=4)
+    t[::3] = -1
+    keep = t != -1
+    pw = torch.tensor([3.0], dtype=f64)
+    torch.testing.assert_close(
+        bce(x, t, pos_weight=pw, ignore_index=-1),
+        F.binary_cross_entropy_with_logits(x[keep], t[keep], pos_weight=pw),
+    )
+    none = bce(x, t, ignore_index=-1, reduction="none")
+    assert (none[~keep] == 0).all()
+
+
+def test_sample_weight_is_a_weighted_mean():
+    x, t = _data((10, 2), seed=5)
+    s = torch.rand(10, dtype=f64)
+    per = F.binary_cross_entropy_with_logits(x, t, reduction="none") * s.reshape(-1, 1)
+    torch.testing.assert_close(bce(x, t, sample_weight=s), per.sum() / (2 * s.sum()))
+
+
+def test_gradcheck_float64():
+    x, t = _data((3, 2), seed=6)
+    x.requires_grad_(True)
+    w = torch.tensor([[0.5, 2.0], [3.0, 1.0]], dtype=f64)
+    s = torch.tensor([0.2, 1.0, 3.0], dtype=f64)
+    assert torch.autograd.gradcheck(
+        lambda z: bce(z, t, class_weight=w, sample_weight=s, label_smoothing=0.1), (x,)
+    )
+    assert torch.autograd.gradcheck(
+        lambda z: bce(z, t, pos_weight=torch.tensor([2.0, 0.5], dtype=f64), ignore_index=-1), (x,)
+    )
+
+
+def test_finite_at_extreme_logits():
+    x = torch.tensor([1e4, -1e4, 1e4, -1e4], requires_grad=True)
+    t = torch.tensor([0.0, 1.0, 1.0, 0.0])
+    loss = bce(x, t, class_weight=torch.tensor([1.0, 9.0]), label_smoothing=0.1)
+    loss.backward()
+    assert torch.isfinite(loss) and torch.isfinite(x.grad).all()
+
+
+def test_module_from_labels_and_buffers():
+    y = torch.tensor([0.0] * 900 + [1.0] * 100)
+    loss = BCEWithLogitsLoss.from_labels(y)
+    torch.testing.assert_close(loss.class_weight, torch.tensor([1000 / 1800, 1000 / 200]))
+    assert loss.pos_weight is None and "class_weight" in loss.state_dict()
+    pw = BCEWithLogitsLoss.from_labels(y, weighting="pos_weight")
+    assert pw.pos_weight.tolist() == [9.0] and pw.class_weight is None
+    multi = BCEWithLogitsLoss.from_labels(
+        torch.tensor([[1, 0], [0, 0], [0, 1], [0, 1]]), scheme="inverse"
+    )
+    assert multi.class_weight.shape == (2, 2)
+    x = torch.randn(900 + 100)
+    torch.testing.assert_close(loss(x, y), bce(x, y, class_weight=loss.class_weight))
+    torch.testing.assert_close(
+        pw(x, y), F.binary_cross_entropy_with_logits(x, y, pos_weight=torch.tensor([9.0]))
+    )
+
+
+@pytest.mark.parametrize(
+    ("x", "t", "kwargs", "message"),
+    [
+        (
+            torch.randn(4, 1),
+            torch.rand(4),
+            {},
+            "must have the input's shape (4, 1), one target per logit. Got shape (4,)",
+        ),
+        (
+            torch.randn(4),
+            torch.tensor([0, 1, 1, 0]),
+            {},
+            "must be floating-point 0/1 values or probabilities (use target.float()). Got dtype torch.int64",
+        ),
+        (
+            torch.randn(4, 3),
+            torch.rand(4, 3),
+            {"pos_weight": torch.ones(2)},
+            "The 'pos_weight' parameter of binary_cross_entropy_with_logits must have shape (3,) to match dim 1",
+        ),
+        (
+            torch.randn(4),
+            torch.rand(4),
+            {"pos_weight": torch.ones(2)},
+            "must have shape (1,) for a 1-D input",
+        ),
+        (
+            torch.randn(4, 3),
+            torch.rand(4, 3),
+            {"class_weight": torch.ones(3)},
+            "must have shape (2,) or (2, L)",
+        ),
+        (
+            torch.randn(4, 3),
+            torch.rand(4, 3),
+            {"class_weight": torch.ones(2, 4)},
+            "The 'class_weight' parameter of binary_cross_entropy_with_logits must have shape (3,)",
+        ),
+    ],
+)
+def test_shape_errors(x, t, kwargs, message):
+    with pytest.raises(ShapeError) as info:
+        bce(x, t, **kwargs)
+    assert message in str(info.value)
+
+
+def test_parameter_errors():
+    with pytest.raises(InvalidParameterError, match="mutually exclusive"):
+        bce(torch.randn(2), torch.rand(2), class_weight=torch.ones(2), pos_weight=torch.ones(1))
+    with pytest.raises(InvalidParameterError, match="mutually exclusive"):
+        BCEWithLogitsLoss(class_weight=[1, 2], pos_weight=[1])
+    with pytest.raises(
+        InvalidParameterError,
+        match="The 'class_weight' parameter of BCEWithLogitsLoss must have shape \\(2,\\)",
+    ):
+        BCEWithLogitsLoss(class_weight=[1.0, 2.0, 3.0])
+    with pytest.raises(InvalidParameterError, match="must be non-negative"):
+        BCEWithLogitsLoss(pos_weight=[-1.0])
+    with pytest.raises(InvalidParameterError, match="apply only to weighting='class_weight'"):
+        BCEWithLogitsLoss.from_labels([0.0, 1.0], weighting="pos_weight", scheme="inverse")
+    with pytest.raises(InvalidParameterError, match="The 'weighting' parameter"):
+        BCEWithLogitsLoss.from_labels([0.0, 1.0], weighting="both")

@@ -1,0 +1,227 @@
+"""class_counts / multilabel_counts against numpy references, every input kind, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch.utils.data import DataLoader, Dataset, IterableDataset, Subset, TensorDataset
+
+from underdog import DataError, InvalidParameterError, class_counts, multilabel_counts
+
+LABELS = [0, 2, 2, 1, 2, 4]
+EXPECTED = [1, 1, 3, 0, 1]
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array(LABELS),
+        np.array(LABELS, dtype=np.int32),
+        np.array(LABELS, dtype=np.uint8),
+        np.array(LABELS, dtype=np.uint16),
+        torch.tensor(LABELS),
+        torch.tensor(LABELS, dtype=torch.int32),
+        LABELS,
+        tuple(LABELS),
+        pd.Series(LABELS),
+    ],
+    ids=["np64", "np32", "npu8", "npu16", "torch64", "torch32", "list", "tuple", "series"],
+)
+def test_containers(labels):
+    counts = class_counts(labels)
+    assert counts.dtype == torch.int64
+    assert counts.tolist() == EXPECTED
+
+
+def test_bool_labels_count_as_two_classes():
+    assert class_counts(np.array([True, False, True])).tolist() == [1, 2]
+
+
+def test_num_classes_pads_absent_classes():
+    assert class_counts([1, 1], num_classes=4).tolist() == [0, 2, 0, 0]
+
+
+def test_ignore_index_is_skipped():
+    assert class_counts([0, -100, 1, -100, 1], ignore_index=-100).tolist() == [1, 2]
+    assert class_counts([0, 255, 1], ignore_index=255).tolist() == [1, 1]
+
+
+def test_multidimensional_labels_count_every_element():
+    mask = torch.tensor([[[0, 1], [1, 1]], [[2, 2], [0, 255]]])
+    assert class_counts(mask, ignore_index=255).tolist() == [2, 3, 2]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(0, 20), min_size=1, max_size=200), st.integers(1, 7))
+def test_matches_numpy_bincount_streamed_or_not(labels, batch):
+    expected = np.bincount(labels).tolist()
+    assert class_counts(np.array(labels)).tolist() == expected
+    chunks = [torch.tensor(labels[i : i + batch]) for i in range(0, len(labels), batch)]
+    assert class_counts(iter(chunks)).tolist() == expected
+
+
+class _Samples(Dataset):
+    """A map-style dataset without a targets attribute: must be iterated."""
+
+    def __init__(self, labels):
+        self.labels_ = labels
+
+    def __len__(self):
+        return len(self.labels_)
+
+    def __getitem__(self, i):
+        return torch.zeros(3), self.labels_[i]
+
+
+class _WithTargets(_Samples):
+    def __init__(self, labels):
+        super().__init__(labels)
+        self.targets = labels
+
+    def __getitem__(self, i):  # never called when targets exists
+        raise AssertionError("features must not be loaded")
+
+
+def test_dataset_with_targets_attribute_does_not_load_samples():
+    assert class_counts(_WithTargets(LABELS)).tolist() == EXPECTED
+
+
+def test_subset_uses_parent_targets():
+    subset = Subset(_WithTargets(LABELS), [1, 2, 5])
+    assert class_counts(subset).tolist() == [0, 0, 2, 0, 1]
+
+
+def test_dataset_without_targets_is_iterated():
+    assert class_counts(_Samples(LABELS)).tolist() == EXPECTED
+
+
+def test_iterable_dataset_of_samples():
+    class Stream(IterableDataset):
+        def __iter__(self):
+            return iter([(torch.zeros(2), y) for y in LABELS])
+
+    assert class_counts(Stream()).tolist() == EXPECTED
+
+
+def test_dataloader_of_tuples_and_of_dicts():
+    data = TensorDataset(torch.randn(6, 2), torch.tensor(LABELS))
+    assert class_counts(DataLoader(data, batch_size=4)).tolist() == EXPECTED
+    batches = [
+        {"x": torch.zeros(2), "label": torch.tensor(LABELS[:3])},
+        {"x": torch.zeros(2), "label": torch.tensor(LABELS[3:])},
+    ]
+    assert class_counts(iter(batches)).tolist() == EXPECTED
+    custom = iter([{"cls": torch.tensor(LABELS)}])
+    assert class_counts(custom, target="cls").tolist() == EXPECTED
+
+
+def test_streaming_keeps_memory_constant_in_samples():
+    """A generator of 1,000 batches: the counter only ever holds O(C) state."""
+
+    def batches():
+        for _ in range(1000):
+            yield torch.randint(0, 10, (100,))
+
+    counts = class_counts(batches(), num_classes=10)
+    assert int(counts.sum()) == 100_000
+
+
+@pytest.mark.parametrize(
+    ("labels", "kwargs", "message"),
+    [
+        ([0.0, 1.0], {}, "must hold integer class indices. Got dtype torch.float64"),
+        ([0.0, float("nan")], {}, "contains NaN"),
+        (["a", "b"], {}, "map class names to indices"),
+        ([0, -1, 2], {}, "indices >= 0. Got the label -1"),
+        ([0, 3], {"num_classes": 3}, "< num_classes=3. Got the label 3"),
+        ([], {}, "must hold at least one label"),
+        ([-100, -100], {"ignore_index": -100}, "at least one label that is not ignore_index"),
+    ],
+)
+def test_bad_labels(labels, kwargs, message):
+    with pytest.raises(DataError, match=message.replace("(", r"\(").replace(".", r"\.")):
+        class_counts(labels, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            {"num_classes": 0},
+            "The 'num_classes' parameter of class_counts must be an int in [1, inf). Got 0 instead.",
+        ),
+        ({"num_classes": 2.0}, "The 'num_classes' parameter of class_counts must be an int"),
+        (
+            {"distributed": "yes"},
+            "The 'distributed' parameter of class_counts must be a bool. Got 'yes' instead.",
+        ),
+    ],
+)
+def test_bad_parameters(kwargs, message):
+    with pytest.raises(InvalidParameterError) as info:
+        class_counts([0, 1], **kwargs)
+    assert message in str(info.value)
+
+
+def test_not_a_label_source():
+    with pytest.raises(InvalidParameterError, match="must be an array, tensor, list"):
+        class_counts(3)
+
+
+# ----------------------------------------------------------------------------- multilabel
+
+
+def test_multilabel_counts_matrix():
+    y = np.array([[1, 0, 1], [1, 1, 0], [0, 0, 1], [1, 0, 1]])
+    counts = multilabel_counts(y)
+    assert counts.positives.tolist() == y.sum(0).tolist()
+    assert counts.negatives.tolist() == (1 - y).sum(0).tolist()
+    assert counts.num_samples == 4
+
+
+def test_multilabel_counts_float_bool_and_vector():
+    assert multilabel_counts(torch.tensor([[1.0, 0.0], [1.0, 1.0]])).positives.tolist() == [2, 1]
+    assert multilabel_counts(np.array([[True], [False]])).negatives.tolist() == [1]
+    vector = multilabel_counts([0, 1, 1, 1])
+    assert vector.positives.tolist() == [3] and vector.negatives.tolist() == [1]
+
+
+def test_multilabel_counts_ignore_and_dense():
+    y = torch.tensor([[1, -1], [0, 1], [-1, 1]])
+    counts = multilabel_counts(y, ignore_index=-1)
+    assert counts.positives.tolist() == [1, 2] and counts.negatives.tolist() == [1, 0]
+    dense = torch.zeros(2, 3, 4, 4)
+    dense[:, 1] = 1
+    counts = multilabel_counts(dense)
+    assert counts.positives.tolist() == [0, 32, 0] and counts.num_samples == 32
+
+
+def test_multilabel_counts_streamed_equals_in_memory():
+    y = (torch.rand(50, 4) < 0.3).float()
+    loader = DataLoader(TensorDataset(torch.randn(50, 2), y), batch_size=7)
+    streamed, whole = multilabel_counts(loader), multilabel_counts(y)
+    assert torch.equal(streamed.positives, whole.positives)
+    assert torch.equal(streamed.negatives, whole.negatives)
+    assert streamed.num_samples == whole.num_samples == 50
+    samples = multilabel_counts(_Samples(list(y)))
+    assert torch.equal(samples.positives, whole.positives)
+
+
+@pytest.mark.parametrize(
+    ("targets", "kwargs", "error", "message"),
+    [
+        ([[0, 2]], {}, DataError, "must hold only 0 and 1. Got the value 2 instead."),
+        ([[0.5, 1.0]], {}, DataError, "must hold only 0 and 1. Got the value 0.5 instead."),
+        ([[0, 1]], {"ignore_index": 1}, InvalidParameterError, "must differ from 0 and 1"),
+        (iter([torch.ones(2, 2), torch.ones(2, 3)]), {}, DataError, "same number of labels"),
+        (iter([]), {}, DataError, "at least one row"),
+    ],
+)
+def test_multilabel_bad_input(targets, kwargs, error, message):
+    with pytest.raises(error) as info:
+        multilabel_counts(targets, **kwargs)
+    assert message in str(info.value)

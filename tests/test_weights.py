@@ -1,0 +1,251 @@
+"""class_weight / pos_weight / binary_class_weight / sample_weight against references."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.utils.class_weight import compute_class_weight
+
+from underdog import (
+    DataError,
+    InvalidParameterError,
+    ShapeError,
+    binary_class_weight,
+    class_counts,
+    class_weight,
+    pos_weight,
+    sample_weight,
+)
+
+f64 = torch.float64
+
+
+def test_worked_examples():
+    balanced = class_weight([900, 100], dtype=f64)
+    assert torch.equal(balanced.round(decimals=4), torch.tensor([0.5556, 5.0], dtype=f64))
+    inverse = class_weight([100, 800, 100], scheme="inverse", dtype=f64)
+    assert inverse.tolist() == [10.0, 1.25, 10.0]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(1, 500), min_size=2, max_size=12))
+def test_balanced_is_identical_to_sklearn(sizes):
+    y = np.repeat(np.arange(len(sizes)), sizes)
+    expected = compute_class_weight("balanced", classes=np.arange(len(sizes)), y=y)
+    ours = class_weight(class_counts(y), scheme="balanced", dtype=f64).numpy()
+    np.testing.assert_array_equal(ours, expected)
+    # scikit-learn's invariant: balanced weights times counts sum to n.
+    np.testing.assert_allclose((ours * np.array(sizes)).sum(), len(y), rtol=1e-12)
+
+
+def test_schemes_follow_their_formulas():
+    n = torch.tensor([10.0, 100.0, 1000.0], dtype=f64)
+    total = n.sum()
+    torch.testing.assert_close(class_weight(n, scheme="inverse", dtype=f64), total / n)
+    torch.testing.assert_close(
+        class_weight(n, scheme="inverse_sqrt", dtype=f64), torch.sqrt(total / n)
+    )
+    beta = 0.99
+    torch.testing.assert_close(
+        class_weight(n, scheme="effective", beta=beta, dtype=f64), (1 - beta) / (1 - beta**n)
+    )
+    torch.testing.assert_close(class_weight(n, scheme="median", dtype=f64), 100.0 / n)
+    assert class_weight(n, scheme="uniform").tolist() == [1.0, 1.0, 1.0]
+
+
+def test_median_uses_the_middle_of_an_even_number_of_classes():
+    n = torch.tensor([10.0, 20.0, 40.0, 80.0], dtype=f64)
+    torch.testing.assert_close(class_weight(n, scheme="median", dtype=f64), 30.0 / n)
+
+
+def test_effective_limits():
+    n = torch.tensor([5, 50, 500])
+    assert class_weight(n, scheme="effective", beta=0.0).tolist() == [1.0, 1.0, 1.0]
+    # beta -> 1 approaches inverse frequency 1/n_c; the expm1 form stays exact.
+    near_one = class_weight(n, scheme="effective", beta=1 - 1e-12, dtype=f64)
+    torch.testing.assert_close(near_one, 1.0 / n.to(f64), rtol=1e-6, atol=0)
+
+
+@pytest.mark.parametrize("scheme", ["balanced", "inverse", "inverse_sqrt", "median"])
+def test_normalisations(scheme):
+    n = torch.tensor([3, 30, 300, 7], dtype=f64)
+    mean = class_weight(n, scheme=scheme, normalize="mean", dtype=f64)
+    torch.testing.assert_close(mean.mean(), torch.tensor(1.0, dtype=f64))
+    torch.testing.assert_close(mean.sum(), torch.tensor(4.0, dtype=f64))
+    samples = class_weight(n, scheme=scheme, normalize="samples", dtype=f64)
+    torch.testing.assert_close((samples * n).sum(), n.sum())
+    largest = class_weight(n, scheme=scheme, normalize="max", dtype=f64)
+    assert largest.max().item() == 1.0
+    raw = class_weight(n, scheme=scheme, dtype=f64)
+    # Normalising only rescales: ratios between classes are kept.
+    for normalised in (mean, samples, largest):
+        torch.testing.assert_close(normalised / normalised[0], raw / raw[0])
+
+
+def test_cap_applies_after_normalisation():
+    w = class_weight([1, 10, 100], scheme="inverse", normalize="max", max_weight=0.5, dtype=f64)
+    torch.testing.assert_close(w, torch.tensor([0.5, 0.1, 0.01], dtype=f64))
+
+
+def test_zero_count_policies():
+    counts = [10, 0, 1000, 0]
+    with pytest.raises(DataError, match=r"classes \[1, 3\] have no samples"):
+        class_weight(counts)
+    zero = class_weight(counts, zero_count="zero", dtype=f64)
+    assert zero[1] == 0 and zero[3] == 0
+    assert zero[0].item() == pytest.approx(1010 / (4 * 10))  # absent classes count in C
+    largest = class_weight(counts, zero_count="max", dtype=f64)
+    assert largest[1] == largest[3] == largest[0] == largest.max()
+
+
+def test_dtype_default_and_explicit():
+    assert class_weight([1, 2]).dtype == torch.get_default_dtype()
+    assert class_weight([1, 2], dtype=torch.float16).dtype == torch.float16
+
+
+def test_large_counts_stay_exact():
+    big = 2**40 + 1
+    w = class_weight(torch.tensor([big, 1]), scheme="inverse", dtype=f64)
+    assert w[1].item() == float(big + 1)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        (
+            {"scheme": "bogus"},
+            InvalidParameterError,
+            "The 'scheme' parameter of class_weight must be one of 'balanced', 'inverse', 'inverse_sqrt', 'effective', 'median', 'uniform'. Got 'bogus' instead.",
+        ),
+        (
+            {"scheme": "effective"},
+            InvalidParameterError,
+            "The 'beta' parameter of class_weight must be a float in [0, 1) when scheme='effective'",
+        ),
+        (
+            {"scheme": "effective", "beta": 1.0},
+            InvalidParameterError,
+            "The 'beta' parameter of class_weight must be a float in [0, 1). Got 1.0 instead.",
+        ),
+        (
+            {"scheme": "effective", "beta": -0.1},
+            InvalidParameterError,
+            "must be a float in [0, 1). Got -0.1 instead.",
+        ),
+        ({"beta": 0.9}, InvalidParameterError, "is used only with scheme='effective'"),
+        (
+            {"normalize": "sum"},
+            InvalidParameterError,
+            "The 'normalize' parameter of class_weight must be one of None, 'mean', 'samples', 'max'. Got 'sum' instead.",
+        ),
+        (
+            {"max_weight": 0},
+            InvalidParameterError,
+            "The 'max_weight' parameter of class_weight must be a float in (0, inf). Got 0 instead.",
+        ),
+        (
+            {"zero_count": "skip"},
+            InvalidParameterError,
+            "The 'zero_count' parameter of class_weight must be one of",
+        ),
+    ],
+)
+def test_bad_parameters(kwargs, error, message):
+    with pytest.raises(error) as info:
+        class_weight([5, 10], **kwargs)
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("counts", "error", "message"),
+    [
+        (
+            [5, -1],
+            InvalidParameterError,
+            "The 'counts' parameter of class_weight must be non-negative.",
+        ),
+        (
+            [5, float("nan")],
+            InvalidParameterError,
+            "The 'counts' parameter of class_weight must be finite.",
+        ),
+        ([[1, 2]], InvalidParameterError, "must be one-dimensional. Got shape (1, 2) instead."),
+        ([0, 0], DataError, "must have a positive total"),
+        (["a", "b"], InvalidParameterError, "must be a sequence of numbers"),
+    ],
+)
+def test_bad_counts(counts, error, message):
+    with pytest.raises(error) as info:
+        class_weight(counts)
+    assert message in str(info.value)
+
+
+# ----------------------------------------------------------------------------- pos_weight
+
+
+def test_pos_weight_binary_vector_and_matrix():
+    assert pos_weight(torch.tensor([0.0, 0.0, 0.0, 1.0])).tolist() == [3.0]
+    y = np.array([[1, 0], [0, 1], [0, 1], [0, 0], [0, 1]])
+    expected = (1 - y).sum(0) / y.sum(0)
+    torch.testing.assert_close(pos_weight(y, dtype=f64), torch.tensor(expected, dtype=f64))
+    assert pos_weight(y).shape == (2,)
+
+
+def test_pos_weight_policies_and_cap():
+    y = np.array([[1, 0], [0, 0], [0, 0]])
+    with pytest.raises(DataError, match=r"labels \[1\] have none"):
+        pos_weight(y)
+    assert pos_weight(y, zero_count="zero").tolist() == [2.0, 0.0]
+    assert pos_weight(y, zero_count="max").tolist() == [2.0, 2.0]
+    capped = pos_weight(np.array([0, 0, 0, 0, 1]), max_weight=2.0)
+    assert capped.tolist() == [2.0]
+
+
+def test_pos_weight_ignores_unknown_entries():
+    y = torch.tensor([[1, -1], [0, 1], [-1, 0], [0, 0]])
+    assert pos_weight(y, ignore_index=-1).tolist() == [2.0, 2.0]
+
+
+# ----------------------------------------------------------------------------- binary_class_weight
+
+
+def test_binary_class_weight_vector_equals_class_weight_of_the_two_counts():
+    y = np.array([0] * 900 + [1] * 100)
+    torch.testing.assert_close(
+        binary_class_weight(y, dtype=f64), class_weight([900, 100], dtype=f64)
+    )
+    assert binary_class_weight(y).shape == (2,)
+
+
+def test_binary_class_weight_matrix_is_per_label():
+    y = np.array([[1, 0], [0, 1], [0, 1], [0, 0]])
+    w = binary_class_weight(y, scheme="inverse", dtype=f64)
+    assert w.shape == (2, 2)
+    torch.testing.assert_close(w[:, 0], class_weight([3, 1], scheme="inverse", dtype=f64))
+    torch.testing.assert_close(w[:, 1], class_weight([2, 2], scheme="inverse", dtype=f64))
+
+
+# ----------------------------------------------------------------------------- sample_weight
+
+
+def test_sample_weight_indexes_class_weight():
+    w = torch.tensor([0.5, 2.0, 4.0])
+    labels = torch.tensor([[0, 2], [1, -100]])
+    out = sample_weight(labels, w, ignore_index=-100)
+    assert out.tolist() == [[0.5, 4.0], [2.0, 0.0]]
+    assert out.dtype == w.dtype
+
+
+def test_sample_weight_balanced_sums_to_n_per_class():
+    y = np.array([0] * 7 + [1] * 3 + [2] * 10)
+    w = sample_weight(y, class_weight(class_counts(y), dtype=f64))
+    for c in range(3):
+        assert w[torch.from_numpy(y == c)].sum().item() == pytest.approx(len(y) / 3)
+
+
+def test_sample_weight_label_out_of_range():
+    with pytest.raises(ShapeError, match=r"class indices in \[0, 2\).*Got the label 5"):
+        sample_weight([0, 5], [1.0, 2.0])
