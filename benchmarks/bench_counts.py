@@ -77,22 +77,27 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     loader_s, loaded = _median_time(lambda: class_counts(loader, target=0), args.repeats)
     assert torch.equal(counts, streamed) and torch.equal(counts, loaded)
 
-    print(
-        f"labels: {args.n:,}, classes: {args.classes:,}, torch threads: {torch.get_num_threads()}"
-    )
-    print(f"{'what':44s} {'seconds':>9s} {'ratio':>8s}")
-    print(f"{'sklearn compute_class_weight(balanced)':44s} {theirs_s:9.4f} {1.0:8.2f}")
-    print(
-        f"{'underdog class_weight(class_counts(y))':44s} {ours_s:9.4f} {theirs_s / ours_s:8.1f}x faster"
-    )
+    rows = [
+        ("sklearn compute_class_weight(balanced)", theirs_s, "1.00"),
+        ("underdog class_weight(class_counts(y))", ours_s, f"{theirs_s / ours_s:.1f}x faster"),
+        ("class_counts, labels in memory", memory_s, "1.00"),
+        (
+            f"class_counts, streamed chunks of {args.batch}",
+            chunks_s,
+            f"{chunks_s / memory_s:.2f}x in-memory time",
+        ),
+        (
+            "class_counts, streamed from a DataLoader",
+            loader_s,
+            f"{loader_s / memory_s:.2f}x in-memory time",
+        ),
+    ]
+    threads = torch.get_num_threads()
+    print(f"labels: {args.n:,}, classes: {args.classes:,}, torch threads: {threads}")
+    print(f"{'what':44s} {'seconds':>9s}  ratio")
+    for what, seconds, ratio in rows:
+        print(f"{what:44s} {seconds:9.4f}  {ratio}")
     print(f"weights identical: {identical}")
-    print(f"{'class_counts, labels in memory':44s} {memory_s:9.4f} {1.0:8.2f}")
-    print(
-        f"{'class_counts, streamed chunks of %d' % args.batch:44s} {chunks_s:9.4f} {chunks_s / memory_s:8.2f}x in-memory time"
-    )
-    print(
-        f"{'class_counts, streamed from a DataLoader':44s} {loader_s:9.4f} {loader_s / memory_s:8.2f}x in-memory time"
-    )
     return {
         "speedup": theirs_s / ours_s,
         "identical": float(identical),

@@ -62,7 +62,7 @@ def test_counts_and_weights_are_global_on_every_rank(tmp_path):
     )
     results = [json.loads((tmp_path / f"result.{rank}").read_text()) for rank in (0, 1)]
     whole = [4, 3, 1, 1, 0, 1]  # counts of both shards together
-    for rank, result in enumerate(results):
+    for result in results:
         assert result["array"] == whole
         assert result["loader"] == whole
         assert result["multi_pos"] == [3, 3]

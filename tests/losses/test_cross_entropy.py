@@ -87,8 +87,8 @@ def test_one_hot_probability_targets_equal_class_indices(smoothing):
     one_hot = F.one_hot(target, 4).to(f64)
     for reduction in ("mean", "sum", "none"):
         kwargs = dict(weight=w, label_smoothing=smoothing, reduction=reduction)
-        a, ga = _grad(lambda z: cross_entropy(z, target, **kwargs), x)
-        b, gb = _grad(lambda z: cross_entropy(z, one_hot, **kwargs), x)
+        a, ga = _grad(lambda z, kw=kwargs: cross_entropy(z, target, **kw), x)
+        b, gb = _grad(lambda z, kw=kwargs: cross_entropy(z, one_hot, **kw), x)
         torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
         torch.testing.assert_close(ga, gb, rtol=1e-12, atol=1e-12)
 
