@@ -1,0 +1,24 @@
+"""README is a promise: its commands are the ones CI runs, and its quick start runs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+
+
+def test_ci_runs_the_readme_test_command_verbatim():
+    ci_lines = (ROOT / ".ci" / "run").read_text().strip().splitlines()
+    command = ci_lines[-1]
+    assert "pytest" in command
+    assert f"\n{command}\n" in README
+
+
+def test_quick_start_runs():
+    block = re.search(r"## Quick start\n\n```python\n(.*?)```", README, re.S).group(1)
+    namespace: dict = {}
+    exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102 - our own README
+    assert namespace["counts"].tolist() == [900, 100]
+    assert namespace["pw"].shape == (5,)
