@@ -35,7 +35,11 @@ from ..weights import binary_class_weight
 from ..weights import pos_weight as compute_pos_weight
 from ._common import align_to_class_dim, broadcast_sample_weight, reduce_loss, shape_str
 
-__all__ = ["BCEWithLogitsLoss", "binary_cross_entropy_with_logits"]
+__all__ = [
+    "BCEWithLogitsLoss",
+    "binary_cross_entropy_weight_sum",
+    "binary_cross_entropy_with_logits",
+]
 
 
 def _check_shapes(input: torch.Tensor, target: torch.Tensor, owner: str) -> None:
@@ -172,6 +176,50 @@ def binary_cross_entropy_with_logits(
     return reduce_loss(loss, element, reduction)
 
 
+def binary_cross_entropy_weight_sum(
+    target: torch.Tensor,
+    *,
+    class_weight: torch.Tensor | None = None,
+    sample_weight: torch.Tensor | None = None,
+    ignore_index: int | None = None,
+) -> torch.Tensor:
+    """The denominator of :func:`binary_cross_entropy_with_logits`'s ``"mean"``: ``sum_i e_i``.
+
+    ``pos_weight`` does not enter it (PyTorch's meaning). Used to divide a summed loss by a
+    denominator gathered over several batches or ranks (see
+    :class:`underdog.losses.GlobalMean`).
+
+    Example:
+        >>> t = torch.tensor([1.0, 0.0, 0.0])
+        >>> binary_cross_entropy_weight_sum(t, class_weight=torch.tensor([0.5, 5.0]))
+        tensor(6.)
+    """
+    owner = "binary_cross_entropy_weight_sum"
+    if not target.is_floating_point():
+        raise ShapeError(
+            f"The 'target' of {owner} must be floating-point 0/1 values or probabilities. "
+            f"Got dtype {target.dtype}."
+        )
+    if class_weight is not None:
+        target = target.to(torch.promote_types(target.dtype, class_weight.dtype))
+    keep = None
+    if ignore_index is not None:
+        keep = target != ignore_index
+        target = torch.where(keep, target, torch.zeros_like(target))
+    if class_weight is not None:
+        w_neg, w_pos = _split_class_weight(class_weight, target, owner)
+        element = w_pos * target + w_neg * (1 - target)
+    else:
+        element = torch.ones_like(target)
+    if keep is not None:
+        element = element * keep
+    if sample_weight is not None:
+        element = element * broadcast_sample_weight(
+            sample_weight.to(element.dtype), target.shape, owner=owner
+        )
+    return element.sum()
+
+
 class BCEWithLogitsLoss(nn.Module):
     """Module form of :func:`binary_cross_entropy_with_logits`; weights are buffers.
 
@@ -296,6 +344,17 @@ class BCEWithLogitsLoss(nn.Module):
             label_smoothing=self.label_smoothing,
             ignore_index=self.ignore_index,
             reduction=self.reduction,
+        )
+
+    def weight_sum(
+        self, target: torch.Tensor, *, sample_weight: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``sum_i e_i`` for ``target``: what ``reduction="mean"`` divides by."""
+        return binary_cross_entropy_weight_sum(
+            target,
+            class_weight=self.class_weight,
+            sample_weight=sample_weight,
+            ignore_index=self.ignore_index,
         )
 
     def extra_repr(self) -> str:

@@ -28,7 +28,7 @@ from ..exceptions import ShapeError
 from ..weights import class_weight as compute_class_weight
 from ._common import broadcast_sample_weight, reduce_loss, shape_str
 
-__all__ = ["CrossEntropyLoss", "cross_entropy"]
+__all__ = ["CrossEntropyLoss", "cross_entropy", "cross_entropy_weight_sum"]
 
 
 def _check_input(input: torch.Tensor, target: torch.Tensor, owner: str) -> bool:
@@ -149,18 +149,7 @@ def cross_entropy(
         reduction="none",
         label_smoothing=label_smoothing,
     )
-    # e_i: the weight of each element's target in the denominator of "mean".
-    if probabilities:
-        if weight is None:
-            element = torch.ones_like(loss)
-        else:
-            element = (target * weight.reshape((classes,) + (1,) * (input.ndim - 2))).sum(1)
-    else:
-        keep = target != ignore_index
-        if weight is None:
-            element = keep.to(loss.dtype)
-        else:
-            element = weight[torch.where(keep, target, 0)] * keep
+    element = _element_weight(target, probabilities, weight, ignore_index, loss.dtype)
     if sample_weight is not None:
         sample_weight = broadcast_sample_weight(
             sample_weight.to(loss.dtype), loss.shape, owner=owner
@@ -168,6 +157,58 @@ def cross_entropy(
         loss = loss * sample_weight
         element = element * sample_weight
     return reduce_loss(loss, element, reduction)
+
+
+def _element_weight(
+    target: torch.Tensor,
+    probabilities: bool,
+    weight: torch.Tensor | None,
+    ignore_index: int,
+    dtype: torch.dtype,
+) -> torch.Tensor:
+    """e_i: the weight of each element's target in the denominator of "mean"."""
+    if probabilities:
+        if weight is None:
+            return torch.ones(
+                target.shape[:1] + target.shape[2:], dtype=dtype, device=target.device
+            )
+        view = weight.reshape((-1,) + (1,) * (target.ndim - 2))
+        return (target * view).sum(1).to(dtype)
+    keep = target != ignore_index
+    if weight is None:
+        return keep.to(dtype)
+    return (weight[torch.where(keep, target, 0)] * keep).to(dtype)
+
+
+def cross_entropy_weight_sum(
+    target: torch.Tensor,
+    *,
+    weight: torch.Tensor | None = None,
+    sample_weight: torch.Tensor | None = None,
+    ignore_index: int = -100,
+) -> torch.Tensor:
+    """The denominator of :func:`cross_entropy`'s ``"mean"`` for ``target``: ``sum_i e_i``.
+
+    Floating targets are probability targets (classes on dim 1). Used to divide a summed
+    loss by a denominator gathered over several batches or ranks (see
+    :class:`underdog.losses.GlobalMean`).
+
+    Example:
+        >>> cross_entropy_weight_sum(torch.tensor([0, 1, 1, -100]), weight=torch.tensor([0.5, 2.0]))
+        tensor(4.5000)
+    """
+    probabilities = target.is_floating_point()
+    if not probabilities:
+        target = target.long()
+    dtype = weight.dtype if weight is not None else torch.get_default_dtype()
+    if weight is not None:
+        weight = weight.to(target.device)
+    element = _element_weight(target, probabilities, weight, ignore_index, dtype)
+    if sample_weight is not None:
+        element = element * broadcast_sample_weight(
+            sample_weight.to(dtype), element.shape, owner="cross_entropy_weight_sum"
+        )
+    return element.sum()
 
 
 def _weight_options(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -261,6 +302,17 @@ class CrossEntropyLoss(nn.Module):
             ignore_index=self.ignore_index,
             label_smoothing=self.label_smoothing,
             reduction=self.reduction,
+        )
+
+    def weight_sum(
+        self, target: torch.Tensor, *, sample_weight: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``sum_i e_i`` for ``target``: what ``reduction="mean"`` divides by."""
+        return cross_entropy_weight_sum(
+            target,
+            weight=self.weight,
+            sample_weight=sample_weight,
+            ignore_index=self.ignore_index,
         )
 
     def extra_repr(self) -> str:

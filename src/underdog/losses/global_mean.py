@@ -1,0 +1,123 @@
+"""A weighted mean over the whole optimisation step: every rank, every micro-batch.
+
+A loss's ``"mean"`` divides by the weight sum ``sum_i e_i`` of its own batch. Under
+``DistributedDataParallel`` each rank divides by its *local* sum and DDP then averages the
+gradients, and with gradient accumulation each micro-batch divides by its own sum: neither
+is the gradient of the full batch once the weights (or the number of ignored elements)
+differ between shards. :class:`GlobalMean` fixes the denominator instead.
+
+With ``R`` ranks and ``k`` micro-batches per step, the full-batch loss is
+``L = sum_{r,m} S_{r,m} / E`` with ``S_{r,m} = sum_{i in (r,m)} l_i`` (the loss with
+``reduction="sum"``) and ``E = sum_{r,m} sum_{i in (r,m)} e_i``. DDP averages gradients over
+ranks and accumulation sums them over micro-batches, so each micro-batch's loss is
+
+    loss_{r,m} = R * S_{r,m} / E
+
+with ``E`` all-reduced once per step from the targets of all its micro-batches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from .._validation import check_int
+from ..exceptions import InvalidParameterError
+
+__all__ = ["GlobalMean"]
+
+
+def _world_size(group) -> int:
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_world_size(group)
+    return 1
+
+
+class GlobalMean(nn.Module):
+    """Wrap a loss so that its weighted mean spans all ranks and micro-batches of a step.
+
+    Args:
+        loss: an underdog loss Module built with ``reduction="sum"`` (it must offer
+            ``weight_sum(target, sample_weight=...)``, as every underdog loss does).
+        world_size: the number ``R`` of ranks whose gradients DDP averages; defaults to the
+            size of ``group`` when ``torch.distributed`` is initialised, else 1. Pass 1 if
+            you sum gradients across ranks yourself.
+        group: the process group to all-reduce over (default: the world).
+
+    Example:
+        >>> import underdog
+        >>> criterion = GlobalMean(underdog.CrossEntropyLoss(reduction="sum"))
+        >>> micro = [(torch.randn(4, 3), torch.tensor([0, 1, 2, 2])),
+        ...          (torch.randn(4, 3), torch.tensor([1, 1, 0, -100]))]
+        >>> denominator = criterion.denominator([y for _, y in micro])
+        >>> denominator
+        tensor(7.)
+        >>> losses = [criterion(x, y, denominator=denominator) for x, y in micro]
+    """
+
+    def __init__(self, loss: nn.Module, *, world_size: int | None = None, group=None) -> None:
+        super().__init__()
+        owner = "GlobalMean"
+        if not callable(getattr(loss, "weight_sum", None)):
+            raise InvalidParameterError(
+                f"The 'loss' parameter of {owner} must be an underdog loss with a weight_sum "
+                f"method. Got {type(loss).__name__} instead."
+            )
+        if getattr(loss, "reduction", None) != "sum":
+            raise InvalidParameterError(
+                f"The 'loss' parameter of {owner} must be built with reduction='sum'. "
+                f"Got reduction={getattr(loss, 'reduction', None)!r} instead."
+            )
+        if world_size is not None:
+            world_size = check_int(world_size, name="world_size", owner=owner, low=1)
+        self.loss = loss
+        self.group = group
+        self._world_size = world_size
+
+    @property
+    def world_size(self) -> int:
+        return self._world_size if self._world_size is not None else _world_size(self.group)
+
+    def denominator(
+        self,
+        targets: torch.Tensor | Sequence[torch.Tensor],
+        *,
+        sample_weights: Sequence[torch.Tensor | None] | None = None,
+    ) -> torch.Tensor:
+        """``E``: the weight sum of this rank's micro-batches, all-reduced over the ranks.
+
+        Call it on every rank, once per step, with the targets of all micro-batches of the
+        step (a tensor for a step without accumulation).
+        """
+        if isinstance(targets, torch.Tensor):
+            targets = [targets]
+            sample_weights = None if sample_weights is None else [sample_weights]
+        if sample_weights is None:
+            sample_weights = [None] * len(targets)
+        if len(sample_weights) != len(targets):
+            raise InvalidParameterError(
+                "The 'sample_weights' parameter of GlobalMean.denominator must have one entry "
+                f"per target. Got {len(sample_weights)} for {len(targets)} targets."
+            )
+        total = sum(
+            self.loss.weight_sum(target, sample_weight=weight)
+            for target, weight in zip(targets, sample_weights, strict=True)
+        )
+        total = torch.as_tensor(total)
+        if _world_size(self.group) > 1:
+            total = total.clone()
+            torch.distributed.all_reduce(total, group=self.group)
+        return total
+
+    def forward(
+        self,
+        input: torch.Tensor,
+        target: torch.Tensor,
+        *,
+        denominator: torch.Tensor,
+        sample_weight: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        summed = self.loss(input, target, sample_weight=sample_weight)
+        return summed * self.world_size / denominator.to(summed.dtype)
