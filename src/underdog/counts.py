@@ -228,7 +228,7 @@ class _ClassCounter:
             )
         if labels.dtype != torch.int64 and labels.dtype != torch.uint8:
             labels = labels.long()
-        batch = torch.bincount(labels.cpu(), minlength=self.counts.numel())
+        batch = torch.bincount(labels, minlength=self.counts.numel()).cpu()
         if batch.numel() > self.counts.numel():
             batch[: self.counts.numel()] += self.counts
             self.counts = batch

@@ -229,3 +229,20 @@ def test_parameter_errors():
         BCEWithLogitsLoss.from_labels([0.0, 1.0], weighting="pos_weight", scheme="inverse")
     with pytest.raises(InvalidParameterError, match="The 'weighting' parameter"):
         BCEWithLogitsLoss.from_labels([0.0, 1.0], weighting="both")
+
+
+@pytest.mark.parametrize(
+    "weights", [{"class_weight": torch.tensor([1.0, 9.0])}, {"pos_weight": torch.tensor([9.0])}, {}]
+)
+def test_bfloat16_autocast_computes_in_float32(weights):
+    lin = torch.nn.Linear(4, 1)
+    x, t = torch.randn(64, 4) * 50, (torch.rand(64) < 0.2).float()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        logits = lin(x)[:, 0]
+        assert logits.dtype == torch.bfloat16
+        loss = bce(logits, t, label_smoothing=0.05, **weights)
+    assert loss.dtype == torch.float32 and torch.isfinite(loss)
+    reference = bce(logits.float(), t, label_smoothing=0.05, **weights)
+    torch.testing.assert_close(loss, reference)
+    loss.backward()
+    assert torch.isfinite(lin.weight.grad).all()

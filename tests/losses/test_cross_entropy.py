@@ -233,3 +233,19 @@ def test_functional_rejects_bad_reduction_and_smoothing():
         cross_entropy(x, t, reduction="avg")
     with pytest.raises(InvalidParameterError, match="'label_smoothing' parameter of cross_entropy"):
         cross_entropy(x, t, label_smoothing=-0.1)
+
+
+def test_bfloat16_autocast_computes_in_float32():
+    lin = torch.nn.Linear(4, 3)
+    x, y = torch.randn(64, 4) * 50, torch.randint(0, 3, (64,))
+    w = torch.tensor([0.5, 1.0, 4.0])
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        logits = lin(x)
+        assert logits.dtype == torch.bfloat16
+        loss = cross_entropy(logits, y, weight=w, label_smoothing=0.1)
+    assert loss.dtype == torch.float32 and torch.isfinite(loss)
+    torch.testing.assert_close(
+        loss, cross_entropy(logits.float(), y, weight=w, label_smoothing=0.1)
+    )
+    loss.backward()
+    assert torch.isfinite(lin.weight.grad).all()

@@ -146,6 +146,8 @@ def binary_cross_entropy_with_logits(
 
     element = None
     if class_weight is not None:
+        if input.dtype in (torch.float16, torch.bfloat16):
+            input = input.float()  # softplus in half precision loses the small losses
         w_neg, w_pos = _split_class_weight(class_weight, input, owner)
         loss = w_pos * smoothed * F.softplus(-input) + w_neg * (1 - smoothed) * F.softplus(input)
         element = w_pos * target + w_neg * (1 - target)
