@@ -34,7 +34,7 @@ from .adjust import tune_posthoc
 from .counts import class_counts
 from .data.tables import Preprocessor, Table
 from .metrics import BINARY_METRICS, LABEL_METRICS, evaluate
-from .recipes import Recipe
+from .recipes import RECIPES, Recipe
 from .train import fit, mlp, predict_logits, validation_split
 
 __all__ = [
@@ -223,8 +223,14 @@ def compare(
     config: CompareConfig | None = None,
     progress: Callable[[Progress], None] | None = None,
 ) -> Comparison:
-    """Run every recipe on the same folds of ``table``; see the module docstring."""
+    """Run every recipe on the same folds of ``table``; see the module docstring.
+
+    ``none``, the reference of the paired tests, is added first when missing; a recipe
+    named twice runs once.
+    """
     config = config or CompareConfig()
+    unique = {r.name: r for r in recipes}
+    recipes = [RECIPES["none"], *unique.values()] if "none" not in unique else list(unique.values())
     num_classes = table.num_classes
     config.check(num_classes=num_classes)
     for recipe in recipes:

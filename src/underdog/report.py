@@ -217,8 +217,8 @@ body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em a
 max-width:1100px;padding:0 1em;color:#222}
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.8em;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;font-size:.9em}th,td{padding:.25em .6em;text-align:right;
-border-bottom:1px solid #eee}th:first-child,td:first-child{text-align:left}
-tr.best td{font-weight:bold}td.note{color:#666;text-align:left;font-size:.85em}
+border-bottom:1px solid #eee;white-space:nowrap}th:first-child,td:first-child{text-align:left}
+tr.best td{font-weight:bold}td.note{color:#666;text-align:left;font-size:.85em;white-space:normal}
 img{max-width:100%;height:auto}.meta{color:#555;font-size:.9em}
 """
 

@@ -205,16 +205,17 @@ def read_frame(path: str | os.PathLike) -> Any:
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"cannot parse {name}: the file is empty") from exc
     except pd.errors.ParserError as exc:
-        detail = str(exc).strip().splitlines()[-1].replace("C error: ", "")
+        detail = str(exc).strip().splitlines()[-1]
+        for noise in ("Error tokenizing data. ", "C error: "):
+            detail = detail.replace(noise, "")
         raise DataError(f"cannot parse {name}: {detail}") from exc
     except UnicodeDecodeError as exc:
         raise DataError(f"cannot parse {name}: it is not UTF-8 text ({exc.reason})") from exc
 
 
 def _label_values(column: Any, *, name: str, target: str) -> tuple[np.ndarray, tuple]:
-    missing = column.isna().to_numpy()
-    if column.dtype == object:
-        missing |= column.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(bool)
+    blank = column.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(dtype=bool)
+    missing = column.isna().to_numpy(dtype=bool) | blank
     if missing.any():
         rows = np.flatnonzero(missing)
         shown = ", ".join(str(r + 1) for r in rows[:5]) + (" ..." if len(rows) > 5 else "")
