@@ -307,7 +307,13 @@ def compare(
         recipes=list(recipes),
         config=config,
         runs=runs,
-        train_counts=np.mean([s["counts"].numpy() for s in splits], axis=0),
+        train_counts=np.mean(
+            [
+                np.bincount(np.concatenate([s["y"], s["y_val"]]), minlength=num_classes)
+                for s in splits
+            ],
+            axis=0,
+        ),  # fmt: skip
         test_counts=np.mean([np.bincount(s["y_test"], minlength=num_classes) for s in splits], 0),
         minority=minority,
         seconds=time.perf_counter() - started,

@@ -138,7 +138,12 @@ def plot_distribution(comparison: Comparison) -> str:
     x = np.arange(len(classes))
     fig = _figure(max(5, 0.5 * len(classes) + 2), 3.2)
     ax = fig.add_subplot()
-    ax.bar(x - 0.2, comparison.train_counts, width=0.4, label="training rows per fold")
+    ax.bar(
+        x - 0.2,
+        comparison.train_counts,
+        width=0.4,
+        label="training rows per fold (incl. validation)",
+    )
     ax.bar(x + 0.2, comparison.test_counts, width=0.4, label="test rows per fold")
     ax.set_yscale("log")
     ax.set_xticks(x, classes, rotation=45 if len(classes) > 6 else 0, ha="right")
@@ -193,7 +198,7 @@ def plot_confusion(comparison: Comparison, name: str) -> str:
     classes = [_text(c) for c in comparison.table.classes]
     y_true, _, y_pred = comparison.pooled(name)
     matrix = confusion_matrix(y_true, y_pred, labels=np.arange(len(classes)), normalize="true")
-    size = max(3.5, 0.45 * len(classes) + 2)
+    size = max(3.5, 0.3 * len(classes) + 2.5)
     fig = _figure(size + 1, size)
     ax = fig.add_subplot()
     ax.imshow(matrix, vmin=0, vmax=1, cmap="Blues")
@@ -219,7 +224,8 @@ h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.8em;border-bottom:1px solid #
 table{border-collapse:collapse;font-size:.9em}th,td{padding:.25em .6em;text-align:right;
 border-bottom:1px solid #eee;white-space:nowrap}th:first-child,td:first-child{text-align:left}
 tr.best td{font-weight:bold}td.note{color:#666;text-align:left;font-size:.85em;white-space:normal}
-img{max-width:100%;height:auto}.meta{color:#555;font-size:.9em}
+img{max-width:100%;height:auto}.row{display:flex;flex-wrap:wrap;gap:1em;align-items:flex-start}
+.row img{max-width:calc(50% - .5em)}.meta{color:#555;font-size:.9em}
 """
 
 
@@ -231,6 +237,12 @@ def _fmt(value: Any, digits: int = 3) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
     return f"{value:.{digits}f}"
+
+
+def _fmt_p(value: Any) -> str:
+    if value is None or not math.isfinite(value):
+        return "–"
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
 def _img(data: str, alt: str) -> str:
@@ -247,7 +259,7 @@ def render_html(comparison: Comparison) -> str:
     for i, row in enumerate(rows):
         cells = "".join(f"<td>{_fmt(row[m]['mean'])} ± {_fmt(row[m]['std'])}</td>" for m in metrics)
         delta = "" if row["recipe"] == "none" else f"{row['delta']:+.3f}"
-        p = _fmt(row["p_value"]) if row["p_value"] is not None else ""
+        p = _e(_fmt_p(row["p_value"])) if row["p_value"] is not None else ""
         best = ' class="best"' if i == 0 else ""
         body.append(
             f"<tr{best}><td>{_e(row['recipe'])}</td>{cells}<td>{delta}</td><td>{p}</td>"
@@ -276,12 +288,15 @@ def render_html(comparison: Comparison) -> str:
     shown = [order[0]] if order[0] == "none" else [order[0], "none"]
     sections.append("<h2>Confusion matrices</h2>")
     sections.append("<p>Best recipe and <i>none</i>, test predictions pooled over folds.</p>")
-    sections += [_img(plot_confusion(comparison, n), f"confusion matrix of {n}") for n in shown]
+    images = [_img(plot_confusion(comparison, n), f"confusion matrix of {n}") for n in shown]
+    sections.append(f"<div class='row'>{''.join(images)}</div>")
     sections += [
         "<h2>Class distribution</h2>",
         f"<p>All rows: {counts}.</p>",
         _img(plot_distribution(comparison), "class distribution"),
     ]
+    ratio = comparison.train_counts.max() / max(comparison.train_counts.min(), 1e-12)
+    overall = table.counts.max() / table.counts.min()
     settings = ", ".join(
         f"{k}={_e(getattr(config, k))}" for k in config.__dataclass_fields__ if k != "metric"
     )
@@ -297,7 +312,8 @@ def render_html(comparison: Comparison) -> str:
 <h1>underdog compare: {_e(table.name)}</h1>
 <p class="meta">Target column <b>{_e(table.target)}</b>; {len(table.labels)} rows,
 {table.features.shape[1]} feature columns, {table.num_classes} classes; imbalance ratio
-{table.counts.max() / table.counts.min():.1f} (all rows).
+(largest / smallest class) {ratio:.1f} in the training part of the folds, {overall:.1f}
+over all rows.
 Folds: {_e(table.description)}. Settings: {settings}. Wall time {comparison.seconds:.1f} s.</p>
 {chr(10).join(sections)}
 </body>
@@ -327,7 +343,7 @@ def format_table(comparison: Comparison) -> str:
         if row["recipe"] == "none":
             line += f"  {'':>12}  {'':>6}"
         else:
-            line += f"  {row['delta']:>+12.3f}  {_fmt(row['p_value']):>6}"
+            line += f"  {row['delta']:>+12.3f}  {_fmt_p(row['p_value']):>6}"
         lines.append(line)
     return "\n".join(lines)
 
