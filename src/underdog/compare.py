@@ -76,6 +76,9 @@ class CompareConfig:
         check_int(self.batch_size, name="batch_size", owner=owner, low=1)
         check_int(self.patience, name="patience", owner=owner, low=1)
         check_real(self.val_fraction, name="val_fraction", owner=owner, low=0, high=0.9)
+        check_real(self.lr, name="lr", owner=owner, low=0, closed="neither")
+        check_real(self.weight_decay, name="weight_decay", owner=owner, low=0)
+        check_real(self.dropout, name="dropout", owner=owner, low=0, high=1, closed="left")
 
 
 @dataclass(frozen=True)

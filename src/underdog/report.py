@@ -219,11 +219,11 @@ def plot_confusion(comparison: Comparison, name: str) -> str:
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;
-max-width:1100px;padding:0 1em;color:#222}
+max-width:1280px;padding:0 1em;color:#222}
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.8em;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;font-size:.9em}th,td{padding:.25em .6em;text-align:right;
+table{border-collapse:collapse;font-size:.85em}th,td{padding:.25em .45em;text-align:right;
 border-bottom:1px solid #eee;white-space:nowrap}th:first-child,td:first-child{text-align:left}
-tr.best td{font-weight:bold}td.note{color:#666;text-align:left;font-size:.85em;white-space:normal}
+tr.best td{font-weight:bold}.note{color:#555;font-size:.9em}.wide{overflow-x:auto}
 img{max-width:100%;height:auto}.row{display:flex;flex-wrap:wrap;gap:1em;align-items:flex-start}
 .row img{max-width:calc(50% - .5em)}.meta{color:#555;font-size:.9em}
 """
@@ -262,9 +262,9 @@ def render_html(comparison: Comparison) -> str:
         p = _e(_fmt_p(row["p_value"])) if row["p_value"] is not None else ""
         best = ' class="best"' if i == 0 else ""
         body.append(
-            f"<tr{best}><td>{_e(row['recipe'])}</td>{cells}<td>{delta}</td><td>{p}</td>"
-            f"<td class='note'>{_e(row['summary'])}</td></tr>"
+            f"<tr{best}><td>{_e(row['recipe'])}</td>{cells}<td>{delta}</td><td>{p}</td></tr>"
         )
+    legend = "".join(f"<li><b>{_e(r['recipe'])}</b>: {_e(r['summary'])}</li>" for r in rows)
     counts = ", ".join(f"{_e(c)}: {n}" for c, n in zip(table.classes, table.counts, strict=True))
     sections = [
         "<h2>Results</h2>",
@@ -272,8 +272,9 @@ def render_html(comparison: Comparison) -> str:
         f"sorted by {_e(NAMES[config.metric])}. Δ is the mean difference to <i>none</i> in "
         f"{_e(NAMES[config.metric])}; p is the two-sided p-value of the Nadeau–Bengio "
         "corrected paired t-test over the folds × seeds pairs.</p>",
-        f"<table><thead><tr><th>recipe</th>{head}<th>Δ vs none</th><th>p</th>"
-        f"<th>what it does</th></tr></thead><tbody>{''.join(body)}</tbody></table>",
+        f"<div class='wide'><table><thead><tr><th>recipe</th>{head}<th>Δ vs none</th>"
+        f"<th>p</th></tr></thead><tbody>{''.join(body)}</tbody></table></div>",
+        f"<ul class='note'>{legend}</ul>",
         "<h2>Per-class recall by recipe</h2>",
         _img(plot_recall(comparison, order), "per-class recall by recipe"),
     ]
