@@ -75,7 +75,7 @@ def test_out_is_a_file(tmp_path):
     blocker = tmp_path / "report"
     blocker.write_text("not a directory")
     assert_bad_input(tmp_path, ["compare", path, "--target", "label", "--out", blocker,
-                                *TINY_ARGS], "report")  # fmt: skip
+                                *TINY_ARGS], "exists and is not a directory")  # fmt: skip
     assert blocker.read_text() == "not a directory"
 
 

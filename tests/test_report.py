@@ -73,9 +73,10 @@ def _check_html(text):
 def test_html_is_well_formed_and_images_decode(multiclass, binary):
     multi = _check_html(report_files(multiclass)["report.html"].decode())
     two = _check_html(report_files(binary)["report.html"].decode())
-    # recall, 2 confusion matrices (or 1 if none is best), distribution; + PR curves
-    assert len(multi.images) in (3, 4)
-    assert len(two.images) == len(multi.images) + 1 or len(two.images) in (4, 5)
+    # recall, confusion matrices of the best and none (one if none is best), distribution
+    expected = 2 + len({multiclass.best, "none"})
+    assert len(multi.images) == expected
+    assert len(two.images) == 2 + len({binary.best, "none"}) + 1  # + precision-recall curves
     assert "Precision-recall curves" in "".join(two.text)
     assert "Precision-recall curves" not in "".join(multi.text)
     assert "script" not in multi.tags

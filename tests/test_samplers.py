@@ -56,9 +56,9 @@ def test_works_with_a_dataloader():
 def test_bad_parameters():
     with pytest.raises(DataError, match="classes \\[1\\], which have no samples"):
         ClassBalancedSampler([0, 0, 2], class_probabilities=[1, 1, 1])
-    with pytest.raises(DataError, match="mutually exclusive"):
+    with pytest.raises(InvalidParameterError, match="mutually exclusive"):
         ClassBalancedSampler([0, 1], class_probabilities=[1, 1], power=1.0)
     with pytest.raises(InvalidParameterError, match="'num_samples' parameter"):
         ClassBalancedSampler([0, 1], num_samples=0)
-    with pytest.raises(DataError, match="one entry per class"):
+    with pytest.raises(InvalidParameterError, match="one entry per class"):
         ClassBalancedSampler([0, 1, 2], class_probabilities=[1, 1])

@@ -357,10 +357,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
     started = time.perf_counter()
     try:
         code = args.func(args, out, err)
-    except (UsageError, UnderdogError, ValueError) as exc:
-        print(f"{PROG}: error: {_one_line(exc)}", file=err)
-        return 2
-    except ImportError as exc:
+    except (UsageError, UnderdogError, ValueError, ImportError) as exc:
         print(f"{PROG}: error: {_one_line(exc)}", file=err)
         return 2
     except OSError as exc:

@@ -22,7 +22,7 @@ from torch.utils.data import Sampler
 
 from ._validation import check_int, check_real, check_vector
 from .counts import class_counts
-from .exceptions import DataError
+from .exceptions import DataError, InvalidParameterError
 
 __all__ = ["ClassBalancedSampler"]
 
@@ -74,7 +74,7 @@ class ClassBalancedSampler(Sampler[int]):
         )
         self.seed = check_int(seed, name="seed", owner=owner)
         if class_probabilities is not None and power is not None:
-            raise DataError(
+            raise InvalidParameterError(
                 f"The 'class_probabilities' and 'power' parameters of {owner} are mutually "
                 "exclusive. Got both."
             )
@@ -83,7 +83,7 @@ class ClassBalancedSampler(Sampler[int]):
                 torch.float64
             )
             if q.numel() < counts.numel():
-                raise DataError(
+                raise InvalidParameterError(
                     f"The 'class_probabilities' parameter of {owner} must have one entry per "
                     f"class ({counts.numel()}). Got {q.numel()} instead."
                 )

@@ -117,7 +117,6 @@ def load_digits_lt(*, imbalance_ratio: float = 50.0) -> Table:
             f"subsampled to a long tail with imbalance ratio {imbalance_ratio:g} "
             "(n_c = n_max * IR^(-c/(C-1))) and its test part is balanced"
         ),
-        info={"imbalance_ratio": float(imbalance_ratio)},
     )
 
 

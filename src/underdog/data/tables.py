@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -67,7 +67,6 @@ class Table:
     name: str
     splitter: Callable[[int, int], list] | None = None
     description: str = "stratified k-fold over all rows"
-    info: dict = field(default_factory=dict)
 
     @property
     def num_classes(self) -> int:
