@@ -273,8 +273,9 @@ def compare(
             run_start = time.perf_counter()
             key = (recipe.training_key, s_index)
             if key not in trained:
+                trainer = RECIPES.get(recipe.base, recipe) if recipe.base else recipe
                 trained[key] = _train_one(
-                    recipe, split, config, num_classes, progress,
+                    trainer, split, config, num_classes, progress,
                     Progress(recipe.name, r_index, len(recipes), s_index, len(splits), 0,
                              config.epochs),
                 )  # fmt: skip
