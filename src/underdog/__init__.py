@@ -11,23 +11,43 @@ from .losses import (
 )
 from .weights import binary_class_weight, class_weight, pos_weight, sample_weight
 
+# isort: split
+from .adjust import PostHoc, prior_correction, tune_threshold
+from .metrics import evaluate, g_mean_score
+from .recipes import RECIPES, Recipe, get_recipe
+from .samplers import ClassBalancedSampler
+from .train import TrainEvent, TrainResult, fit, mlp
+
 __version__ = "0.1.0"
 
 __all__ = [
     "BCEWithLogitsLoss",
+    "ClassBalancedSampler",
     "CrossEntropyLoss",
     "DataError",
     "InvalidParameterError",
     "MultilabelCounts",
+    "PostHoc",
+    "RECIPES",
+    "Recipe",
     "ShapeError",
+    "TrainEvent",
+    "TrainResult",
     "UnderdogError",
     "binary_class_weight",
     "binary_cross_entropy_with_logits",
     "class_counts",
     "class_weight",
     "cross_entropy",
+    "evaluate",
+    "fit",
+    "g_mean_score",
+    "get_recipe",
     "losses",
+    "mlp",
     "multilabel_counts",
     "pos_weight",
+    "prior_correction",
     "sample_weight",
+    "tune_threshold",
 ]

@@ -1,0 +1,409 @@
+"""Compare recipes on one table: recipes x folds x seeds, the same folds for every recipe.
+
+For each seed ``s`` the table's folds come from :meth:`~underdog.data.Table.folds`
+(stratified k-fold, or the dataset's own protocol). In each fold:
+
+1. a validation split (``val_fraction`` of each class, stratified) is carved from the
+   training part; it drives early stopping and tunes post-hoc rules;
+2. the :class:`~underdog.data.Preprocessor` is fit on the training part only;
+3. each recipe builds its loss from the class counts of the rows it trains on, trains an
+   MLP with :func:`~underdog.train.fit` (early stopping on validation balanced accuracy,
+   ties broken by the lower cross-entropy) and is scored on the test part with
+   :func:`~underdog.metrics.evaluate`.
+
+Recipes that reuse another's model (post-hoc rules on ``none``) reuse the trained model.
+
+Each recipe's difference to ``none`` is tested with the corrected resampled paired t-test of
+Nadeau and Bengio (2003) over the ``folds x seeds`` pairs: with differences ``d_i``,
+``t = mean(d) / sqrt((1/n + n_test/n_train) * var(d))`` on ``n - 1`` degrees of freedom. The
+correction accounts for overlapping training sets, which make the plain paired t-test
+far too optimistic.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ._validation import check_int, check_option, check_real
+from .adjust import tune_posthoc
+from .counts import class_counts
+from .data.tables import Preprocessor, Table
+from .metrics import BINARY_METRICS, LABEL_METRICS, evaluate
+from .recipes import RECIPES, Recipe
+from .train import fit, mlp, predict_logits, validation_split
+
+__all__ = [
+    "CompareConfig",
+    "Comparison",
+    "Progress",
+    "RunResult",
+    "compare",
+    "paired_test",
+    "train_recipe",
+    "validation_score",
+]
+
+
+@dataclass(frozen=True)
+class CompareConfig:
+    """Settings of a comparison (the CLI's options, with the same defaults)."""
+
+    folds: int = 5
+    seeds: int = 1
+    metric: str = "balanced_accuracy"
+    hidden: tuple[int, ...] = (128,)
+    dropout: float = 0.1
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    epochs: int = 200
+    batch_size: int = 64
+    patience: int = 20
+    val_fraction: float = 0.2
+    num_threads: int | None = 1
+
+    def check(self, *, num_classes: int) -> None:
+        owner = "compare"
+        check_int(self.folds, name="folds", owner=owner, low=2)
+        check_int(self.seeds, name="seeds", owner=owner, low=1)
+        metrics = LABEL_METRICS + (BINARY_METRICS if num_classes == 2 else ())
+        check_option(self.metric, name="metric", owner=owner, options=metrics)
+        check_int(self.epochs, name="epochs", owner=owner, low=1)
+        check_int(self.batch_size, name="batch_size", owner=owner, low=1)
+        check_int(self.patience, name="patience", owner=owner, low=1)
+        check_real(self.val_fraction, name="val_fraction", owner=owner, low=0, high=0.9)
+        check_real(self.lr, name="lr", owner=owner, low=0, closed="neither")
+        check_real(self.weight_decay, name="weight_decay", owner=owner, low=0)
+        check_real(self.dropout, name="dropout", owner=owner, low=0, high=1, closed="left")
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A progress report: recipe ``recipe_index`` of ``recipes``, run ``run`` of ``runs``
+    (seeds x folds), epoch ``epoch`` of ``epochs``; ``epoch == 0`` when a run starts."""
+
+    recipe: str
+    recipe_index: int
+    recipes: int
+    run: int
+    runs: int
+    epoch: int
+    epochs: int
+
+
+@dataclass
+class RunResult:
+    """One recipe on one fold of one seed."""
+
+    recipe: str
+    seed: int
+    fold: int
+    scalars: dict[str, float]
+    per_class: dict[str, np.ndarray]
+    y_true: np.ndarray
+    proba: np.ndarray
+    y_pred: np.ndarray
+    best_epoch: int
+    seconds: float
+
+
+@dataclass
+class Comparison:
+    """Everything a comparison produced; :mod:`underdog.report` renders it."""
+
+    table: Table
+    recipes: list[Recipe]
+    config: CompareConfig
+    runs: list[RunResult]
+    train_counts: np.ndarray
+    test_counts: np.ndarray
+    minority: int
+    seconds: float
+    sizes: tuple[float, float] = (0.0, 0.0)
+    recipe_seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        return LABEL_METRICS + (BINARY_METRICS if self.table.num_classes == 2 else ())
+
+    def values(self, recipe: str, metric: str) -> np.ndarray:
+        """The metric over (seed, fold) pairs, in a fixed order."""
+        runs = sorted((r for r in self.runs if r.recipe == recipe), key=lambda r: (r.seed, r.fold))
+        return np.array([r.scalars[metric] for r in runs], dtype=float)
+
+    def per_class(self, recipe: str, name: str) -> np.ndarray:
+        """Mean over runs of a per-class metric, ``(C,)``."""
+        return np.mean([r.per_class[name] for r in self.runs if r.recipe == recipe], axis=0)
+
+    def pooled(self, recipe: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(y_true, proba, y_pred)`` concatenated over all runs of ``recipe``."""
+        runs = [r for r in self.runs if r.recipe == recipe]
+        return (
+            np.concatenate([r.y_true for r in runs]),
+            np.concatenate([r.proba for r in runs]),
+            np.concatenate([r.y_pred for r in runs]),
+        )
+
+    def summary(self) -> list[dict[str, Any]]:
+        """One dict per recipe, best first by ``config.metric``: mean / std of every metric,
+        the mean difference to ``none`` and its paired-test p-value."""
+        reference = self.values("none", self.config.metric)
+        rows = []
+        for recipe in self.recipes:
+            row: dict[str, Any] = {"recipe": recipe.name, "summary": recipe.summary}
+            for metric in self.metrics:
+                v = self.values(recipe.name, metric)
+                row[metric] = {"mean": _nanmean(v), "std": _nanstd(v)}
+            mine = self.values(recipe.name, self.config.metric)
+            if recipe.name == "none":
+                row["delta"], row["p_value"] = 0.0, None
+            else:
+                row["delta"] = _nanmean(mine - reference)
+                row["p_value"] = paired_test(mine, reference, test_train_ratio=self.ratio)
+            row["seconds"] = self.recipe_seconds.get(recipe.name, 0.0)
+            rows.append(row)
+        key = self.config.metric
+        rows.sort(key=lambda r: -r[key]["mean"] if np.isfinite(r[key]["mean"]) else np.inf)
+        return rows
+
+    @property
+    def ratio(self) -> float:
+        train, test = self.sizes
+        return test / train if train else 0.0
+
+    @property
+    def best(self) -> str:
+        return self.summary()[0]["recipe"]
+
+
+def _nanmean(v: np.ndarray) -> float:
+    v = np.asarray(v, dtype=float)
+    return float(np.nanmean(v)) if np.isfinite(v).any() else float("nan")
+
+
+def _nanstd(v: np.ndarray) -> float:
+    v = np.asarray(v, dtype=float)
+    return float(np.nanstd(v, ddof=1)) if np.isfinite(v).sum() > 1 else 0.0
+
+
+def paired_test(a: Sequence[float], b: Sequence[float], *, test_train_ratio: float) -> float:
+    """Two-sided p-value of the Nadeau-Bengio corrected paired t-test of ``a - b``.
+
+    ``test_train_ratio = 0`` gives the ordinary paired t-test. Returns 1.0 when every
+    difference is 0, and ``nan`` for fewer than two pairs.
+    """
+    from scipy import stats
+
+    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    d = d[np.isfinite(d)]
+    n = len(d)
+    if n < 2:
+        return float("nan")
+    mean, var = d.mean(), d.var(ddof=1)
+    if var == 0:
+        return 1.0 if mean == 0 else 0.0
+    t = mean / np.sqrt((1.0 / n + test_train_ratio) * var)
+    return float(2 * stats.t.sf(abs(t), df=n - 1))
+
+
+def validation_score(logits: np.ndarray, y: np.ndarray) -> float:
+    """Validation balanced accuracy, ties broken by the lower cross-entropy."""
+    from sklearn.metrics import balanced_accuracy_score
+
+    z = logits - logits.max(1, keepdims=True)
+    ce = float(np.mean(np.log(np.exp(z).sum(1)) - z[np.arange(len(y)), y]))
+    return float(balanced_accuracy_score(y, logits.argmax(1))) - 1e-4 * ce
+
+
+def compare(
+    table: Table,
+    recipes: Sequence[Recipe],
+    *,
+    config: CompareConfig | None = None,
+    progress: Callable[[Progress], None] | None = None,
+) -> Comparison:
+    """Run every recipe on the same folds of ``table``; see the module docstring.
+
+    ``none``, the reference of the paired tests, is added first when missing; a recipe
+    named twice runs once.
+    """
+    config = config or CompareConfig()
+    unique = {r.name: r for r in recipes}
+    recipes = [RECIPES["none"], *unique.values()] if "none" not in unique else list(unique.values())
+    num_classes = table.num_classes
+    config.check(num_classes=num_classes)
+    for recipe in recipes:
+        recipe.check(num_classes=num_classes, name=table.name)
+    minority = int(table.counts.argmin())
+    started = time.perf_counter()
+
+    splits = []  # per (seed, fold): prepared arrays
+    for seed in range(config.seeds):
+        for fold, (train, test) in enumerate(table.folds(config.folds, seed=seed)):
+            fit_pos, val_pos = validation_split(
+                table.labels[train], fraction=config.val_fraction, seed=seed * 1000 + fold
+            )
+            pre = Preprocessor.fit(table.features.iloc[train])
+            x_train = pre.transform(table.features.iloc[train])
+            y_train = table.labels[train]
+            splits.append(
+                {
+                    "seed": seed,
+                    "fold": fold,
+                    "x": x_train[fit_pos],
+                    "y": y_train[fit_pos],
+                    "x_val": x_train[val_pos],
+                    "y_val": y_train[val_pos],
+                    "x_test": pre.transform(table.features.iloc[test]),
+                    "y_test": table.labels[test],
+                    "counts": class_counts(y_train[fit_pos], num_classes=num_classes),
+                }
+            )
+
+    runs: list[RunResult] = []
+    trained: dict[tuple[str, int], tuple[Any, int, float]] = {}
+    recipe_seconds: dict[str, float] = {}
+    for r_index, recipe in enumerate(recipes):
+        recipe_start = time.perf_counter()
+        for s_index, split in enumerate(splits):
+            run_start = time.perf_counter()
+            key = (recipe.training_key, s_index)
+            if key not in trained:
+                trainer = RECIPES.get(recipe.base, recipe) if recipe.base else recipe
+                trained[key] = _train_one(
+                    trainer, split, config, num_classes, progress,
+                    Progress(recipe.name, r_index, len(recipes), s_index, len(splits), 0,
+                             config.epochs),
+                )  # fmt: skip
+            model, best_epoch, train_seconds = trained[key]
+            rule = tune_posthoc(
+                recipe.posthoc,
+                predict_logits(model, split["x_val"]),
+                split["y_val"],
+                counts=split["counts"].numpy(),
+                metric=config.metric,
+            )
+            proba, y_pred = rule.apply(predict_logits(model, split["x_test"]))
+            scalars, per_class = evaluate(split["y_test"], proba, y_pred=y_pred, minority=minority)
+            runs.append(
+                RunResult(
+                    recipe=recipe.name,
+                    seed=split["seed"],
+                    fold=split["fold"],
+                    scalars=scalars,
+                    per_class=per_class,
+                    y_true=split["y_test"],
+                    proba=proba.astype(np.float32),
+                    y_pred=y_pred,
+                    best_epoch=best_epoch,
+                    seconds=time.perf_counter() - run_start + (train_seconds if recipe.base else 0),
+                )
+            )
+        recipe_seconds[recipe.name] = time.perf_counter() - recipe_start
+    mean_train = float(np.mean([len(s["y"]) + len(s["y_val"]) for s in splits]))
+    mean_test = float(np.mean([len(s["y_test"]) for s in splits]))
+    return Comparison(
+        table=table,
+        recipes=list(recipes),
+        config=config,
+        runs=runs,
+        train_counts=np.mean(
+            [
+                np.bincount(np.concatenate([s["y"], s["y_val"]]), minlength=num_classes)
+                for s in splits
+            ],
+            axis=0,
+        ),  # fmt: skip
+        test_counts=np.mean([np.bincount(s["y_test"], minlength=num_classes) for s in splits], 0),
+        minority=minority,
+        seconds=time.perf_counter() - started,
+        sizes=(mean_train, mean_test),
+        recipe_seconds=recipe_seconds,
+    )
+
+
+def train_recipe(
+    recipe: Recipe,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    x_val: np.ndarray,
+    y_val: np.ndarray,
+    counts: Any,
+    num_classes: int,
+    config: CompareConfig,
+    seed: int,
+    callbacks: Sequence[Callable[[Any], None]] = (),
+) -> Any:
+    """Train the MLP of ``config`` with ``recipe`` (loss from ``counts``, sampler, epoch
+    hook) and early stopping on :func:`validation_score`; returns the
+    :class:`~underdog.train.TrainResult`."""
+    model = mlp(x.shape[1], num_classes, hidden=config.hidden, dropout=config.dropout, seed=seed)
+    loss = recipe.loss(counts)
+    hook = None
+    if recipe.on_epoch_start is not None:
+        on_epoch_start = recipe.on_epoch_start
+
+        def hook(epoch: int, epochs: int) -> None:
+            on_epoch_start(loss, epoch, epochs)
+
+    return fit(
+        model,
+        x,
+        y,
+        loss=loss,
+        sampler=recipe.make_sampler(y, seed=seed),
+        x_val=x_val,
+        y_val=y_val,
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        lr=config.lr,
+        weight_decay=config.weight_decay,
+        patience=config.patience,
+        monitor=validation_score,
+        on_epoch_start=hook,
+        callbacks=callbacks,
+        seed=seed,
+        num_threads=config.num_threads,
+    )
+
+
+def _train_one(
+    recipe: Recipe,
+    split: dict,
+    config: CompareConfig,
+    num_classes: int,
+    progress: Callable[[Progress], None] | None,
+    state: Progress,
+) -> tuple[Any, int, float]:
+    start = time.perf_counter()
+    callbacks = []
+    if progress is not None:
+        progress(state)
+
+        def report(event: Any) -> None:
+            progress(
+                Progress(
+                    state.recipe, state.recipe_index, state.recipes, state.run, state.runs,
+                    event.epoch, event.epochs,
+                )
+            )  # fmt: skip
+
+        callbacks.append(report)
+    result = train_recipe(
+        recipe,
+        split["x"],
+        split["y"],
+        x_val=split["x_val"],
+        y_val=split["y_val"],
+        counts=split["counts"],
+        num_classes=num_classes,
+        config=config,
+        seed=split["seed"] * 1000 + split["fold"],
+        callbacks=callbacks,
+    )
+    return result.model, result.best_epoch, time.perf_counter() - start

@@ -1,0 +1,231 @@
+"""Named, frozen recipes for training on imbalanced data.
+
+A :class:`Recipe` says how to train and decide: a loss factory built from the training
+fold's class counts, an optional class-balanced sampler, an optional per-epoch hook (for
+schedules such as LDAM's deferred re-weighting) and an optional post-hoc decision rule
+(:mod:`underdog.adjust`). The registry :data:`RECIPES` is shared by the CLI, the tests and
+the benchmarks.
+
+Adding a recipe is one entry, for example (once the loss exists)::
+
+    Recipe(
+        "ldam-drw",
+        "LDAM margins, class-balanced re-weighting from 80% of the epochs on",
+        loss=lambda counts: LDAMLoss.from_counts(counts),
+        on_epoch_start=lambda loss, epoch, epochs: loss.set_weighting(epoch >= 0.8 * epochs),
+    )
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from .counts import MultilabelCounts
+from .exceptions import DataError
+from .losses import BCEWithLogitsLoss, CrossEntropyLoss
+from .samplers import ClassBalancedSampler
+from .weights import pos_weight
+
+__all__ = [
+    "DEFAULT_RECIPES",
+    "EFFECTIVE_BETA",
+    "RECIPES",
+    "Recipe",
+    "get_recipe",
+    "resolve_recipes",
+]
+
+#: The ``beta`` of the ``effective`` recipe (Cui et al., 2019). With tabular class sizes in
+#: the tens to thousands, 0.99 sits between inverse-frequency weights (beta -> 1) and no
+#: weights (beta = 0): a class of 10 gets ``(1 - 0.99) / (1 - 0.99**10) ≈ 1/9.6``, a class of
+#: 1,000 about ``1/100`` instead of ``1/1000``.
+EFFECTIVE_BETA = 0.99
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One way to train (and decide) on imbalanced data.
+
+    Attributes:
+        name: the registry key, as typed on the command line.
+        summary: one line saying what the recipe does.
+        loss: ``loss(counts) -> nn.Module`` from the training fold's class counts
+            (int64 ``(C,)``); the module maps ``(logits (B, C), y (B,))`` to a scalar.
+        sampler: draw training batches class-balanced
+            (:class:`~underdog.samplers.ClassBalancedSampler`) instead of shuffling.
+        posthoc: the decision rule applied at prediction time: ``"none"`` (argmax),
+            ``"threshold"`` or ``"prior-correction"`` (see :mod:`underdog.adjust`).
+        binary_only: the recipe needs exactly two classes.
+        on_epoch_start: ``hook(loss, epoch, epochs)`` before each epoch (from 0), for
+            schedules such as deferred re-weighting.
+        base: the recipe whose trained model this one reuses (post-hoc recipes reuse
+            ``"none"``: same loss, same sampler, same seeds, so the same model); ``None``
+            trains its own.
+    """
+
+    name: str
+    summary: str
+    loss: Callable[[torch.Tensor], nn.Module]
+    sampler: bool = False
+    posthoc: str = "none"
+    binary_only: bool = False
+    on_epoch_start: Callable[[nn.Module, int, int], None] | None = None
+    base: str | None = None
+
+    @property
+    def training_key(self) -> str:
+        """Recipes with the same key train the same model."""
+        return self.base or self.name
+
+    def check(self, *, num_classes: int, name: str = "the data") -> None:
+        """Raise :class:`DataError` when the recipe does not fit the problem."""
+        if self.binary_only and num_classes != 2:
+            raise DataError(
+                f"the recipe {self.name!r} needs a binary target, but {name} has "
+                f"{num_classes} classes"
+            )
+
+    def make_sampler(self, labels: Any, *, seed: int) -> ClassBalancedSampler | None:
+        """The training sampler for ``labels`` (``None``: shuffle)."""
+        return ClassBalancedSampler(labels, seed=seed) if self.sampler else None
+
+
+class MinorityLogitLoss(nn.Module):
+    """Binary BCE on a two-logit model: ``bce(z_m - z_other, y == m)`` for minority ``m``.
+
+    It lets binary-only losses (``pos_weight``) train the same two-output model as every
+    other recipe: ``softmax`` of two logits is the sigmoid of their difference.
+    """
+
+    def __init__(self, inner: nn.Module, *, minority: int) -> None:
+        super().__init__()
+        self.inner = inner
+        self.minority = int(minority)
+
+    def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        m = self.minority
+        logit = input[:, m] - input[:, 1 - m]
+        return self.inner(logit, (target == m).to(input.dtype))
+
+
+def _cross_entropy(**options: Any) -> Callable[[torch.Tensor], nn.Module]:
+    if not options:
+        return lambda counts: CrossEntropyLoss()
+    return lambda counts: CrossEntropyLoss.from_counts(counts, **options)
+
+
+def _pos_weight_loss(counts: torch.Tensor) -> nn.Module:
+    minority = int(torch.argmin(counts))
+    stats = MultilabelCounts(
+        positives=counts[minority : minority + 1].long(),
+        negatives=counts[1 - minority : 2 - minority].long(),
+        num_samples=int(counts.sum()),
+    )
+    return MinorityLogitLoss(
+        BCEWithLogitsLoss(pos_weight=pos_weight(stats, distributed=False)), minority=minority
+    )
+
+
+RECIPES: dict[str, Recipe] = {
+    r.name: r
+    for r in (
+        Recipe("none", "plain cross-entropy, argmax decisions (the baseline)", _cross_entropy()),
+        Recipe(
+            "balanced",
+            "cross-entropy weighted N / (C n_c), as scikit-learn's class_weight='balanced'",
+            _cross_entropy(scheme="balanced"),
+        ),
+        Recipe(
+            "inverse",
+            "cross-entropy weighted 1 / n_c, weights normalised to mean 1",
+            _cross_entropy(scheme="inverse", normalize="mean"),
+        ),
+        Recipe(
+            "inverse-sqrt",
+            "cross-entropy weighted 1 / sqrt(n_c), weights normalised to mean 1",
+            _cross_entropy(scheme="inverse_sqrt", normalize="mean"),
+        ),
+        Recipe(
+            "effective",
+            f"cross-entropy weighted by the effective number (1 - b) / (1 - b^n_c), "
+            f"b = {EFFECTIVE_BETA} (Cui et al. 2019), mean 1",
+            _cross_entropy(scheme="effective", beta=EFFECTIVE_BETA, normalize="mean"),
+        ),
+        Recipe(
+            "pos-weight",
+            "binary cross-entropy with pos_weight = n_majority / n_minority (binary only)",
+            _pos_weight_loss,
+            binary_only=True,
+        ),
+        Recipe(
+            "resample",
+            "plain cross-entropy on class-balanced batches (each class drawn equally often)",
+            _cross_entropy(),
+            sampler=True,
+        ),
+        Recipe(
+            "threshold",
+            "'none', then the decision threshold tuned on the validation split for --metric",
+            _cross_entropy(),
+            posthoc="threshold",
+            base="none",
+        ),
+        Recipe(
+            "prior-correction",
+            "'none', then log class priors subtracted from the logits at prediction time",
+            _cross_entropy(),
+            posthoc="prior-correction",
+            base="none",
+        ),
+    )
+}
+
+#: What ``underdog compare`` runs without ``--recipes`` (``pos-weight`` only on binary data).
+DEFAULT_RECIPES = (
+    "none",
+    "balanced",
+    "inverse-sqrt",
+    "effective",
+    "pos-weight",
+    "resample",
+    "threshold",
+    "prior-correction",
+)
+
+
+def get_recipe(name: str) -> Recipe:
+    """The recipe called ``name``; a :class:`DataError` lists the valid names otherwise."""
+    if name not in RECIPES:
+        raise DataError(f"unknown recipe {name!r}; choose from {', '.join(RECIPES)}")
+    return RECIPES[name]
+
+
+def resolve_recipes(spec: str | None, *, num_classes: int, name: str = "the data") -> list[Recipe]:
+    """Recipes from a comma-separated list, ``"all"`` or ``None`` (the defaults).
+
+    ``"all"`` and the defaults skip recipes that do not fit the problem (``pos-weight`` on a
+    multiclass target); naming such a recipe explicitly is an error. ``none`` is always
+    included first, as the reference of the comparison.
+    """
+    if spec is None or spec.strip() in ("", "default", "all"):
+        names = list(RECIPES) if spec and spec.strip() == "all" else list(DEFAULT_RECIPES)
+        chosen = [RECIPES[n] for n in names]
+        chosen = [r for r in chosen if not (r.binary_only and num_classes != 2)]
+    else:
+        names = [part.strip() for part in spec.split(",") if part.strip()]
+        if not names:
+            raise DataError("the recipe list is empty")
+        chosen = []
+        for n in names:
+            recipe = get_recipe(n)
+            recipe.check(num_classes=num_classes, name=name)
+            if recipe not in chosen:
+                chosen.append(recipe)
+    if RECIPES["none"] not in chosen:
+        chosen.insert(0, RECIPES["none"])
+    return chosen

@@ -1,0 +1,198 @@
+import io
+import json
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+import torch
+
+from _tables import TINY_ARGS, binary_csv, make_frame, multiclass_csv
+from underdog.cli import main
+from underdog.weights import class_weight
+
+
+def run(*args):
+    out, err = io.StringIO(), io.StringIO()
+    code = main([str(a) for a in args], stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def assert_bad_input(tmp_path, args, message, *, out_dir=None):
+    """Exit 2, one line on stderr naming the problem, no traceback, nothing written."""
+    code, out, err = run(*args)
+    assert code == 2, err
+    assert err.count("\n") == 1 and err.startswith("underdog: error: "), err
+    assert "Traceback" not in err and out == ""
+    assert message in err, err
+    if out_dir is not None:
+        assert not out_dir.exists()
+        assert not [p for p in out_dir.parent.iterdir() if p.name.startswith(".")]
+
+
+def test_compare_bad_inputs(tmp_path):
+    multi = multiclass_csv(tmp_path)
+    out = tmp_path / "report"
+    common = ["--out", out, *TINY_ARGS]
+    bad_csv = tmp_path / "bad.csv"
+    bad_csv.write_text("a,b,y\n1,2,0\n3,4,1\n5,6,7,8\n")
+    bad_keel = tmp_path / "bad.dat"
+    bad_keel.write_text("@relation r\n@attribute a real\n@attribute y {p, n}\n@data\n1,p\n2\n")
+    one = tmp_path / "one.csv"
+    one.write_text("x,y\n1,a\n2,a\n3,a\n")
+    nan = tmp_path / "nan.csv"
+    nan.write_text("x,y\n1,a\n2,\n3,b\n")
+    cases = [
+        ([tmp_path / "missing.csv", "--target", "y"], "missing.csv does not exist"),
+        ([bad_csv, "--target", "y"], "cannot parse bad.csv: Expected 3 fields in line 4, saw 4"),
+        ([bad_keel, "--target", "y"], "cannot parse bad.dat, line 6: expected 2"),
+        ([multi, "--target", "nope"], "'nope' is not in multi.csv; columns: x1, x2, color, label"),
+        ([one, "--target", "y"], "only one class ('a')"),
+        ([nan, "--target", "y"], "1 missing label(s), in data row(s) 2"),
+        ([multi, "--target", "label", "--recipes", "none,nope"], "unknown recipe 'nope'; choose"),
+        (["--dataset", "nope"], "unknown dataset 'nope'; choose from digits-lt, pima"),
+        ([multi, "--target", "label", "--recipes", "pos-weight"], "'pos-weight' needs a binary"),
+        ([multi, "--target", "label", "--folds", "50"], "folds (50) is larger than the smallest"),
+        ([multi], "needs --target COLUMN"),
+        ([multi, "--target", "label", "--metric", "roc_auc"], "needs a binary target"),
+        ([multi, "--target", "label", "--dataset", "pima"], "not both"),
+        (["--dataset", "pima", "--imbalance-ratio", "3"], "applies to digits-lt"),
+        ([tmp_path / "data.xlsx", "--target", "y"], "unknown file type '.xlsx'"),
+    ]
+    for args, message in cases:
+        assert_bad_input(tmp_path, ["compare", *common, *args], message, out_dir=out)
+
+
+def test_argparse_errors_exit_2(tmp_path):
+    code, out, err = run("compare", "--folds", "zero")
+    assert code == 2 and "Traceback" not in err and "expected a positive integer" in err
+    assert run("frobnicate")[0] == 2
+
+
+def test_out_is_a_file(tmp_path):
+    path = multiclass_csv(tmp_path)
+    blocker = tmp_path / "report"
+    blocker.write_text("not a directory")
+    assert_bad_input(tmp_path, ["compare", path, "--target", "label", "--out", blocker,
+                                *TINY_ARGS], "exists and is not a directory")  # fmt: skip
+    assert blocker.read_text() == "not a directory"
+
+
+def test_compare_writes_the_report(tmp_path):
+    path = binary_csv(tmp_path)
+    out = tmp_path / "report"
+    code, stdout, err = run("compare", path, "--target", "label", "--out", out,
+                            "--recipes", "balanced,threshold", *TINY_ARGS)  # fmt: skip
+    assert code == 0, err
+    assert sorted(os.listdir(out)) == ["report.html", "results.csv", "summary.json"]
+    lines = stdout.splitlines()
+    assert lines[0].startswith("binary.csv: 120 rows, 2 classes, 2 folds x 1 seed(s)")
+    assert {line.split()[0] for line in lines[3:6]} == {"none", "balanced", "threshold"}
+    assert f"report: {out}" in stdout
+    assert err == ""  # -q
+
+
+def test_progress_goes_to_stderr(tmp_path):
+    path = multiclass_csv(tmp_path)
+    args = [a for a in TINY_ARGS if a != "-q"]
+    code, _, err = run("compare", path, "--target", "label", "--out", tmp_path / "r",
+                       "--recipes", "balanced", *args)  # fmt: skip
+    assert code == 0
+    assert err.splitlines()[:2] == ["[1/2] none", "[2/2] balanced"]
+    assert err.splitlines()[-1].startswith("done in ")
+
+
+def test_compare_on_a_builtin_dataset(tmp_path):
+    code, stdout, err = run("compare", "--dataset", "digits-lt", "--out", tmp_path / "r",
+                            "--recipes", "prior-correction", "--imbalance-ratio", "10",
+                            *TINY_ARGS)  # fmt: skip
+    assert code == 0, err
+    assert stdout.startswith("digits-lt: 1797 rows, 10 classes")
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["dataset"]["train_counts_per_fold"][0] / summary["dataset"][
+        "train_counts_per_fold"
+    ][-1] == pytest.approx(10, rel=0.2)
+
+
+def test_datasets_and_recipes_listings():
+    code, out, _ = run("datasets")
+    assert code == 0
+    for name in ("digits-lt", "pima", "ecoli1", "flare-F", "yeast4", "abalone19"):
+        assert f"\n{name} " in out
+    assert out.count("source: ") == 6
+    code, out, _ = run("recipes")
+    assert code == 0 and "prior-correction" in out and "pos-weight" in out
+
+
+def test_weights_table_and_json(tmp_path):
+    path = multiclass_csv(tmp_path)
+    code, out, _ = run("weights", path, "--target", "label", "--json")
+    assert code == 0
+    payload = json.loads(out)
+    counts = [row["count"] for row in payload["classes"]]
+    expected = class_weight(counts, scheme="balanced")
+    assert [row["weight"] for row in payload["classes"]] == pytest.approx(expected.tolist())
+    assert [row["class"] for row in payload["classes"]] == ["a", "b", "c"]
+    code, out, _ = run("weights", path, "--target", "label", "--scheme", "inverse-sqrt")
+    assert code == 0 and out.splitlines()[0].split() == ["class", "count", "weight"]
+    assert len(out.splitlines()) == 4
+    assert_bad_input(tmp_path, ["weights", path, "--target", "label", "--beta", "0.9"], "--beta")
+    assert_bad_input(tmp_path, ["weights", tmp_path / "no.csv", "--target", "y"], "no.csv")
+
+
+def test_train_and_predict_round_trip(tmp_path):
+    path = binary_csv(tmp_path)
+    model_dir = tmp_path / "model"
+    code, out, err = run("train", path, "--target", "label", "--recipe", "threshold",
+                         "--out", model_dir, "--epochs", "5", "--hidden", "8")  # fmt: skip
+    assert code == 0, err
+    assert sorted(os.listdir(model_dir)) == ["model.json", "model.pt"]
+    meta = json.loads((model_dir / "model.json").read_text())
+    assert meta["classes"] == ["no", "yes"] and meta["recipe"] == "threshold"
+    assert meta["posthoc"]["kind"] == "threshold" and 0 <= meta["posthoc"]["threshold"] <= 1
+    state = torch.load(model_dir / "model.pt", weights_only=True)
+    assert all(isinstance(v, torch.Tensor) for v in state.values())
+
+    new = tmp_path / "new.csv"
+    make_frame(15, classes=("no", "yes"), weights=(0.8, 0.2), seed=9).drop(columns="label").to_csv(
+        new, index=False
+    )
+    preds = tmp_path / "preds.csv"
+    code, out, err = run("predict", model_dir, new, "--out", preds)
+    assert code == 0, err
+    frame = pd.read_csv(preds)
+    assert list(frame.columns) == ["prediction", "proba_no", "proba_yes"]
+    assert len(frame) == 15 and set(frame["prediction"]) <= {"no", "yes"}
+    assert frame[["proba_no", "proba_yes"]].sum(axis=1).round(6).eq(1).all()
+    threshold = meta["posthoc"]["threshold"]
+    assert ((frame["proba_yes"] >= threshold) == (frame["prediction"] == "yes")).all()
+    code, stdout, _ = run("predict", model_dir, path)  # with the target column, to stdout
+    assert code == 0 and stdout.startswith("prediction,proba_no,proba_yes\n")
+
+
+def test_train_and_predict_bad_inputs(tmp_path):
+    multi = multiclass_csv(tmp_path)
+    out = tmp_path / "model"
+    assert_bad_input(tmp_path, ["train", multi, "--target", "label", "--recipe", "pos-weight",
+                                "--out", out], "needs a binary target", out_dir=out)  # fmt: skip
+    assert_bad_input(tmp_path, ["train", multi, "--target", "label", "--recipe", "x",
+                                "--out", out], "unknown recipe 'x'", out_dir=out)  # fmt: skip
+    assert_bad_input(tmp_path, ["predict", tmp_path, multi], "is not a model directory")
+    code, _, _ = run("train", multi, "--target", "label", "--out", out, "--epochs", "2")
+    assert code == 0
+    other = tmp_path / "other.csv"
+    pd.DataFrame({"x1": [1.0]}).to_csv(other, index=False)
+    preds = tmp_path / "p.csv"
+    assert_bad_input(tmp_path, ["predict", out, other, "--out", preds], "x2, color")
+    assert not preds.exists()
+
+
+def test_python_m_underdog():
+    env = {**os.environ, "PYTHONPATH": os.path.join(os.path.dirname(__file__), "..", "src")}
+    done = subprocess.run([sys.executable, "-m", "underdog", "compare", "--dataset", "nope"],
+                          capture_output=True, text=True, env=env)  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr == "underdog: error: unknown dataset 'nope'; choose from " + (
+        "digits-lt, pima, ecoli1, flare-F, yeast4, abalone19\n"
+    )

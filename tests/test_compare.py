@@ -1,0 +1,106 @@
+import dataclasses
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from _tables import TINY, make_frame
+from underdog.compare import CompareConfig, compare, paired_test, validation_score
+from underdog.data.tables import Table
+from underdog.exceptions import InvalidParameterError
+from underdog.recipes import RECIPES
+
+
+def _table():
+    frame = make_frame(90)
+    labels = np.searchsorted(["a", "b", "c"], frame.pop("label").to_numpy())
+    return Table(features=frame, labels=labels, classes=("a", "b", "c"), target="label",
+                 name="toy")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def result():
+    config = dataclasses.replace(TINY, seeds=2)
+    names = ["balanced", "threshold", "prior-correction"]
+    return compare(_table(), [RECIPES[n] for n in names], config=config)
+
+
+def test_every_recipe_sees_the_same_folds(result):
+    assert [r.name for r in result.recipes] == ["none", "balanced", "threshold", "prior-correction"]
+    by_recipe = {}
+    for run in result.runs:
+        by_recipe.setdefault(run.recipe, []).append((run.seed, run.fold, run.y_true.tolist()))
+    reference = by_recipe["none"]
+    assert len(reference) == 4
+    assert all(v == reference for v in by_recipe.values())
+    # the two seeds use different folds
+    assert reference[0][2] != reference[2][2]
+
+
+def test_posthoc_recipes_reuse_the_model_of_none(monkeypatch):
+    import underdog.compare
+
+    calls = []
+    real_fit = underdog.compare.fit
+
+    def counting_fit(*args, **kwargs):
+        calls.append(kwargs["seed"])
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(underdog.compare, "fit", counting_fit)
+    names = ["none", "threshold", "prior-correction", "balanced"]
+    result = compare(_table(), [RECIPES[n] for n in names], config=TINY)
+    assert len(calls) == 2 * TINY.folds  # none and balanced, once per fold
+    none = [r for r in result.runs if r.recipe == "none"]
+    prior = [r for r in result.runs if r.recipe == "prior-correction"]
+    for a, c in zip(none, prior, strict=True):
+        # same model: the corrected probabilities are the plain ones re-weighted per class
+        ratio = c.proba / a.proba
+        ratio = ratio / ratio[:, :1]
+        np.testing.assert_allclose(ratio, np.broadcast_to(ratio[:1], ratio.shape), rtol=1e-3)
+
+
+def test_summary_is_sorted_and_has_deltas(result):
+    rows = result.summary()
+    means = [r["balanced_accuracy"]["mean"] for r in rows]
+    assert means == sorted(means, reverse=True)
+    by_name = {r["recipe"]: r for r in rows}
+    assert by_name["none"]["delta"] == 0 and by_name["none"]["p_value"] is None
+    delta = np.mean(
+        result.values("balanced", "balanced_accuracy") - result.values("none", "balanced_accuracy")
+    )
+    assert by_name["balanced"]["delta"] == pytest.approx(delta)
+    v = result.values("balanced", "macro_f1")
+    assert by_name["balanced"]["macro_f1"]["std"] == pytest.approx(np.std(v, ddof=1))
+    assert result.best == rows[0]["recipe"]
+    assert 0 < result.ratio < 1.5
+
+
+def test_paired_test_matches_scipy_without_correction():
+    rng = np.random.default_rng(0)
+    a, b = rng.random(10), rng.random(10)
+    assert paired_test(a, b, test_train_ratio=0.0) == pytest.approx(stats.ttest_rel(a, b).pvalue)
+
+
+def test_paired_test_correction_is_nadeau_bengio():
+    d = np.array([0.02, 0.03, 0.01, 0.04, 0.02])
+    n, ratio = len(d), 0.25
+    t = d.mean() / np.sqrt((1 / n + ratio) * d.var(ddof=1))
+    expected = 2 * stats.t.sf(t, n - 1)
+    assert paired_test(d, np.zeros(5), test_train_ratio=ratio) == pytest.approx(expected)
+    assert expected > paired_test(d, np.zeros(5), test_train_ratio=0)
+    assert paired_test([1, 1], [1, 1], test_train_ratio=0.2) == 1.0
+    assert np.isnan(paired_test([1], [0], test_train_ratio=0.2))
+
+
+def test_validation_score_is_balanced_accuracy_with_a_tie_break():
+    y = np.array([0, 0, 1])
+    confident = np.array([[5.0, 0], [5, 0], [0, 5]])
+    unsure = np.array([[0.1, 0], [0.1, 0], [0, 0.1]])
+    assert validation_score(confident, y) == pytest.approx(1.0, abs=1e-3)
+    assert validation_score(confident, y) > validation_score(unsure, y)
+
+
+def test_bad_config():
+    with pytest.raises(InvalidParameterError, match="'metric' parameter of compare"):
+        compare(_table(), [RECIPES["none"]], config=CompareConfig(metric="roc_auc"))

@@ -1,0 +1,199 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from _tables import make_frame, multiclass_csv
+from underdog.data import (
+    DATASETS,
+    MISSING_LEVEL,
+    Preprocessor,
+    load_dataset,
+    load_table,
+    long_tail_counts,
+    read_keel,
+)
+from underdog.exceptions import DataError
+
+KEEL = """@relation toy
+@attribute size real [0.0, 10.0]
+@attribute count integer [0, 5]
+@attribute kind { A, B}
+@attribute Class {positive, negative}
+@data
+1.5, 2, A, negative
+2.5, 3,  B,positive
+?, 1, ?, negative
+"""
+
+
+def test_csv_labels_mapped_in_sorted_order_and_features_kept(tmp_path):
+    path = multiclass_csv(tmp_path)
+    table = load_table(path, target="label")
+    assert table.classes == ("a", "b", "c")
+    raw = pd.read_csv(path)["label"].to_numpy()
+    assert (np.asarray(table.classes, dtype=object)[table.labels] == raw).all()
+    assert list(table.features.columns) == ["x1", "x2", "color"]
+    assert table.name == "multi.csv"
+
+
+def test_integer_labels_keep_their_type(tmp_path):
+    path = tmp_path / "ints.csv"
+    pd.DataFrame({"x": range(6), "y": [3, 1, 3, 1, 7, 7]}).to_csv(path, index=False)
+    table = load_table(path, target="y")
+    assert table.classes == (1, 3, 7)
+    assert type(table.classes[0]) is int
+    assert table.labels.tolist() == [1, 0, 1, 0, 2, 2]
+
+
+def test_parquet_equals_csv(tmp_path):
+    csv_path = multiclass_csv(tmp_path)
+    path = tmp_path / "multi.parquet"
+    pd.read_csv(csv_path).to_parquet(path)
+    a, b = load_table(csv_path, target="label"), load_table(path, target="label")
+    assert a.classes == b.classes
+    np.testing.assert_array_equal(a.labels, b.labels)
+    pd.testing.assert_frame_equal(a.features, b.features)
+
+
+def test_keel_spaces_types_and_missing(tmp_path):
+    path = tmp_path / "toy.dat"
+    path.write_text(KEEL)
+    frame = read_keel(path)
+    assert list(frame.columns) == ["size", "count", "kind", "Class"]
+    assert frame["kind"].tolist() == ["A", "B", None]
+    assert frame["Class"].tolist() == ["negative", "positive", "negative"]
+    assert np.isnan(frame["size"][2]) and frame["count"].dtype == float
+    table = load_table(path, target="Class")
+    assert table.classes == ("negative", "positive")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (KEEL.replace("2.5, 3,  B,positive", "2.5, 3, positive"), "line 8: expected 4"),
+        (KEEL.replace("@attribute count integer", "@attribute count complex"), "line 3"),
+        (KEEL.replace("1.5, 2", "abc, 2"), "'size' is numeric but data row 1 holds 'abc'"),
+        ("just text\n", "line 1"),
+    ],
+)
+def test_malformed_keel_names_the_line(tmp_path, text, message):
+    path = tmp_path / "bad.dat"
+    path.write_text(text)
+    with pytest.raises(DataError, match="cannot parse bad.dat") as info:
+        load_table(path, target="Class")
+    assert message in str(info.value)
+
+
+def test_malformed_csv_names_the_line(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("a,b,y\n1,2,0\n3,4,1\n5,6,7,8\n")
+    with pytest.raises(DataError, match=r"cannot parse bad.csv: .*line 4"):
+        load_table(path, target="y")
+
+
+def test_corrupt_parquet(tmp_path):
+    path = tmp_path / "bad.parquet"
+    path.write_bytes(b"not parquet at all")
+    with pytest.raises(DataError, match="cannot parse bad.parquet as Parquet"):
+        load_table(path, target="y")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("data.xlsx", "x", "unknown file type '.xlsx'"),
+        ("empty.csv", "", "the file is empty"),
+        ("one.csv", "x,y\n1,a\n2,a\n", "only one class ('a')"),
+        ("nan.csv", "x,y\n1,a\n2,\n3,b\n4,\n", "2 missing label(s), in data row(s) 2, 4"),
+        ("blank.csv", 'x,y\n1,a\n2," "\n3,b\n', "1 missing label(s), in data row(s) 2"),
+        ("cols.csv", "x,z\n1,a\n", "the target column 'y' is not in cols.csv; columns: x, z"),
+        ("only.csv", "y\na\nb\n", "no feature columns"),
+    ],
+)
+def test_bad_tables(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(DataError) as info:
+        load_table(path, target="y")
+    assert message in str(info.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(DataError, match="does not exist"):
+        load_table(tmp_path / "nope.csv", target="y")
+
+
+def test_preprocessor_fits_on_training_rows_only():
+    frame = make_frame()
+    train, test = frame.iloc[:80], frame.iloc[80:]
+    pre = Preprocessor.fit(train.drop(columns="label"))
+    x2 = train["x2"].to_numpy()
+    assert pre.medians[1] == pytest.approx(np.nanmedian(x2))
+    assert pre.numeric == ["x1", "x2"] and pre.categorical == ["color"]
+    out = pre.transform(test)
+    assert out.shape == (40, 2 + len(pre.levels[0])) and out.dtype == np.float32
+    assert np.isfinite(out).all()
+    imputed = pre.transform(pd.DataFrame({"x1": [0.0], "x2": [np.nan], "color": ["red"]}))
+    assert imputed[0, 1] == pytest.approx((pre.medians[1] - pre.means[1]) / pre.scales[1])
+    # standardised on the training rows
+    assert pre.transform(train)[:, 0].mean() == pytest.approx(0, abs=1e-6)
+
+
+def test_preprocessor_categorical_levels_and_round_trip():
+    train = pd.DataFrame({"c": ["x", "y", None, "x"], "n": [1.0, np.inf, 3.0, 4.0]})
+    pre = Preprocessor.fit(train)
+    assert pre.levels == [sorted(["x", "y", MISSING_LEVEL])]
+    unseen = pre.transform(pd.DataFrame({"c": ["zzz"], "n": [1.0]}))
+    assert unseen[0, 1:].tolist() == [0.0, 0.0, 0.0]  # unseen level: all zeros
+    assert pre.medians == [3.0]  # inf is missing
+    again = Preprocessor.from_dict(pre.to_dict())
+    np.testing.assert_array_equal(again.transform(train), pre.transform(train))
+    with pytest.raises(DataError, match="lacks the feature column"):
+        pre.transform(pd.DataFrame({"c": ["x"]}))
+
+
+def test_long_tail_counts_follow_the_formula():
+    counts = long_tail_counts(150, num_classes=10, imbalance_ratio=50)
+    expected = np.round(150 * 50 ** (-np.arange(10) / 9))
+    np.testing.assert_array_equal(counts, expected)
+    assert counts[0] == 150 and counts[-1] == 3
+
+
+def test_digits_lt_folds_are_long_tailed_balanced_and_disjoint():
+    table = load_dataset("digits-lt", imbalance_ratio=20)
+    folds = table.folds(3, seed=1)
+    assert len(folds) == 3
+    tests = []
+    for train, test in folds:
+        assert not set(train) & set(test)
+        train_counts = np.bincount(table.labels[train], minlength=10)
+        assert (np.diff(train_counts) <= 0).all()
+        assert train_counts[0] / train_counts[-1] == pytest.approx(20, rel=0.2)
+        test_counts = np.bincount(table.labels[test], minlength=10)
+        assert len(set(test_counts.tolist())) == 1
+        tests.append(set(test))
+    assert not tests[0] & tests[1]
+    again = table.folds(3, seed=1)
+    assert all((a[0] == b[0]).all() for a, b in zip(folds, again, strict=True))
+
+
+@pytest.mark.parametrize("name", [n for n in DATASETS if n != "digits-lt"])
+def test_keel_builtins_match_their_listing(name):
+    table = load_dataset(name)
+    assert table.classes == ("negative", "positive")
+    ratio = table.counts[0] / table.counts[1]
+    assert ratio == pytest.approx(DATASETS[name].imbalance_ratio, abs=0.01)
+    assert DATASETS[name].source
+
+
+def test_unknown_dataset_lists_the_valid_ones():
+    with pytest.raises(DataError, match="unknown dataset 'nope'; choose from digits-lt, pima"):
+        load_dataset("nope")
+    with pytest.raises(DataError, match="applies to digits-lt"):
+        load_dataset("pima", imbalance_ratio=3)
+
+
+def test_too_many_folds():
+    table = load_dataset("ecoli1")
+    with pytest.raises(DataError, match=r"folds \(100\) is larger than the smallest class"):
+        table.folds(100, seed=0)

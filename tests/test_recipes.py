@@ -1,0 +1,118 @@
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from _tables import TINY, make_frame
+from underdog.compare import compare
+from underdog.data.tables import Table
+from underdog.exceptions import DataError
+from underdog.recipes import DEFAULT_RECIPES, EFFECTIVE_BETA, RECIPES, Recipe, resolve_recipes
+from underdog.samplers import ClassBalancedSampler
+from underdog.weights import class_weight
+
+COUNTS = torch.tensor([80, 15, 5])
+
+
+def _table(classes=("a", "b", "c"), weights=(0.6, 0.3, 0.1)):
+    frame = make_frame(90, classes=classes, weights=weights)
+    labels = np.searchsorted(classes, frame.pop("label").to_numpy())
+    return Table(features=frame, labels=labels, classes=classes, target="label", name="toy")
+
+
+MULTI, BINARY = _table(), _table(("no", "yes"), (0.8, 0.2))
+
+
+@pytest.mark.parametrize("name", list(RECIPES))
+def test_each_recipe_end_to_end(name):
+    table = BINARY if RECIPES[name].binary_only else MULTI
+    result = compare(table, [RECIPES["none"], RECIPES[name]], config=TINY)
+    runs = [r for r in result.runs if r.recipe == name]
+    assert len(runs) == TINY.folds * TINY.seeds
+    for run in runs:
+        assert all(np.isfinite(v) for v in run.scalars.values())
+        np.testing.assert_allclose(run.proba.sum(1), 1, rtol=1e-5)
+        assert run.y_pred.shape == run.y_true.shape
+
+
+REQUIRED = ["none", "balanced", "inverse", "inverse-sqrt", "effective", "pos-weight",
+            "resample", "threshold", "prior-correction"]  # fmt: skip
+
+
+def test_registry_has_the_recipes_with_one_line_summaries():
+    assert set(REQUIRED) <= set(RECIPES)
+    for name, recipe in RECIPES.items():
+        assert recipe.name == name
+        assert recipe.summary and "\n" not in recipe.summary
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            recipe.name = "x"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("balanced", class_weight(COUNTS, scheme="balanced")),
+        ("inverse", 1 / COUNTS / (1 / COUNTS).mean()),
+        ("inverse-sqrt", COUNTS**-0.5 / (COUNTS**-0.5).mean()),
+        ("effective", None),
+    ],
+)
+def test_weighted_recipes_use_the_fold_counts(name, expected):
+    loss = RECIPES[name].loss(COUNTS)
+    if expected is None:
+        raw = (1 - EFFECTIVE_BETA) / (1 - EFFECTIVE_BETA ** COUNTS.double())
+        expected = raw / raw.mean()
+    torch.testing.assert_close(loss.weight, expected.float())
+    assert RECIPES["none"].loss(COUNTS).weight is None
+
+
+@pytest.mark.parametrize("minority", [0, 1])
+def test_pos_weight_is_bce_on_the_logit_difference(minority):
+    counts = torch.tensor([10, 90]) if minority == 0 else torch.tensor([90, 10])
+    loss = RECIPES["pos-weight"].loss(counts)
+    logits = torch.randn(6, 2)
+    y = torch.tensor([0, 1, 1, 0, 1, 0])
+    z = logits[:, minority] - logits[:, 1 - minority]
+    expected = F.binary_cross_entropy_with_logits(
+        z, (y == minority).float(), pos_weight=torch.tensor([9.0])
+    )
+    torch.testing.assert_close(loss(logits, y), expected)
+
+
+def test_resample_and_posthoc_recipes():
+    assert isinstance(RECIPES["resample"].make_sampler([0, 1, 1], seed=0), ClassBalancedSampler)
+    assert RECIPES["none"].make_sampler([0, 1, 1], seed=0) is None
+    assert RECIPES["threshold"].posthoc == "threshold"
+    assert RECIPES["prior-correction"].posthoc == "prior-correction"
+    assert RECIPES["threshold"].training_key == RECIPES["prior-correction"].training_key == "none"
+
+
+def test_resolve_recipes():
+    default = [r.name for r in resolve_recipes(None, num_classes=3)]
+    assert default == [n for n in DEFAULT_RECIPES if n != "pos-weight"]
+    assert "pos-weight" in [r.name for r in resolve_recipes(None, num_classes=2)]
+    everything = [r.name for r in resolve_recipes("all", num_classes=3)]
+    assert everything == [n for n in RECIPES if n != "pos-weight"]
+    assert [r.name for r in resolve_recipes("balanced, resample", num_classes=3)] == [
+        "none", "balanced", "resample"
+    ]  # fmt: skip
+    with pytest.raises(DataError, match="unknown recipe 'nope'; choose from none, balanced"):
+        resolve_recipes("balanced,nope", num_classes=3)
+    with pytest.raises(DataError, match="'pos-weight' needs a binary target, but x has 3"):
+        resolve_recipes("pos-weight", num_classes=3, name="x")
+
+
+def test_epoch_hook_sees_the_loss_and_the_schedule():
+    calls = []
+    recipe = Recipe(
+        "drw-like",
+        "records its schedule",
+        loss=RECIPES["balanced"].loss,
+        on_epoch_start=lambda loss, epoch, epochs: calls.append((type(loss).__name__, epoch)),
+    )
+    config = dataclasses.replace(TINY, patience=TINY.epochs)
+    compare(MULTI, [RECIPES["none"], recipe], config=config)
+    assert calls[: TINY.epochs] == [("CrossEntropyLoss", e) for e in range(TINY.epochs)]
+    assert len(calls) == TINY.epochs * TINY.folds

@@ -1,0 +1,123 @@
+import numpy as np
+import pytest
+import torch
+
+from underdog.exceptions import InvalidParameterError
+from underdog.losses import CrossEntropyLoss
+from underdog.samplers import ClassBalancedSampler
+from underdog.train import TrainEvent, fit, mlp, predict_logits, validation_split
+
+
+def _data(n=200, seed=0):
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n) < 0.3).astype(np.int64)
+    x = rng.normal(size=(n, 4)).astype(np.float32) + y[:, None] * 1.5
+    return x, y
+
+
+def _params(model):
+    return torch.cat([p.detach().reshape(-1) for p in model.parameters()])
+
+
+def test_fit_is_deterministic_and_leaves_the_global_rng_alone():
+    x, y = _data()
+    torch.manual_seed(123)
+    before = torch.rand(3)
+    torch.manual_seed(123)
+    a = fit(mlp(4, 2, seed=0), x, y, loss=CrossEntropyLoss(), epochs=3, seed=5).model
+    after = torch.rand(3)
+    assert torch.equal(before, after)
+    b = fit(mlp(4, 2, seed=0), x, y, loss=CrossEntropyLoss(), epochs=3, seed=5).model
+    c = fit(mlp(4, 2, seed=0), x, y, loss=CrossEntropyLoss(), epochs=3, seed=6).model
+    assert torch.equal(_params(a), _params(b))
+    assert not torch.equal(_params(a), _params(c))
+
+
+def test_fit_learns():
+    x, y = _data()
+    result = fit(mlp(4, 2, seed=0), x, y, loss=CrossEntropyLoss(), epochs=30, lr=1e-2)
+    accuracy = (predict_logits(result.model, x).argmax(1) == y).mean()
+    assert accuracy > 0.85
+    assert result.history[-1].train_loss < result.history[0].train_loss
+
+
+def test_early_stopping_restores_the_best_epoch():
+    x, y = _data()
+    scores = iter([0.1, 0.5, 0.2, 0.3, 0.4, 0.9, 0.9])
+    snapshots = []
+
+    def monitor(logits, y_val):
+        return next(scores)
+
+    def remember(event):
+        snapshots.append(_params(model).clone())
+
+    model = mlp(4, 2, seed=0)
+    result = fit(model, x, y, loss=CrossEntropyLoss(), x_val=x[:50], y_val=y[:50], epochs=10,
+                 patience=3, monitor=monitor, callbacks=[remember])  # fmt: skip
+    assert result.best_epoch == 2 and result.epochs_run == 5
+    assert result.history[-1].stopping and not result.history[-2].stopping
+    assert torch.equal(_params(result.model), snapshots[1])
+
+
+def test_callbacks_events_and_epoch_hook():
+    x, y = _data()
+    events, starts = [], []
+    fit(mlp(4, 2, seed=0), x, y, loss=CrossEntropyLoss(), x_val=x, y_val=y, epochs=4,
+        callbacks=[events.append], on_epoch_start=lambda e, n: starts.append((e, n)))  # fmt: skip
+    assert [e.epoch for e in events] == [1, 2, 3, 4]
+    assert all(isinstance(e, TrainEvent) and e.epochs == 4 for e in events)
+    assert all(np.isfinite(e.val_loss) and e.val_score == -e.val_loss for e in events)
+    assert starts == [(0, 4), (1, 4), (2, 4), (3, 4)]
+
+
+def test_sampler_is_used_and_its_epoch_set():
+    x, y = _data()
+
+    class Recording(ClassBalancedSampler):
+        epochs: list = []
+
+        def set_epoch(self, epoch):
+            self.epochs.append(epoch)
+            super().set_epoch(epoch)
+
+    sampler = Recording(y, num_samples=64, seed=0)
+    events = []
+    fit(mlp(4, 2, seed=0), x, y, loss=CrossEntropyLoss(), sampler=sampler, epochs=3,
+        batch_size=32, callbacks=[events.append])  # fmt: skip
+    assert sampler.epochs == [0, 1, 2]
+
+
+def test_threads_are_restored():
+    x, y = _data()
+    before = torch.get_num_threads()
+    seen = []
+    fit(mlp(4, 2), x, y, loss=CrossEntropyLoss(), epochs=1, num_threads=1,
+        callbacks=[lambda e: seen.append(torch.get_num_threads())])  # fmt: skip
+    assert seen == [1]
+    assert torch.get_num_threads() == before
+
+
+def test_any_module_works():
+    x, y = _data()
+    model = torch.nn.Linear(4, 2)
+    result = fit(model, x, y, loss=torch.nn.CrossEntropyLoss(), epochs=2)
+    assert result.model is model and not model.training
+
+
+def test_validation_split_is_stratified_and_keeps_rare_classes():
+    y = np.array([0] * 50 + [1] * 4 + [2] * 2 + [3])
+    train, val = validation_split(y, fraction=0.2, seed=0)
+    assert sorted(np.concatenate([train, val]).tolist()) == list(range(len(y)))
+    assert np.bincount(y[val], minlength=4).tolist() == [10, 1, 1, 0]
+    again = validation_split(y, fraction=0.2, seed=0)
+    assert (again[1] == val).all()
+    assert len(validation_split(y, fraction=0.0, seed=0)[1]) == 0
+
+
+def test_bad_parameters():
+    x, y = _data()
+    with pytest.raises(InvalidParameterError, match="'epochs' parameter of fit"):
+        fit(mlp(4, 2), x, y, loss=CrossEntropyLoss(), epochs=0)
+    with pytest.raises(InvalidParameterError, match="'dropout' parameter of mlp"):
+        mlp(4, 2, dropout=1.0)
