@@ -62,3 +62,112 @@ def test_bad_parameters():
         ClassBalancedSampler([0, 1], num_samples=0)
     with pytest.raises(InvalidParameterError, match="one entry per class"):
         ClassBalancedSampler([0, 1, 2], class_probabilities=[1, 1])
+
+
+# ----------------------------------------------------------------------------- distributed
+
+from torch.utils.data import Dataset, Subset  # noqa: E402
+
+from underdog.samplers import DistributedClassBalancedSampler  # noqa: E402
+from underdog.weights import sample_weight  # noqa: E402
+
+
+@pytest.mark.parametrize("world", [2, 3])
+def test_ranks_split_the_one_process_stream(world):
+    total = 3001
+    per_rank = -(-total // world)
+    whole = list(ClassBalancedSampler(LABELS, num_samples=per_rank * world, seed=4))
+    streams = [
+        list(
+            DistributedClassBalancedSampler(
+                LABELS, num_samples=total, num_replicas=world, rank=r, seed=4
+            )
+        )
+        for r in range(world)
+    ]
+    assert all(len(s) == per_rank for s in streams)
+    for r, stream in enumerate(streams):
+        assert stream == whole[r::world]  # disjoint positions of one global stream
+
+
+def test_set_epoch_is_shared_by_the_ranks():
+    a = DistributedClassBalancedSampler(LABELS, num_replicas=2, rank=0, seed=9)
+    b = DistributedClassBalancedSampler(LABELS, num_replicas=2, rank=1, seed=9)
+    one = ClassBalancedSampler(LABELS, seed=9)
+    for epoch in (0, 5):
+        for sampler in (a, b, one):
+            sampler.set_epoch(epoch)
+        merged = [i for pair in zip(a, b, strict=True) for i in pair]
+        assert merged == list(one)
+
+
+def test_class_weight_draws_like_weighted_random_sampling():
+    w = np.array([1.0, 5.0, 20.0])
+    sampler = ClassBalancedSampler(LABELS, num_samples=60_000, class_weight=w, seed=0)
+    expected = np.bincount(LABELS) * w / (np.bincount(LABELS) * w).sum()
+    np.testing.assert_allclose(_freq(sampler), expected, atol=0.01)
+    # The same distribution as WeightedRandomSampler over per-sample weights.
+    weights = sample_weight(LABELS, torch.tensor(w))
+    reference = torch.utils.data.WeightedRandomSampler(
+        weights, 60_000, generator=torch.Generator().manual_seed(0)
+    )
+    np.testing.assert_allclose(_freq(sampler), _freq(reference), atol=0.015)
+
+
+@pytest.mark.parametrize("power", [0.0, 0.5, 1.0])
+def test_power_frequencies_over_an_epoch(power):
+    sampler = DistributedClassBalancedSampler(
+        LABELS, num_samples=60_000, power=power, num_replicas=2, rank=1, seed=2
+    )
+    n = np.bincount(LABELS).astype(float)
+    expected = n**power / (n**power).sum()
+    np.testing.assert_allclose(_freq(sampler), expected, atol=0.01)
+
+
+class _Labelled(Dataset):
+    def __init__(self, labels):
+        self.targets = labels
+
+    def __len__(self):
+        return len(self.targets)
+
+    def __getitem__(self, index):
+        raise AssertionError("the sampler must not load features")
+
+
+def test_datasets_and_subsets_give_their_labels_without_loading_features():
+    data = _Labelled(torch.as_tensor(LABELS))
+    assert list(ClassBalancedSampler(data, seed=1)) == list(ClassBalancedSampler(LABELS, seed=1))
+    subset = Subset(data, list(range(880, 1000)))  # 20 of class 0, 90 of 1, 10 of 2
+    drawn = list(ClassBalancedSampler(subset, num_samples=3000, seed=0))
+    assert max(drawn) < 120
+    freq = np.bincount(LABELS[880:][drawn], minlength=3) / 3000
+    np.testing.assert_allclose(freq, [1 / 3] * 3, atol=0.03)
+
+
+def test_more_than_two_to_the_24_samples():
+    n = (1 << 24) + 3
+    labels = torch.zeros(n, dtype=torch.uint8)
+    labels[-2:] = 1  # the only samples of class 1 sit beyond index 2**24
+    sampler = DistributedClassBalancedSampler(
+        labels, num_samples=2000, num_replicas=2, rank=0, seed=0
+    )
+    drawn = torch.tensor(list(sampler))
+    assert len(drawn) == 1000
+    assert (drawn >= 1 << 24).sum() > 300  # class 1 is half of the draws
+
+
+def test_distributed_defaults_need_a_process_group():
+    with pytest.raises(
+        InvalidParameterError, match="required when torch.distributed is not initialised"
+    ):
+        DistributedClassBalancedSampler(LABELS)
+    with pytest.raises(
+        InvalidParameterError,
+        match="The 'rank' parameter of DistributedClassBalancedSampler must be an int in \\[0, 1\\]",
+    ):
+        DistributedClassBalancedSampler(LABELS, num_replicas=2, rank=2)
+    with pytest.raises(
+        InvalidParameterError, match="mutually exclusive: pass at most one. Got power, class_weight"
+    ):
+        ClassBalancedSampler(LABELS, power=1.0, class_weight=[1, 1, 1])

@@ -15,7 +15,7 @@ from .weights import binary_class_weight, class_weight, pos_weight, sample_weigh
 from .adjust import PostHoc, prior_correction, tune_threshold
 from .metrics import evaluate, g_mean_score
 from .recipes import RECIPES, Recipe, get_recipe
-from .samplers import ClassBalancedSampler
+from .samplers import ClassBalancedSampler, DistributedClassBalancedSampler
 from .train import TrainEvent, TrainResult, fit, mlp
 
 __version__ = "0.1.0"
@@ -25,6 +25,7 @@ __all__ = [
     "ClassBalancedSampler",
     "CrossEntropyLoss",
     "DataError",
+    "DistributedClassBalancedSampler",
     "InvalidParameterError",
     "MultilabelCounts",
     "PostHoc",

@@ -5,11 +5,19 @@ by first picking a class ``c`` with probability ``q_c``, then a sample of class 
 uniformly (with replacement). With the default ``q_c = 1 / C`` every class is seen equally
 often (class-balanced resampling, as in Kang et al., 2020); ``power`` interpolates towards
 instance-balanced sampling: ``q_c ∝ n_c ** power`` (``power=1`` is plain random sampling
-with replacement, ``power=0.5`` is square-root sampling).
+with replacement, ``power=0.5`` is square-root sampling); ``class_weight`` gives every
+sample of class ``c`` the weight ``w_c``, so ``q_c ∝ n_c * w_c`` (what
+``WeightedRandomSampler(sample_weight(labels, w))`` draws).
+
+Drawing a class first and then an index within it never builds a multinomial over all
+samples, so there is no 2**24 limit (``WeightedRandomSampler`` fails above it), and the
+epoch is generated in chunks: memory is O(dataset) for the index, O(chunk) for the draw.
 
 The draw is reproducible: epoch ``e`` uses a generator seeded with ``(seed, e)``; call
 :meth:`ClassBalancedSampler.set_epoch` between epochs, as with PyTorch's
-``DistributedSampler``.
+``DistributedSampler``. :class:`DistributedClassBalancedSampler` splits the same global
+stream between ranks: rank ``r`` of ``R`` takes positions ``r, r + R, r + 2R, ...``, so the
+ranks' streams are disjoint, of equal length, and together are the one-process stream.
 """
 
 from __future__ import annotations
@@ -18,13 +26,28 @@ from collections.abc import Iterator
 from typing import Any
 
 import torch
-from torch.utils.data import Sampler
+from torch.utils.data import Dataset, Sampler
 
 from ._validation import check_int, check_real, check_vector
-from .counts import class_counts
+from .counts import _dataset_targets, class_counts
 from .exceptions import DataError, InvalidParameterError
 
-__all__ = ["ClassBalancedSampler"]
+__all__ = ["ClassBalancedSampler", "DistributedClassBalancedSampler"]
+
+#: Samples drawn at a time while iterating (rounded down to a multiple of the ranks).
+CHUNK = 1 << 20
+
+
+def _labels_of(source: Any) -> torch.Tensor:
+    """1-D int64 labels of a container or dataset (its targets attribute when it has one)."""
+    if isinstance(source, Dataset):
+        exposed = _dataset_targets(source)
+        if exposed is None:
+            exposed = [sample[1] for sample in source]  # loads every sample once
+        source = exposed
+    if isinstance(source, torch.Tensor):
+        return source.detach().cpu().reshape(-1).long()
+    return torch.as_tensor(source).reshape(-1).long()
 
 
 class ClassBalancedSampler(Sampler[int]):
@@ -32,13 +55,20 @@ class ClassBalancedSampler(Sampler[int]):
 
     Args:
         labels: integer class indices ``(N,)`` of the dataset (anything
-            :func:`underdog.class_counts` accepts as a container).
-        num_samples: indices per epoch; defaults to ``N``.
+            :func:`underdog.class_counts` accepts as a container), or the dataset itself:
+            its ``targets`` / ``labels`` attribute is used when it has one (also through
+            ``Subset``), so features are not loaded.
+        num_samples: indices per epoch over all ranks; defaults to ``N``.
         class_probabilities: ``q_c`` of shape ``(C,)``, normalised here; classes without
-            samples must have probability 0. Mutually exclusive with ``power``.
-        power: ``q_c ∝ n_c ** power``; the default (``None`` and no probabilities) is
-            ``power=0``, uniform over the classes that occur.
-        seed: base seed of the per-epoch generator.
+            samples must have probability 0.
+        power: ``q_c ∝ n_c ** power``; the default (nothing given) is ``power=0``, uniform
+            over the classes that occur.
+        class_weight: per-class weights ``w_c``: ``q_c ∝ n_c * w_c``.
+        num_replicas: the number of ranks that share the stream (default 1).
+        rank: this rank, in ``[0, num_replicas)`` (default 0).
+        seed: base seed of the per-epoch generator; the same on every rank.
+
+    At most one of ``class_probabilities``, ``power`` and ``class_weight`` may be given.
 
     Example:
         >>> sampler = ClassBalancedSampler([0] * 90 + [1] * 10, num_samples=1000, seed=0)
@@ -58,13 +88,13 @@ class ClassBalancedSampler(Sampler[int]):
         num_samples: int | None = None,
         class_probabilities: Any = None,
         power: float | None = None,
+        class_weight: Any = None,
+        num_replicas: int = 1,
+        rank: int = 0,
         seed: int = 0,
     ) -> None:
         owner = type(self).__name__
-        if isinstance(labels, torch.Tensor):
-            tensor = labels.detach().cpu().reshape(-1).long()
-        else:
-            tensor = torch.as_tensor(labels).reshape(-1).long()
+        tensor = _labels_of(labels)
         counts = class_counts(tensor, distributed=False)
         self.num_samples = check_int(
             len(tensor) if num_samples is None else num_samples,
@@ -73,35 +103,47 @@ class ClassBalancedSampler(Sampler[int]):
             low=1,
         )
         self.seed = check_int(seed, name="seed", owner=owner)
-        if class_probabilities is not None and power is not None:
+        self.num_replicas = check_int(num_replicas, name="num_replicas", owner=owner, low=1)
+        self.rank = check_int(rank, name="rank", owner=owner, low=0, high=self.num_replicas - 1)
+        given = [
+            name
+            for name, value in (
+                ("class_probabilities", class_probabilities),
+                ("power", power),
+                ("class_weight", class_weight),
+            )
+            if value is not None
+        ]
+        if len(given) > 1:
             raise InvalidParameterError(
-                f"The 'class_probabilities' and 'power' parameters of {owner} are mutually "
-                "exclusive. Got both."
+                f"The 'class_probabilities', 'power' and 'class_weight' parameters of {owner} "
+                f"are mutually exclusive: pass at most one. Got {', '.join(given)}."
             )
-        if class_probabilities is not None:
-            q = check_vector(class_probabilities, name="class_probabilities", owner=owner).to(
-                torch.float64
-            )
+        vector = class_probabilities if class_probabilities is not None else class_weight
+        if vector is not None:
+            name = given[0]
+            q = check_vector(vector, name=name, owner=owner).to(torch.float64)
             if q.numel() < counts.numel():
                 raise InvalidParameterError(
-                    f"The 'class_probabilities' parameter of {owner} must have one entry per "
-                    f"class ({counts.numel()}). Got {q.numel()} instead."
+                    f"The '{name}' parameter of {owner} must have one entry per class "
+                    f"({counts.numel()}). Got {q.numel()} instead."
                 )
             counts = torch.nn.functional.pad(counts, (0, q.numel() - counts.numel()))
+            if class_weight is not None:
+                q = q * counts
             empty = (q > 0) & (counts == 0)
             if bool(empty.any()):
                 raise DataError(
-                    f"The 'class_probabilities' parameter of {owner} gives probability to "
-                    f"classes {empty.nonzero().reshape(-1).tolist()}, which have no samples."
+                    f"The '{name}' parameter of {owner} gives probability to classes "
+                    f"{empty.nonzero().reshape(-1).tolist()}, which have no samples."
                 )
         else:
             p = 0.0 if power is None else check_real(power, name="power", owner=owner, low=0)
             q = torch.where(counts > 0, counts.to(torch.float64) ** p, 0.0)
         if float(q.sum()) <= 0:
-            raise DataError(f"The 'class_probabilities' parameter of {owner} sums to 0.")
+            raise DataError(f"The class probabilities of {owner} sum to 0.")
         self.class_probabilities = q / q.sum()
-        order = torch.argsort(tensor, stable=True)
-        self._sorted = order
+        self._sorted = torch.argsort(tensor, stable=True)
         self._starts = torch.cumsum(counts, 0) - counts
         self._counts = counts
         self.epoch = 0
@@ -111,13 +153,55 @@ class ClassBalancedSampler(Sampler[int]):
         self.epoch = int(epoch)
 
     def __len__(self) -> int:
-        return self.num_samples
+        """The indices this rank yields per epoch: ``ceil(num_samples / num_replicas)``."""
+        return -(-self.num_samples // self.num_replicas)
 
     def __iter__(self) -> Iterator[int]:
         generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
-        classes = torch.multinomial(
-            self.class_probabilities, self.num_samples, replacement=True, generator=generator
-        )
-        within = torch.rand(self.num_samples, generator=generator, dtype=torch.float64)
-        offsets = (within * self._counts[classes]).long()
-        yield from self._sorted[self._starts[classes] + offsets].tolist()
+        total = len(self) * self.num_replicas
+        chunk = max(CHUNK - CHUNK % self.num_replicas, self.num_replicas)
+        for start in range(0, total, chunk):
+            size = min(chunk, total - start)
+            classes = torch.multinomial(
+                self.class_probabilities, size, replacement=True, generator=generator
+            )
+            within = torch.rand(size, generator=generator, dtype=torch.float64)
+            offsets = (within * self._counts[classes]).long()
+            drawn = self._sorted[self._starts[classes] + offsets]
+            yield from drawn[self.rank :: self.num_replicas].tolist()
+
+
+class DistributedClassBalancedSampler(ClassBalancedSampler):
+    """:class:`ClassBalancedSampler` whose ranks default to ``torch.distributed``'s.
+
+    Every rank builds it from the labels of the *whole* dataset (like PyTorch's
+    ``DistributedSampler``) with the same ``seed``; each rank then yields its own
+    ``ceil(num_samples / world_size)`` positions of the shared stream. Call
+    ``set_epoch(epoch)`` on every rank before each epoch.
+
+    Args:
+        labels, num_samples, class_probabilities, power, class_weight, seed: as for
+            :class:`ClassBalancedSampler`.
+        num_replicas: defaults to the world size of the default process group.
+        rank: defaults to this process's rank.
+    """
+
+    def __init__(
+        self,
+        labels: Any,
+        *,
+        num_replicas: int | None = None,
+        rank: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if num_replicas is None or rank is None:
+            if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+                raise InvalidParameterError(
+                    f"The 'num_replicas' and 'rank' parameters of {type(self).__name__} are "
+                    "required when torch.distributed is not initialised. Got None."
+                )
+            num_replicas = (
+                torch.distributed.get_world_size() if num_replicas is None else num_replicas
+            )
+            rank = torch.distributed.get_rank() if rank is None else rank
+        super().__init__(labels, num_replicas=num_replicas, rank=rank, **kwargs)
