@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -67,7 +68,7 @@ def _load(args: argparse.Namespace):
     return load_table(args.file, target=args.target)
 
 
-def _config(args: argparse.Namespace, num_classes: int):
+def _config(args: argparse.Namespace, num_classes: int, *, device: str | None = None):
     from .compare import CompareConfig
     from .metrics import BINARY_METRICS
 
@@ -94,7 +95,9 @@ def _config(args: argparse.Namespace, num_classes: int):
         if getattr(args, key, None) is not None
     }
     threads = getattr(args, "threads", None)
-    return CompareConfig(**{**defaults.__dict__, **options, "num_threads": threads or 1})
+    return CompareConfig(
+        **{**defaults.__dict__, **options, "num_threads": threads or 1, "device": device}
+    )
 
 
 def _training_options(parser: argparse.ArgumentParser) -> None:
@@ -213,7 +216,7 @@ def cmd_weights(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     )
     if args.beta is not None and scheme != "effective":
         raise UsageError("--beta applies to --scheme effective only")
-    counts = class_counts(table.labels, num_classes=table.num_classes)
+    counts = class_counts(table.labels, num_classes=table.num_classes, distributed=False)
     weights = class_weight(counts, scheme=scheme, beta=beta, normalize=args.normalize)
     rows = [
         {"class": label, "count": int(n), "weight": float(w)}
@@ -231,22 +234,65 @@ def cmd_weights(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
-def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def _train_and_save(args: argparse.Namespace, table: Any, local_rank: int) -> Any:
+    """Train as ``underdog train`` does and save the model; under torch.distributed every
+    rank trains (data-parallel) and only rank 0 writes. Returns the trained model."""
+    from .launch import device_for_rank, rank
     from .model import train_model
+    from .recipes import get_recipe
+
+    config = _config(args, table.num_classes, device=str(device_for_rank(local_rank)))
+    model = train_model(table, get_recipe(args.recipe), config=config, seed=args.seed)
+    if rank() == 0:
+        model.save(args.out)
+    return model
+
+
+def _train_worker(local_rank: int, argv: list[str]) -> None:
+    """One process of ``underdog train --nproc N``: parse, load, train."""
+    args = build_parser().parse_args(argv)
+    _train_and_save(args, _load(args), local_rank)
+
+
+def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .launch import init_from_environment, rank, spawn
+    from .model import TrainedModel
     from .recipes import get_recipe
 
     table = _load(args)
     recipe = get_recipe(args.recipe)
-    config = _config(args, table.num_classes)
-    model = train_model(table, recipe, config=config, seed=args.seed)
-    model.save(args.out)
-    info = model.info
+    recipe.check(num_classes=table.num_classes, name=table.name)
+    _config(args, table.num_classes).check(num_classes=table.num_classes)
+    if args.nproc > 1:
+        if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+            raise UsageError("--nproc starts its own processes; do not combine it with torchrun")
+        spawn(_train_worker, args.nproc, _without_nproc(args.argv))
+        info = TrainedModel.load(args.out).info
+    else:
+        info = _train_and_save(args, table, init_from_environment() or 0).info
+        if rank() != 0:
+            return 0
+    processes = f" on {args.nproc} processes" if args.nproc > 1 else ""
     print(
-        f"trained {recipe.name} on {len(table.labels)} rows of {table.name} "
+        f"trained {recipe.name} on {len(table.labels)} rows of {table.name}{processes} "
         f"(best epoch {info['best_epoch']} of {info['epochs_run']}); model: {args.out}",
         file=out,
     )
     return 0
+
+
+def _without_nproc(argv: list[str]) -> list[str]:
+    """``argv`` less its ``--nproc N`` / ``--nproc=N``."""
+    kept: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--nproc":
+            skip = True
+        elif not arg.startswith("--nproc="):
+            kept.append(arg)
+    return kept
 
 
 def cmd_predict(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -324,6 +370,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="MODEL_DIR", help="model directory")
     p.add_argument("--metric", choices=METRICS, help="tune post-hoc rules by")
     p.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    p.add_argument(
+        "--nproc",
+        type=_positive_int,
+        default=1,
+        help="train data-parallel on N local processes (gloo on CPU, NCCL on GPUs) (1)",
+    )
     _training_options(p)
     p.set_defaults(func=cmd_train)
 
@@ -352,6 +404,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
     try:
         with _redirect(out, err):
             args = parser.parse_args(argv)
+        args.argv = argv
     except SystemExit as exc:
         return int(exc.code or 0)
     started = time.perf_counter()

@@ -65,6 +65,7 @@ class CompareConfig:
     patience: int = 20
     val_fraction: float = 0.2
     num_threads: int | None = 1
+    device: str | None = None
 
     def check(self, *, num_classes: int) -> None:
         owner = "compare"
@@ -260,7 +261,9 @@ def compare(
                     "y_val": y_train[val_pos],
                     "x_test": pre.transform(table.features.iloc[test]),
                     "y_test": table.labels[test],
-                    "counts": class_counts(y_train[fit_pos], num_classes=num_classes),
+                    "counts": class_counts(
+                        y_train[fit_pos], num_classes=num_classes, distributed=False
+                    ),
                 }
             )
 
@@ -369,6 +372,7 @@ def train_recipe(
         callbacks=callbacks,
         seed=seed,
         num_threads=config.num_threads,
+        device=config.device,
     )
 
 

@@ -145,7 +145,8 @@ def train_model(
     pre = Preprocessor.fit(table.features)
     x = pre.transform(table.features)
     y = table.labels
-    counts = class_counts(y[fit_pos], num_classes=table.num_classes)
+    # Every process holds the whole table: count it once, not once per rank.
+    counts = class_counts(y[fit_pos], num_classes=table.num_classes, distributed=False)
     result = train_recipe(
         recipe,
         x[fit_pos],

@@ -112,6 +112,10 @@ class MinorityLogitLoss(nn.Module):
         logit = input[:, m] - input[:, 1 - m]
         return self.inner(logit, (target == m).to(input.dtype))
 
+    def weight_sum(self, target: torch.Tensor) -> torch.Tensor:
+        """The denominator of the inner loss's ``"mean"`` (for data-parallel training)."""
+        return self.inner.weight_sum((target == self.minority).to(torch.get_default_dtype()))
+
 
 def _cross_entropy(**options: Any) -> Callable[[torch.Tensor], nn.Module]:
     if not options:

@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from ._validation import check_int, check_real
+from .exceptions import InvalidParameterError
 
 __all__ = [
     "TrainEvent",
@@ -133,11 +134,47 @@ def predict_logits(model: nn.Module, x: Any, *, batch_size: int = 4096) -> np.nd
     was_training = model.training
     model.eval()
     try:
-        x = torch.as_tensor(x, dtype=torch.float32)
+        device = next(model.parameters()).device
+        x = torch.as_tensor(x, dtype=torch.float32).to(device)
         out = [model(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
-        return torch.cat(out).double().numpy() if out else np.zeros((0, 0))
+        return torch.cat(out).double().cpu().numpy() if out else np.zeros((0, 0))
     finally:
         model.train(was_training)
+
+
+def _module_device(model: nn.Module) -> torch.device:
+    parameter = next(model.parameters(), None)
+    return parameter.device if parameter is not None else torch.device("cpu")
+
+
+def _ranks(distributed: bool) -> tuple[int, int]:
+    """(world size, rank) of data-parallel training; (1, 0) without it."""
+    if (
+        distributed
+        and torch.distributed.is_available()
+        and torch.distributed.is_initialized()
+        and torch.distributed.get_world_size() > 1
+    ):
+        return torch.distributed.get_world_size(), torch.distributed.get_rank()
+    return 1, 0
+
+
+def _global_mean_backward(
+    net: nn.Module, loss: Any, x: torch.Tensor, y: torch.Tensor, world: int
+) -> torch.Tensor:
+    """Backward of this rank's share of the whole batch's weighted mean; returns that mean.
+
+    ``loss`` gives the local weighted mean ``S_r / e_r``; ``S_r`` and ``e_r`` are summed
+    over the ranks in one all-reduce, and ``R * S_r / E`` is differentiated, since DDP
+    averages the ranks' gradients. A rank with no rows of the batch contributes 0.
+    """
+    local = loss(net(x), y)
+    weight = loss.weight_sum(y).to(local.dtype)
+    summed = torch.where(weight > 0, local * weight, torch.zeros_like(local))
+    stats = torch.stack([summed.detach(), weight.detach()])
+    torch.distributed.all_reduce(stats)
+    (summed * world / stats[1]).backward()
+    return stats[0] / stats[1]
 
 
 def fit(
@@ -159,6 +196,8 @@ def fit(
     callbacks: Sequence[Callable[[TrainEvent], None]] = (),
     seed: int = 0,
     num_threads: int | None = 1,
+    device: str | torch.device | None = None,
+    distributed: bool = True,
 ) -> TrainResult:
     """Train ``model`` on ``(x, y)`` with AdamW; early stopping on ``(x_val, y_val)``.
 
@@ -180,6 +219,17 @@ def fit(
         seed: seeds shuffling, sampling and dropout.
         num_threads: intra-op threads during training (restored afterwards); ``None``
             leaves the setting alone.
+        device: where to train (``"cpu"``, ``"cuda:0"``, ...); defaults to the model's.
+        distributed: when ``torch.distributed`` is initialised with several ranks, train
+            data-parallel (see below); ``False`` trains each rank on its own.
+
+    Data-parallel training: every rank passes the same ``x``, ``y`` and ``seed`` and so
+    draws the same batches; rank ``r`` of ``R`` computes positions ``r, r + R, ...`` of
+    each batch inside ``DistributedDataParallel``, and the loss is rescaled to the weighted
+    mean of the *whole* batch (``R * S_r / E`` with ``E`` all-reduced, see
+    :class:`~underdog.losses.GlobalMean`), so the gradient, and hence the training, is that
+    of one process on the whole batch. The loss must offer ``weight_sum(target)``, as every
+    underdog loss does.
 
     Returns:
         A :class:`TrainResult`; ``result.model`` is ``model`` itself, in eval mode.
@@ -198,6 +248,24 @@ def fit(
         x_val = torch.as_tensor(np.asarray(x_val), dtype=torch.float32)
         y_val_np = np.asarray(y_val)
         y_val = torch.as_tensor(y_val_np, dtype=torch.long)
+
+    device = torch.device(device) if device is not None else _module_device(model)
+    model.to(device)
+    if isinstance(loss, nn.Module):
+        loss.to(device)
+    x, y = x.to(device), y.to(device)
+    if has_val:
+        x_val, y_val = x_val.to(device), y_val.to(device)
+    world, rank = _ranks(distributed)
+    net: nn.Module = model
+    if world > 1:
+        if not callable(getattr(loss, "weight_sum", None)):
+            raise InvalidParameterError(
+                f"The 'loss' parameter of {owner} must offer weight_sum(target) for "
+                f"data-parallel training. Got {type(loss).__name__} instead."
+            )
+        device_ids = [device.index] if device.type == "cuda" else None
+        net = nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
 
     previous_threads = torch.get_num_threads()
     if num_threads is not None:
@@ -221,10 +289,14 @@ def fit(
                 model.train()
                 total, batches = 0.0, 0
                 for start in range(0, len(order), batch_size):
-                    index = order[start : start + batch_size]
+                    index = order[start : start + batch_size].to(device)
                     optimizer.zero_grad(set_to_none=True)
-                    value = loss(model(x[index]), y[index])
-                    value.backward()
+                    if world > 1:
+                        mine = index[rank::world]
+                        value = _global_mean_backward(net, loss, x[mine], y[mine], world)
+                    else:
+                        value = loss(net(x[index]), y[index])
+                        value.backward()
                     optimizer.step()
                     total += float(value.detach())
                     batches += 1
@@ -237,7 +309,7 @@ def fit(
                     score = (
                         -val_loss
                         if monitor is None
-                        else float(monitor(logits.double().numpy(), y_val_np))
+                        else float(monitor(logits.double().cpu().numpy(), y_val_np))
                     )
                 if not has_val or score > best_score:
                     best_score, best_epoch = score, epoch + 1

@@ -1,0 +1,97 @@
+"""Run a function on several local processes joined by ``torch.distributed``.
+
+:func:`spawn` starts ``nproc`` processes on this machine (``torch.multiprocessing``), joins
+them in a process group on a free loopback port, with the ``gloo`` backend on CPU or
+``nccl`` when there is a GPU for every process (each process then uses ``cuda:rank``), runs
+the function in each, and tears the group down. :func:`init_from_environment` joins the
+group that ``torchrun`` describes in the environment instead.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import socket
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+from ._validation import check_int
+
+__all__ = ["backend_for", "device_for_rank", "init_from_environment", "rank", "spawn"]
+
+TIMEOUT = datetime.timedelta(minutes=10)
+
+
+def backend_for(nproc: int) -> str:
+    """``"nccl"`` when there is a CUDA device for each of ``nproc`` processes, else ``"gloo"``."""
+    if torch.cuda.is_available() and torch.cuda.device_count() >= nproc:
+        return "nccl"
+    return "gloo"
+
+
+def device_for_rank(local_rank: int) -> torch.device:
+    """The device a process trains on: its own GPU under NCCL, else the CPU."""
+    if dist.is_initialized() and dist.get_backend() == "nccl":
+        return torch.device("cuda", local_rank)
+    return torch.device("cpu")
+
+
+def rank() -> int:
+    """This process's rank, 0 without a process group."""
+    return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _worker(
+    local_rank: int, fn: Callable[..., Any], nproc: int, port: int, backend: str, args: tuple
+) -> None:
+    if backend == "nccl":
+        torch.cuda.set_device(local_rank)
+    dist.init_process_group(
+        backend,
+        init_method=f"tcp://127.0.0.1:{port}",
+        rank=local_rank,
+        world_size=nproc,
+        timeout=TIMEOUT,
+    )
+    try:
+        fn(local_rank, *args)
+    finally:
+        dist.destroy_process_group()
+
+
+def spawn(fn: Callable[..., Any], nproc: int, *args: Any) -> None:
+    """Run ``fn(local_rank, *args)`` in ``nproc`` processes of one process group.
+
+    ``fn`` and ``args`` must be picklable (a module-level function and plain data).
+    Raises ``torch.multiprocessing.ProcessRaisedException`` when a process fails.
+    """
+    nproc = check_int(nproc, name="nproc", owner="spawn", low=1)
+    mp.spawn(
+        _worker, args=(fn, nproc, _free_port(), backend_for(nproc), args), nprocs=nproc, join=True
+    )
+
+
+def init_from_environment() -> int | None:
+    """Join the process group that ``torchrun`` set up; returns the local rank.
+
+    Returns ``None`` (and does nothing) when the environment describes no group of more
+    than one process, or when a group is already initialised.
+    """
+    if dist.is_initialized() or int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return None
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    backend = backend_for(int(os.environ.get("LOCAL_WORLD_SIZE", os.environ["WORLD_SIZE"])))
+    if backend == "nccl":
+        torch.cuda.set_device(local_rank)
+    dist.init_process_group(backend, init_method="env://", timeout=TIMEOUT)
+    return local_rank
