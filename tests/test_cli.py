@@ -196,3 +196,14 @@ def test_python_m_underdog():
     assert done.stderr == "underdog: error: unknown dataset 'nope'; choose from " + (
         "digits-lt, pima, ecoli1, flare-F, yeast4, abalone19\n"
     )
+
+
+def test_train_on_digits_lt_uses_its_long_tailed_training_set(tmp_path):
+    out = io.StringIO()
+    args = ["train", "--dataset", "digits-lt", "--out", str(tmp_path / "m"), "--epochs", "2"]
+    assert main(args, stdout=out, stderr=io.StringIO()) == 0
+    info = json.loads((tmp_path / "m" / "model.json").read_text())["training"]
+    counts = info["counts"]  # the fit part, after the validation split
+    assert counts == sorted(counts, reverse=True)  # class 0 is the head, class 9 the tail
+    assert counts[0] / counts[-1] > 20
+    assert info["rows"] < 1797 and f"on {info['rows']} rows of digits-lt" in out.getvalue()

@@ -274,7 +274,7 @@ def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             return 0
     processes = f" on {args.nproc} processes" if args.nproc > 1 else ""
     print(
-        f"trained {recipe.name} on {len(table.labels)} rows of {table.name}{processes} "
+        f"trained {recipe.name} on {info['rows']} rows of {table.name}{processes} "
         f"(best epoch {info['best_epoch']} of {info['epochs_run']}); model: {args.out}",
         file=out,
     )

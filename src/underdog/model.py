@@ -136,15 +136,20 @@ class TrainedModel:
 def train_model(
     table: Table, recipe: Recipe, *, config: CompareConfig | None = None, seed: int = 0
 ) -> TrainedModel:
-    """Train ``recipe`` on all rows of ``table`` (a validation split is carved for early
-    stopping and post-hoc tuning), as one fold of :func:`~underdog.compare.compare` does."""
+    """Train ``recipe`` on all rows of ``table`` (its ``training_rows`` when it has them: the
+    long-tailed set of ``digits-lt``); a validation split is carved for early stopping and
+    post-hoc tuning, as in one fold of :func:`~underdog.compare.compare`."""
     config = config or CompareConfig()
     config.check(num_classes=table.num_classes)
     recipe.check(num_classes=table.num_classes, name=table.name)
-    fit_pos, val_pos = validation_split(table.labels, fraction=config.val_fraction, seed=seed)
-    pre = Preprocessor.fit(table.features)
-    x = pre.transform(table.features)
-    y = table.labels
+    rows = np.arange(len(table.labels))
+    if table.training_rows is not None:
+        rows = table.training_rows(seed)  # digits-lt: its long-tailed training set
+    features = table.features.iloc[rows]
+    y = table.labels[rows]
+    fit_pos, val_pos = validation_split(y, fraction=config.val_fraction, seed=seed)
+    pre = Preprocessor.fit(features)
+    x = pre.transform(features)
     # Every process holds the whole table: count it once, not once per rank.
     counts = class_counts(y[fit_pos], num_classes=table.num_classes, distributed=False)
     result = train_recipe(
@@ -175,6 +180,7 @@ def train_model(
         hidden=tuple(config.hidden),
         dropout=config.dropout,
         info={
+            "rows": len(rows),
             "counts": counts.tolist(),
             "validation_rows": len(val_pos),
             "best_epoch": result.best_epoch,

@@ -95,6 +95,22 @@ def _digits_splitter(labels: np.ndarray, imbalance_ratio: float):
     return split
 
 
+def _digits_training_rows(labels: np.ndarray, imbalance_ratio: float):
+    """All images subsampled to the long tail, for training on the whole dataset."""
+    num_classes = int(labels.max()) + 1
+
+    def rows(seed: int) -> np.ndarray:
+        rng = np.random.default_rng([seed, 1 << 20])
+        n_max = np.bincount(labels, minlength=num_classes).min()
+        keep = long_tail_counts(n_max, num_classes=num_classes, imbalance_ratio=imbalance_ratio)
+        chosen = [
+            rng.permutation(np.flatnonzero(labels == c))[: keep[c]] for c in range(num_classes)
+        ]
+        return np.sort(np.concatenate(chosen))
+
+    return rows
+
+
 def load_digits_lt(*, imbalance_ratio: float = 50.0) -> Table:
     """scikit-learn's digits with a long-tailed training set per fold (see the module doc)."""
     import pandas as pd
@@ -112,6 +128,7 @@ def load_digits_lt(*, imbalance_ratio: float = 50.0) -> Table:
         target="digit",
         name="digits-lt",
         splitter=_digits_splitter(labels, imbalance_ratio),
+        training_rows=_digits_training_rows(labels, imbalance_ratio),
         description=(
             "stratified k-fold over the balanced digits; each fold's training part is "
             f"subsampled to a long tail with imbalance ratio {imbalance_ratio:g} "

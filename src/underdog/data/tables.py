@@ -58,6 +58,9 @@ class Table:
             datasets with their own protocol (``digits-lt``) set it. ``None`` means
             stratified k-fold over all rows.
         description: how the folds are built, for reports.
+        training_rows: optional ``(seed) -> row indices`` that training on the whole table
+            (``underdog train``) uses; ``digits-lt`` sets it to its long-tailed training
+            set. ``None`` means all rows.
     """
 
     features: Any
@@ -67,6 +70,7 @@ class Table:
     name: str
     splitter: Callable[[int, int], list] | None = None
     description: str = "stratified k-fold over all rows"
+    training_rows: Callable[[int], np.ndarray] | None = None
 
     @property
     def num_classes(self) -> int:
