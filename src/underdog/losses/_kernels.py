@@ -1,0 +1,302 @@
+"""Autograd Functions with analytic gradients for the imbalance losses.
+
+Autograd on a chain of small ops keeps many logits-sized tensors alive for backward (a
+focal loss written naively saves five to seven). The Functions here keep what plain
+cross-entropy keeps:
+
+- :class:`SoftmaxFocal` saves ``log_softmax(x)`` (one logits-sized tensor, as
+  ``F.cross_entropy`` does) and per-row values, and runs the same fused
+  ``log_softmax`` backward as cross-entropy.
+- :class:`SigmoidFocal` and :class:`Asymmetric` are elementwise: their forward computes the
+  local derivative ``dl/dx`` alongside the loss and saves only it (one logits-sized
+  tensor; the logits themselves are not kept); backward is one multiplication.
+
+Everything works in log-space (``log p = logsigmoid(x)``, ``log(1 - p) = log p - x``), so
+there is no ``eps`` and no ``0 * inf``: losses and gradients are finite for logits of
++-1e4 and for focusing exponents in (0, 1), where ``(1 - p) ** gamma`` has an infinite
+derivative at ``p = 1`` but the loss's derivative has a finite limit, computed here.
+
+All Functions are traceable by ``torch.compile(fullgraph=True)``: no ``.item()``, no
+branching on tensor values (only on Python hyper-parameters).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from ..exceptions import DataError
+
+__all__ = ["Asymmetric", "SigmoidFocal", "SoftmaxFocal", "check_class_targets", "upcast"]
+
+
+def upcast(input: torch.Tensor) -> torch.Tensor:
+    """float16 / bfloat16 logits to float32 (the loss is computed in float32)."""
+    if input.dtype in (torch.float16, torch.bfloat16):
+        return input.float()
+    return input
+
+
+def check_class_targets(
+    target: torch.Tensor, classes: int, ignore_index: int | None, *, owner: str
+) -> None:
+    """Raise :class:`DataError` for a class index outside ``[0, C)`` (CPU, eager only).
+
+    On an accelerator or under ``torch.compile`` this reads nothing (a value check would
+    synchronise the device); there an out-of-range target fails in the indexing kernel.
+    """
+    if target.device.type != "cpu" or target.numel() == 0 or torch.compiler.is_compiling():
+        return
+    valid = target if ignore_index is None else target[target != ignore_index]
+    if valid.numel() == 0:
+        return
+    low, high = (int(v) for v in torch.aminmax(valid))
+    if low < 0 or high >= classes:
+        bad = low if low < 0 else high
+        ignored = "" if ignore_index is None else f" (or ignore_index={ignore_index})"
+        raise DataError(
+            f"The 'target' of {owner} must hold class indices in [0, {classes}){ignored} for "
+            f"an input with {classes} classes on dim 1. Got the class index {bad} instead."
+        )
+
+
+# ----------------------------------------------------------------------------- softmax
+
+
+def _focal_row_terms(logp_y: torch.Tensor, gamma: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """``f(u) = (1 - e^u)^gamma * (-u)`` and ``f'(u)`` for ``u = log p_y <= 0``.
+
+    ``f'(u) = -(1 - p)^gamma * (1 + gamma * p * (-u) / (1 - p))``; the ratio
+    ``(-u) / (1 - p)`` tends to 1 as ``p -> 1``, so ``f'(0) = 0`` for ``gamma > 0``
+    (``(1 - p)^(gamma - 1)`` alone would be infinite there for ``gamma < 1``).
+    """
+    if gamma == 0.0:
+        return -logp_y, torch.full_like(logp_y, -1.0)
+    p = logp_y.exp()
+    q = -torch.expm1(logp_y)  # 1 - p without cancellation
+    modulator = q.pow(gamma)
+    loss = modulator * -logp_y
+    ratio = torch.where(q > 0, -logp_y / q, torch.ones_like(q))
+    grad = -modulator * (1.0 + gamma * p * ratio)
+    return loss, grad
+
+
+class SoftmaxFocal(torch.autograd.Function):
+    """Per-position ``(1 - p_y)^gamma * (-log p_y)`` for class-index targets.
+
+    ``input`` ``(N, C, *)``, ``target`` ``(N, *)`` int64 with every value in ``[0, C)``
+    (ignored positions replaced by a valid class and masked by the caller). Saves
+    ``log_softmax(input)`` and per-position values; backward is cross-entropy's.
+    """
+
+    @staticmethod
+    def forward(ctx, input: torch.Tensor, target: torch.Tensor, gamma: float) -> torch.Tensor:
+        logp = torch.log_softmax(input, 1)
+        index = target.unsqueeze(1)
+        logp_y = logp.gather(1, index).squeeze(1)
+        loss, grad = _focal_row_terms(logp_y, gamma)
+        ctx.save_for_backward(logp, index, grad)
+        return loss
+
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor):
+        logp, index, grad = ctx.saved_tensors
+        # d loss / d log p_y per position, scattered to the target class; the fused
+        # log_softmax backward then gives g * (onehot - softmax), as in cross-entropy.
+        scale = (grad_output * grad).unsqueeze(1)
+        sparse = torch.zeros_like(logp).scatter_(1, index, scale)
+        grad_input = torch._log_softmax_backward_data(sparse, logp, 1, logp.dtype)
+        return grad_input, None, None
+
+
+# ----------------------------------------------------------------------------- sigmoid
+# Large temporaries cost more in page faults than in arithmetic, so the elementwise
+# kernels below work in place on as few fresh buffers as possible.
+
+
+def _power(base: torch.Tensor, log_base: Any, gamma: float) -> torch.Tensor:
+    """``base ** gamma`` in a new buffer (``gamma > 0``); fast paths for 1, 2 and 4.
+
+    ``log_base`` is ``log(base)`` or a callable returning it, called only when needed.
+    """
+    if gamma == 1.0:
+        return base.clone()
+    if gamma == 2.0:
+        return torch.square(base)
+    if gamma == 4.0:
+        return torch.square(base).square_()
+    if callable(log_base):
+        log_base = log_base()
+    return torch.mul(log_base, gamma).exp_()  # exact in log-space; exp(-inf) = 0
+
+
+def _log_sigmoids(input: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(log p, log(1 - p), p)`` for ``p = sigmoid(x)``, stable for any finite ``x``.
+
+    ``log p = min(x, 0) - log1p(exp(-|x|))``, as in PyTorch's ``log_sigmoid``.
+    """
+    log_p = torch.clamp(input, max=0.0)
+    buffer = torch.abs(input)
+    log_p.sub_(buffer.neg_().exp_().log1p_())
+    log_q = torch.sub(log_p, input)
+    p = torch.exp(log_p, out=buffer)
+    return log_p, log_q, p
+
+
+def _prepare_target(
+    target: torch.Tensor, dtype: torch.dtype, smoothing: float, ignore_index: float | None
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(smoothed target with ignored entries set to 0, mask of ignored entries or None)."""
+    ignored = None
+    if ignore_index is not None:
+        ignored = target == ignore_index
+        target = target.masked_fill(ignored, 0.0)
+    if smoothing != 0.0:
+        target = target * (1.0 - smoothing) + smoothing / 2
+    return target.to(dtype), ignored
+
+
+def _combine(
+    term_pos: torch.Tensor,
+    term_neg: torch.Tensor,
+    d_pos: torch.Tensor,
+    d_neg: torch.Tensor,
+    target: torch.Tensor,
+    ignored: torch.Tensor | None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``loss = -(t * term_pos + (1 - t) * term_neg)`` and ``grad = -(t * d_pos + (1 - t) *
+    d_neg)``, in place in the buffers of ``term_pos`` and ``d_pos``."""
+    loss = term_pos.sub_(term_neg).mul_(target).add_(term_neg).neg_()
+    grad = d_pos.sub_(d_neg).mul_(target).add_(d_neg).neg_()
+    if ignored is not None:
+        loss.masked_fill_(ignored, 0.0)
+        grad.masked_fill_(ignored, 0.0)
+    return loss, grad
+
+
+def _focal_terms(
+    log_p: torch.Tensor,
+    log_q: torch.Tensor,
+    p: torch.Tensor,
+    q: torch.Tensor,
+    gamma_pos: float,
+    gamma_neg: float,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(1-p)^gp log p``, ``p^gn log(1-p)`` and their derivatives in ``x``, in place.
+
+    ``d/dx [(1-p)^g log p] = (1-p)^g (q - g p log p)`` and
+    ``d/dx [p^g log(1-p)] = -p^g (p - g q log q)`` with ``q = 1 - p``. Consumes the inputs.
+    """
+    mod_pos = _power(q, log_q, gamma_pos) if gamma_pos != 0.0 else None
+    mod_neg = _power(p, log_p, gamma_neg) if gamma_neg != 0.0 else None
+    term_pos, d_pos = log_p, None
+    if mod_pos is not None:
+        term_pos = log_p.mul_(mod_pos)
+        d_pos = mod_pos.mul_(q).addcmul_(p, term_pos, value=-gamma_pos)
+    term_neg, d_neg = log_q, None
+    if mod_neg is not None:
+        term_neg = log_q.mul_(mod_neg)
+        d_neg = mod_neg.mul_(p).addcmul_(q, term_neg, value=-gamma_neg).neg_()
+    return term_pos, term_neg, q if d_pos is None else d_pos, p.neg_() if d_neg is None else d_neg
+
+
+class SigmoidFocal(torch.autograd.Function):
+    """Elementwise ``a t (1-p)^g (-log p) + b (1-t) p^g (-log(1-p))``, ``p = sigmoid(x)``.
+
+    ``a`` (positive-term multiplier) and ``b`` (negative-term multiplier) broadcast against
+    ``x`` or are None (1). ``t`` is smoothed by ``smoothing`` and elements whose target
+    equals ``ignore_index`` give loss 0 and gradient 0. Saves only ``dl/dx``.
+    """
+
+    @staticmethod
+    def forward(
+        ctx,
+        input: torch.Tensor,
+        target: torch.Tensor,
+        pos: torch.Tensor | float | None,
+        neg: torch.Tensor | float | None,
+        gamma: float,
+        smoothing: float,
+        ignore_index: float | None,
+    ) -> torch.Tensor:
+        t, ignored = _prepare_target(target, input.dtype, smoothing, ignore_index)
+        log_p, log_q, p = _log_sigmoids(input)
+        q = torch.exp(log_q)
+        term_pos, term_neg, d_pos, d_neg = _focal_terms(log_p, log_q, p, q, gamma, gamma)
+        if pos is not None:
+            term_pos.mul_(pos)
+            d_pos.mul_(pos)
+        if neg is not None:
+            term_neg.mul_(neg)
+            d_neg.mul_(neg)
+        loss, grad = _combine(term_pos, term_neg, d_pos, d_neg, t, ignored)
+        ctx.save_for_backward(grad)
+        return loss
+
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor):
+        (grad,) = ctx.saved_tensors
+        return grad_output * grad, None, None, None, None, None, None
+
+
+class Asymmetric(torch.autograd.Function):
+    """Elementwise asymmetric loss (Ridnik et al. 2021) with the exact gradient.
+
+    ``l = -t (1-p)^gp log p - (1-t) p_m^gn log(1 - p_m)``, ``p_m = max(p - clip, 0)``.
+    Saves only ``dl/dx``.
+    """
+
+    @staticmethod
+    def forward(
+        ctx,
+        input: torch.Tensor,
+        target: torch.Tensor,
+        gamma_pos: float,
+        gamma_neg: float,
+        clip: float,
+        ignore_index: float | None,
+    ) -> torch.Tensor:
+        t, ignored = _prepare_target(target, input.dtype, 0.0, ignore_index)
+        log_p, log_q, p = _log_sigmoids(input)
+        q = torch.exp(log_q)
+        if clip == 0.0:
+            term_pos, term_neg, d_pos, d_neg = _focal_terms(
+                log_p, log_q, p, q, gamma_pos, gamma_neg
+            )
+        else:
+            # Positive part, as in the focal loss: (1-p)^gp log p and its derivative.
+            mod_pos = _power(q, log_q, gamma_pos) if gamma_pos != 0.0 else None
+            term_pos, d_pos = log_p, None
+            if mod_pos is not None:
+                term_pos = log_p.mul_(mod_pos)
+                d_pos = mod_pos.mul_(q).addcmul_(p, term_pos, value=-gamma_pos)
+            # Negative part: p_m = max(p - clip, 0), 1 - p_m = min(1 - p + clip, 1) >= clip.
+            p_m = torch.sub(p, clip).clamp_(min=0.0)
+            one_minus = torch.add(q, clip).clamp_(max=1.0)
+            if gamma_neg == 0.0:
+                mod_neg = (p_m > 0).to(p.dtype)
+            else:
+                mod_neg = _power(p_m, lambda: torch.log(p_m, out=log_q), gamma_neg)
+            slope = p.mul_(q)  # dp/dx = p (1 - p)
+            if d_pos is None:
+                d_pos = q
+            # term_neg = p_m^gn log(1 - p_m): 0 exactly where p <= clip.
+            term_neg = torch.log(one_minus, out=log_q).mul_(mod_neg)
+            # d term_neg / dx = (gn term_neg / p_m - p_m^gn / (1 - p_m)) p (1 - p), where
+            # term_neg / p_m = p_m^(gn - 1) log(1 - p_m) stays finite as p_m -> 0.
+            d_neg = mod_neg.div_(one_minus)
+            if gamma_neg != 0.0:
+                tiny = torch.finfo(p_m.dtype).tiny
+                d_neg.sub_(
+                    torch.div(term_neg, p_m.clamp_(min=tiny), out=one_minus), alpha=gamma_neg
+                )
+            d_neg.mul_(slope).neg_()
+        loss, grad = _combine(term_pos, term_neg, d_pos, d_neg, t, ignored)
+        ctx.save_for_backward(grad)
+        return loss
+
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor):
+        (grad,) = ctx.saved_tensors
+        return grad_output * grad, None, None, None, None, None
