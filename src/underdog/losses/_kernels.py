@@ -28,7 +28,23 @@ import torch
 
 from ..exceptions import DataError
 
-__all__ = ["Asymmetric", "SigmoidFocal", "SoftmaxFocal", "check_class_targets", "upcast"]
+__all__ = [
+    "Asymmetric",
+    "SigmoidFocal",
+    "SoftmaxFocal",
+    "check_class_targets",
+    "eager",
+    "upcast",
+]
+
+
+def eager() -> bool:
+    """False while ``torch.compile`` traces: Python-scalar checks are skipped there.
+
+    The Modules check their hyper-parameters once, at construction; under ``torch.compile``
+    Dynamo may trace a float attribute as symbolic, which ``math.isfinite`` cannot read.
+    """
+    return not torch.compiler.is_compiling()
 
 
 def upcast(input: torch.Tensor) -> torch.Tensor:

@@ -39,7 +39,7 @@ from torch import nn
 
 from .._validation import check_int, check_real, check_reduction
 from ._common import reduce_loss
-from ._kernels import Asymmetric, upcast
+from ._kernels import Asymmetric, eager, upcast
 from .binary import _check_shapes
 from .focal import binary_denominator
 
@@ -99,7 +99,8 @@ def asymmetric_loss_with_logits(
     """
     owner = "asymmetric_loss_with_logits"
     check_reduction(reduction, owner=owner)
-    gamma_pos, gamma_neg, clip = _check_params(gamma_pos, gamma_neg, clip, owner)
+    if eager():
+        gamma_pos, gamma_neg, clip = _check_params(gamma_pos, gamma_neg, clip, owner)
     _check_shapes(input, target, owner)
     x = upcast(input)
     loss = Asymmetric.apply(x, target, gamma_pos, gamma_neg, clip, ignore_index)

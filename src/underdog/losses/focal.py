@@ -47,7 +47,7 @@ from ..exceptions import ShapeError
 from ..weights import class_weight as compute_class_weight
 from ..weights import pos_weight as compute_pos_weight
 from ._common import align_to_class_dim, broadcast_sample_weight, reduce_loss, shape_str
-from ._kernels import SigmoidFocal, SoftmaxFocal, check_class_targets, upcast
+from ._kernels import SigmoidFocal, SoftmaxFocal, check_class_targets, eager, upcast
 from .binary import _check_shapes
 from .cross_entropy import _check_input, _weight_options
 
@@ -125,7 +125,8 @@ def focal_cross_entropy(
     """
     owner = "focal_cross_entropy"
     check_reduction(reduction, owner=owner)
-    gamma = check_real(gamma, name="gamma", owner=owner, low=0.0)
+    if eager():
+        gamma = check_real(gamma, name="gamma", owner=owner, low=0.0)
     target, weight = check_index_input(input, target, weight, owner)
     check_class_targets(target, input.shape[1], ignore_index, owner=owner)
     x = upcast(input)
@@ -310,12 +311,13 @@ def sigmoid_focal_with_logits(
     """
     owner = "sigmoid_focal_with_logits"
     check_reduction(reduction, owner=owner)
-    gamma = check_real(gamma, name="gamma", owner=owner, low=0.0)
-    if alpha is not None:
-        alpha = check_real(alpha, name="alpha", owner=owner, low=0.0, high=1.0)
-    label_smoothing = check_real(
-        label_smoothing, name="label_smoothing", owner=owner, low=0.0, high=1.0
-    )
+    if eager():
+        gamma = check_real(gamma, name="gamma", owner=owner, low=0.0)
+        if alpha is not None:
+            alpha = check_real(alpha, name="alpha", owner=owner, low=0.0, high=1.0)
+        label_smoothing = check_real(
+            label_smoothing, name="label_smoothing", owner=owner, low=0.0, high=1.0
+        )
     _check_shapes(input, target, owner)
     x = upcast(input)
     pos: Any = None
