@@ -89,7 +89,8 @@ def _class_balanced(
     check_class_targets(target, classes, ignore_index, owner=owner)
     keep = target != ignore_index
     safe = torch.where(keep, target, torch.zeros_like(target))
-    one_hot = F.one_hot(safe, classes).movedim(-1, 1).to(input.dtype)
+    dtype = torch.promote_types(input.dtype, torch.float32)  # weights stay float32 in half
+    one_hot = F.one_hot(safe, classes).movedim(-1, 1).to(dtype)
     element = weight.to(dtype=one_hot.dtype, device=one_hot.device)[safe] * keep
     if sample_weight is not None:
         element = element * broadcast_sample_weight(
