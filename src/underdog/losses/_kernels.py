@@ -99,19 +99,36 @@ def _focal_row_terms(logp_y: torch.Tensor, gamma: float) -> tuple[torch.Tensor, 
 
 
 class SoftmaxFocal(torch.autograd.Function):
-    """Per-position ``(1 - p_y)^gamma * (-log p_y)`` for class-index targets.
+    """Per-position ``(1 - p_y)^gamma * (-log p_y)`` for class-index targets, with
+    ``p = softmax(scale * x + shift * onehot(y))`` (LDAM's margins; ``gamma = 0`` is
+    cross-entropy).
 
     ``input`` ``(N, C, *)``, ``target`` ``(N, *)`` int64 with every value in ``[0, C)``
-    (ignored positions replaced by a valid class and masked by the caller). Saves
-    ``log_softmax(input)`` and per-position values; backward is cross-entropy's.
+    (ignored positions replaced by a valid class and masked by the caller), ``shift``
+    ``(N, 1, *)`` or None. Saves ``log_softmax`` of the logits and per-position values;
+    backward is cross-entropy's.
     """
 
     @staticmethod
-    def forward(ctx, input: torch.Tensor, target: torch.Tensor, gamma: float) -> torch.Tensor:
-        logp = torch.log_softmax(input, 1)
+    def forward(
+        ctx,
+        input: torch.Tensor,
+        target: torch.Tensor,
+        gamma: float,
+        scale: float,
+        shift: torch.Tensor | None,
+    ) -> torch.Tensor:
         index = target.unsqueeze(1)
+        logits = input
+        if scale != 1.0 or shift is not None:
+            logits = torch.mul(input, scale)
+            if shift is not None:
+                logits.scatter_add_(1, index, shift)
+        logp = torch.log_softmax(logits, 1)
+        del logits
         logp_y = logp.gather(1, index).squeeze(1)
         loss, grad = _focal_row_terms(logp_y, gamma)
+        ctx.scale = scale
         ctx.save_for_backward(logp, index, grad)
         return loss
 
@@ -123,7 +140,9 @@ class SoftmaxFocal(torch.autograd.Function):
         scale = (grad_output * grad).unsqueeze(1)
         sparse = torch.zeros_like(logp).scatter_(1, index, scale)
         grad_input = torch._log_softmax_backward_data(sparse, logp, 1, logp.dtype)
-        return grad_input, None, None
+        if ctx.scale != 1.0:
+            grad_input.mul_(ctx.scale)
+        return grad_input, None, None, None, None
 
 
 # ----------------------------------------------------------------------------- sigmoid

@@ -129,10 +129,40 @@ def focal_cross_entropy(
         gamma = check_real(gamma, name="gamma", owner=owner, low=0.0)
     target, weight = check_index_input(input, target, weight, owner)
     check_class_targets(target, input.shape[1], ignore_index, owner=owner)
+    return softmax_rows(
+        input,
+        target,
+        gamma=gamma,
+        weight=weight,
+        sample_weight=sample_weight,
+        ignore_index=ignore_index,
+        reduction=reduction,
+        owner=owner,
+    )
+
+
+def softmax_rows(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    gamma: float,
+    weight: torch.Tensor | None,
+    sample_weight: torch.Tensor | None,
+    ignore_index: int,
+    reduction: str,
+    owner: str,
+    scale: float = 1.0,
+    margins: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Focal (``gamma > 0``) or cross-entropy (``gamma = 0``) of ``scale * (x - m_y)``,
+    with the weighted mean; ``target`` already checked (int64, in range)."""
     x = upcast(input)
     keep = target != ignore_index
     safe = torch.where(keep, target, torch.zeros_like(target))
-    loss = SoftmaxFocal.apply(x, safe, gamma)
+    shift = None
+    if margins is not None:
+        shift = (margins.to(dtype=x.dtype, device=x.device)[safe] * -scale).unsqueeze(1)
+    loss = SoftmaxFocal.apply(x, safe, gamma, scale, shift)
     element = keep.to(loss.dtype)
     if weight is not None:
         element = weight.to(dtype=loss.dtype, device=loss.device)[safe] * element
@@ -251,8 +281,10 @@ def binary_denominator(
         if alpha is not None:
             element = element * ((1.0 - alpha) + (2.0 * alpha - 1.0) * target)
         return loss, element if keep is None else element * keep
-    if reduction != "mean" or (alpha is None and keep is None):
+    if reduction != "mean":
         return loss, None
+    # A 0-dim count rather than loss.mean(): mean's backward would materialise a
+    # logits-sized gradient before the loss's own backward.
     count = loss.new_tensor(float(loss.numel())) if keep is None else keep.sum().to(loss.dtype)
     if alpha is None:
         return loss, count

@@ -39,7 +39,7 @@ from ..weights import class_weight
 from ._common import shape_str
 from ._kernels import check_class_targets, upcast
 from .cross_entropy import cross_entropy
-from .focal import check_index_input
+from .focal import check_index_input, softmax_rows
 
 __all__ = ["DeferredReweighting", "LDAMLoss", "ldam_cross_entropy", "ldam_margins"]
 
@@ -89,6 +89,19 @@ def _ldam(
             f"dim 1 of the input {shape_str(input.shape)}. Got shape {shape_str(margins.shape)}."
         )
     check_class_targets(target, classes, ignore_index, owner=owner)
+    if label_smoothing == 0.0:
+        return softmax_rows(
+            input,
+            target,
+            gamma=0.0,
+            weight=weight,
+            sample_weight=sample_weight,
+            ignore_index=ignore_index,
+            reduction=reduction,
+            owner=owner,
+            scale=scale,
+            margins=margins,
+        )
     x = upcast(input)
     safe = torch.where(target != ignore_index, target, torch.zeros_like(target)).unsqueeze(1)
     shift = margins.to(dtype=x.dtype, device=x.device)[safe] * -scale
