@@ -25,6 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 
 from ..exceptions import DataError
 
@@ -146,37 +147,42 @@ class SoftmaxFocal(torch.autograd.Function):
 
 
 # ----------------------------------------------------------------------------- sigmoid
-# Large temporaries cost more in page faults than in arithmetic, so the elementwise
-# kernels below work in place on as few fresh buffers as possible.
+# The elementwise kernels are bound by memory traffic: every pass over the logits costs
+# about the same, so they work in place, fuse with addcmul_ / lerp_, and compute the
+# gradient in the same sweep as the loss. Notation: sp = softplus(x) = -log(1 - p),
+# sn = softplus(-x) = -log p, q = 1 - p.
 
 
-def _power(base: torch.Tensor, log_base: Any, gamma: float) -> torch.Tensor:
-    """``base ** gamma`` in a new buffer (``gamma > 0``); fast paths for 1, 2 and 4.
+def _power(base: torch.Tensor, neg_log_base: Any, gamma: float) -> torch.Tensor | None:
+    """``base ** gamma`` in a new buffer; None for ``gamma = 0`` (the factor 1).
 
-    ``log_base`` is ``log(base)`` or a callable returning it, called only when needed.
+    Fast paths for 1, 2 and 4; otherwise ``exp(-gamma * neg_log_base)``, exact in
+    log-space. ``neg_log_base`` is ``-log(base)`` or a callable returning it.
     """
+    if gamma == 0.0:
+        return None
     if gamma == 1.0:
         return base.clone()
     if gamma == 2.0:
         return torch.square(base)
     if gamma == 4.0:
         return torch.square(base).square_()
-    if callable(log_base):
-        log_base = log_base()
-    return torch.mul(log_base, gamma).exp_()  # exact in log-space; exp(-inf) = 0
+    if callable(neg_log_base):
+        neg_log_base = neg_log_base()
+    return torch.mul(neg_log_base, -gamma).exp_()  # exp(-inf) = 0
 
 
-def _log_sigmoids(input: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``(log p, log(1 - p), p)`` for ``p = sigmoid(x)``, stable for any finite ``x``.
+def _softplus_pair(input: torch.Tensor):
+    """``(sp, sn, p, q)``: ``softplus(x)``, ``softplus(-x)``, ``sigmoid(x)``, ``1 - p``.
 
-    ``log p = min(x, 0) - log1p(exp(-|x|))``, as in PyTorch's ``log_sigmoid``.
+    ``softplus`` switches to the identity above 40, where ``log1p(exp(-x))`` is below the
+    float64 rounding of ``x``; ``sn = sp - x`` is exact for any finite ``x``.
     """
-    log_p = torch.clamp(input, max=0.0)
-    buffer = torch.abs(input)
-    log_p.sub_(buffer.neg_().exp_().log1p_())
-    log_q = torch.sub(log_p, input)
-    p = torch.exp(log_p, out=buffer)
-    return log_p, log_q, p
+    sp = F.softplus(input, threshold=40.0)
+    sn = torch.sub(sp, input)
+    p = torch.sigmoid(input)
+    q = torch.rsub(p, 1.0)
+    return sp, sn, p, q
 
 
 def _prepare_target(
@@ -192,48 +198,33 @@ def _prepare_target(
     return target.to(dtype), ignored
 
 
-def _combine(
-    term_pos: torch.Tensor,
-    term_neg: torch.Tensor,
-    d_pos: torch.Tensor,
-    d_neg: torch.Tensor,
-    target: torch.Tensor,
-    ignored: torch.Tensor | None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """``loss = -(t * term_pos + (1 - t) * term_neg)`` and ``grad = -(t * d_pos + (1 - t) *
-    d_neg)``, in place in the buffers of ``term_pos`` and ``d_pos``."""
-    loss = term_pos.sub_(term_neg).mul_(target).add_(term_neg).neg_()
-    grad = d_pos.sub_(d_neg).mul_(target).add_(d_neg).neg_()
+def _positive_part(sn, p, q, gamma: float, modulator):
+    """``L+ = (1-p)^g sn`` (in sn's buffer) and ``-dL+/dx = (1-p)^g (q + g p sn)``;
+    ``modulator`` is ``(1-p)^g`` or None for ``g = 0``."""
+    if modulator is None:
+        return sn, q
+    term = sn.mul_(modulator)
+    return term, modulator.mul_(q).addcmul_(p, term, value=gamma)
+
+
+def _negative_part(sp, p, q, gamma: float, modulator):
+    """``L- = p^g sp`` (in sp's buffer) and ``dL-/dx = p^g (p + g q sp)``;
+    ``modulator`` is ``p^g`` or None for ``g = 0``."""
+    if modulator is None:
+        return sp, p
+    term = sp.mul_(modulator)
+    return term, modulator.mul_(p).addcmul_(q, term, value=gamma)
+
+
+def _combine(term_pos, term_neg, slope_pos, slope_neg, target, ignored):
+    """``loss = t L+ + (1-t) L-`` and ``grad = -t slope_pos + (1-t) slope_neg``, in place
+    in the buffers of ``term_neg`` and ``slope_neg`` (``slope_pos`` is ``-dL+/dx``)."""
+    loss = term_neg.lerp_(term_pos, target)
+    grad = slope_neg.lerp_(slope_pos.neg_(), target)
     if ignored is not None:
         loss.masked_fill_(ignored, 0.0)
         grad.masked_fill_(ignored, 0.0)
     return loss, grad
-
-
-def _focal_terms(
-    log_p: torch.Tensor,
-    log_q: torch.Tensor,
-    p: torch.Tensor,
-    q: torch.Tensor,
-    gamma_pos: float,
-    gamma_neg: float,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``(1-p)^gp log p``, ``p^gn log(1-p)`` and their derivatives in ``x``, in place.
-
-    ``d/dx [(1-p)^g log p] = (1-p)^g (q - g p log p)`` and
-    ``d/dx [p^g log(1-p)] = -p^g (p - g q log q)`` with ``q = 1 - p``. Consumes the inputs.
-    """
-    mod_pos = _power(q, log_q, gamma_pos) if gamma_pos != 0.0 else None
-    mod_neg = _power(p, log_p, gamma_neg) if gamma_neg != 0.0 else None
-    term_pos, d_pos = log_p, None
-    if mod_pos is not None:
-        term_pos = log_p.mul_(mod_pos)
-        d_pos = mod_pos.mul_(q).addcmul_(p, term_pos, value=-gamma_pos)
-    term_neg, d_neg = log_q, None
-    if mod_neg is not None:
-        term_neg = log_q.mul_(mod_neg)
-        d_neg = mod_neg.mul_(p).addcmul_(q, term_neg, value=-gamma_neg).neg_()
-    return term_pos, term_neg, q if d_pos is None else d_pos, p.neg_() if d_neg is None else d_neg
 
 
 class SigmoidFocal(torch.autograd.Function):
@@ -256,16 +247,18 @@ class SigmoidFocal(torch.autograd.Function):
         ignore_index: float | None,
     ) -> torch.Tensor:
         t, ignored = _prepare_target(target, input.dtype, smoothing, ignore_index)
-        log_p, log_q, p = _log_sigmoids(input)
-        q = torch.exp(log_q)
-        term_pos, term_neg, d_pos, d_neg = _focal_terms(log_p, log_q, p, q, gamma, gamma)
+        sp, sn, p, q = _softplus_pair(input)
+        mod_pos = _power(q, sp, gamma)  # (1 - p)^g = exp(-g sp)
+        mod_neg = _power(p, sn, gamma)  # p^g = exp(-g sn)
+        term_pos, slope_pos = _positive_part(sn, p, q, gamma, mod_pos)
+        term_neg, slope_neg = _negative_part(sp, p, q, gamma, mod_neg)
         if pos is not None:
             term_pos.mul_(pos)
-            d_pos.mul_(pos)
+            slope_pos.mul_(pos)
         if neg is not None:
             term_neg.mul_(neg)
-            d_neg.mul_(neg)
-        loss, grad = _combine(term_pos, term_neg, d_pos, d_neg, t, ignored)
+            slope_neg.mul_(neg)
+        loss, grad = _combine(term_pos, term_neg, slope_pos, slope_neg, t, ignored)
         ctx.save_for_backward(grad)
         return loss
 
@@ -293,41 +286,32 @@ class Asymmetric(torch.autograd.Function):
         ignore_index: float | None,
     ) -> torch.Tensor:
         t, ignored = _prepare_target(target, input.dtype, 0.0, ignore_index)
-        log_p, log_q, p = _log_sigmoids(input)
-        q = torch.exp(log_q)
+        sp, sn, p, q = _softplus_pair(input)
+        mod_pos = _power(q, sp, gamma_pos)
         if clip == 0.0:
-            term_pos, term_neg, d_pos, d_neg = _focal_terms(
-                log_p, log_q, p, q, gamma_pos, gamma_neg
-            )
+            mod_neg = _power(p, sn, gamma_neg)
+            term_pos, slope_pos = _positive_part(sn, p, q, gamma_pos, mod_pos)
+            term_neg, slope_neg = _negative_part(sp, p, q, gamma_neg, mod_neg)
         else:
-            # Positive part, as in the focal loss: (1-p)^gp log p and its derivative.
-            mod_pos = _power(q, log_q, gamma_pos) if gamma_pos != 0.0 else None
-            term_pos, d_pos = log_p, None
-            if mod_pos is not None:
-                term_pos = log_p.mul_(mod_pos)
-                d_pos = mod_pos.mul_(q).addcmul_(p, term_pos, value=-gamma_pos)
-            # Negative part: p_m = max(p - clip, 0), 1 - p_m = min(1 - p + clip, 1) >= clip.
+            # p_m = max(p - clip, 0); 1 - p_m = min(1 - p + clip, 1) >= clip.
+            # L- = -p_m^gn log(1 - p_m), 0 exactly where p <= clip, and
+            # dL-/dx = (gn L- / p_m + p_m^gn / (1 - p_m)) p (1 - p) [p > clip], where
+            # L- / p_m = -p_m^(gn - 1) log(1 - p_m) stays finite as p_m -> 0.
             p_m = torch.sub(p, clip).clamp_(min=0.0)
             one_minus = torch.add(q, clip).clamp_(max=1.0)
             if gamma_neg == 0.0:
-                mod_neg = (p_m > 0).to(p.dtype)
+                modulator = (p_m > 0).to(p.dtype)
             else:
-                mod_neg = _power(p_m, lambda: torch.log(p_m, out=log_q), gamma_neg)
-            slope = p.mul_(q)  # dp/dx = p (1 - p)
-            if d_pos is None:
-                d_pos = q
-            # term_neg = p_m^gn log(1 - p_m): 0 exactly where p <= clip.
-            term_neg = torch.log(one_minus, out=log_q).mul_(mod_neg)
-            # d term_neg / dx = (gn term_neg / p_m - p_m^gn / (1 - p_m)) p (1 - p), where
-            # term_neg / p_m = p_m^(gn - 1) log(1 - p_m) stays finite as p_m -> 0.
-            d_neg = mod_neg.div_(one_minus)
+                modulator = _power(p_m, lambda: torch.log(p_m).neg_(), gamma_neg)
+            term_neg = torch.log(one_minus, out=sp).mul_(modulator).neg_()
+            slope_neg = modulator.div_(one_minus)
             if gamma_neg != 0.0:
                 tiny = torch.finfo(p_m.dtype).tiny
-                d_neg.sub_(
-                    torch.div(term_neg, p_m.clamp_(min=tiny), out=one_minus), alpha=gamma_neg
-                )
-            d_neg.mul_(slope).neg_()
-        loss, grad = _combine(term_pos, term_neg, d_pos, d_neg, t, ignored)
+                ratio = torch.div(term_neg, p_m.clamp_(min=tiny), out=one_minus)
+                slope_neg.add_(ratio, alpha=gamma_neg)
+            slope_neg.mul_(p).mul_(q)
+            term_pos, slope_pos = _positive_part(sn, p, q, gamma_pos, mod_pos)
+        loss, grad = _combine(term_pos, term_neg, slope_pos, slope_neg, t, ignored)
         ctx.save_for_backward(grad)
         return loss
 
