@@ -135,7 +135,7 @@ def test_softmax_focal_errors():
 # ----------------------------------------------------------------------------- sigmoid
 
 
-@pytest.mark.parametrize("gamma", [0.0, 0.3, 2.0, 2.5])
+@pytest.mark.parametrize("gamma", [0.0, 0.3, 1.0, 2.0, 2.5])
 @pytest.mark.parametrize("alpha", [None, 0.25, 0.9])
 @pytest.mark.parametrize("use_pos_weight", [False, True])
 def test_sigmoid_focal_matches_formula(data, gamma, alpha, use_pos_weight):

@@ -199,12 +199,26 @@ def _prepare_target(
 
 
 def _positive_part(sn, p, q, gamma: float, modulator):
-    """``L+ = (1-p)^g sn`` (in sn's buffer) and ``-dL+/dx = (1-p)^g (q + g p sn)``;
-    ``modulator`` is ``(1-p)^g`` or None for ``g = 0``."""
-    if modulator is None:
+    """``L+ = (1-p)^g sn`` (in sn's buffer) and ``-dL+/dx = (1-p)^g (q + g p sn)``.
+
+    ``modulator`` is ``(1-p)^g``, or None for ``g`` in (0, 1, 2), where ``q`` is consumed
+    in place instead (call this last).
+    """
+    if gamma == 0.0:
         return sn, q
+    if modulator is None:
+        if gamma == 1.0:
+            term = sn.mul_(q)
+            return term, q.square_().addcmul_(p, term)
+        term = sn.mul_(q).mul_(q)  # gamma == 2
+        return term, q.pow_(3).addcmul_(p, term, value=2.0)
     term = sn.mul_(modulator)
     return term, modulator.mul_(q).addcmul_(p, term, value=gamma)
+
+
+def _positive_modulator(q, sp, gamma: float):
+    """``(1-p)^g`` for :func:`_positive_part`, None where it works in place."""
+    return None if gamma in (0.0, 1.0, 2.0) else _power(q, sp, gamma)
 
 
 def _negative_part(sp, p, q, gamma: float, modulator):
@@ -248,10 +262,10 @@ class SigmoidFocal(torch.autograd.Function):
     ) -> torch.Tensor:
         t, ignored = _prepare_target(target, input.dtype, smoothing, ignore_index)
         sp, sn, p, q = _softplus_pair(input)
-        mod_pos = _power(q, sp, gamma)  # (1 - p)^g = exp(-g sp)
+        mod_pos = _positive_modulator(q, sp, gamma)  # (1 - p)^g = exp(-g sp)
         mod_neg = _power(p, sn, gamma)  # p^g = exp(-g sn)
-        term_pos, slope_pos = _positive_part(sn, p, q, gamma, mod_pos)
         term_neg, slope_neg = _negative_part(sp, p, q, gamma, mod_neg)
+        term_pos, slope_pos = _positive_part(sn, p, q, gamma, mod_pos)
         if pos is not None:
             term_pos.mul_(pos)
             slope_pos.mul_(pos)
@@ -287,23 +301,23 @@ class Asymmetric(torch.autograd.Function):
     ) -> torch.Tensor:
         t, ignored = _prepare_target(target, input.dtype, 0.0, ignore_index)
         sp, sn, p, q = _softplus_pair(input)
-        mod_pos = _power(q, sp, gamma_pos)
+        mod_pos = _positive_modulator(q, sp, gamma_pos)
         if clip == 0.0:
             mod_neg = _power(p, sn, gamma_neg)
-            term_pos, slope_pos = _positive_part(sn, p, q, gamma_pos, mod_pos)
             term_neg, slope_neg = _negative_part(sp, p, q, gamma_neg, mod_neg)
+            term_pos, slope_pos = _positive_part(sn, p, q, gamma_pos, mod_pos)
         else:
             # p_m = max(p - clip, 0); 1 - p_m = min(1 - p + clip, 1) >= clip.
             # L- = -p_m^gn log(1 - p_m), 0 exactly where p <= clip, and
             # dL-/dx = (gn L- / p_m + p_m^gn / (1 - p_m)) p (1 - p) [p > clip], where
             # L- / p_m = -p_m^(gn - 1) log(1 - p_m) stays finite as p_m -> 0.
-            p_m = torch.sub(p, clip).clamp_(min=0.0)
+            p_m = torch.sub(p, clip, out=sp).clamp_(min=0.0)  # sp is not needed here
             one_minus = torch.add(q, clip).clamp_(max=1.0)
             if gamma_neg == 0.0:
                 modulator = (p_m > 0).to(p.dtype)
             else:
                 modulator = _power(p_m, lambda: torch.log(p_m).neg_(), gamma_neg)
-            term_neg = torch.log(one_minus, out=sp).mul_(modulator).neg_()
+            term_neg = torch.log(one_minus).mul_(modulator).neg_()
             slope_neg = modulator.div_(one_minus)
             if gamma_neg != 0.0:
                 tiny = torch.finfo(p_m.dtype).tiny
