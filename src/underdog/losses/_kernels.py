@@ -125,7 +125,12 @@ class SoftmaxFocal(torch.autograd.Function):
             logits = torch.mul(input, scale)
             if shift is not None:
                 logits.scatter_add_(1, index, shift)
-        logp = torch.log_softmax(logits, 1)
+        if logits is not input and logits.device.type == "cpu" and eager():
+            # Our own fresh buffer: the CPU kernel reads each row before writing it, so
+            # log_softmax can overwrite it and forward allocates what cross-entropy does.
+            logp = torch._log_softmax(logits, 1, False, out=logits)
+        else:
+            logp = torch.log_softmax(logits, 1)
         del logits
         logp_y = logp.gather(1, index).squeeze(1)
         loss, grad = _focal_row_terms(logp_y, gamma)
