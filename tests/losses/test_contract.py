@@ -299,3 +299,16 @@ def test_torch_compile_fullgraph_matches_eager(entry):
     eager = grad_of(lambda z: module(z, t), x)
     got = grad_of(lambda z: compiled(z, t), x)
     torch.testing.assert_close(got, eager, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_float16_autocast_on_cuda(entry):
+    x, t = make_data(entry, n=16)
+    x, t = (x * 1e3).cuda().requires_grad_(), t.cuda()
+    module = entry.make().cuda()
+    with torch.autocast("cuda", dtype=torch.float16):
+        loss = module(x.half(), t)
+    assert loss.dtype == torch.float32 and torch.isfinite(loss)
+    loss.backward()
+    assert torch.isfinite(x.grad).all()
+    torch.testing.assert_close(loss, module(x.detach().half().float(), t), rtol=1e-4, atol=1e-4)

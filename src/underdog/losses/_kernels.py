@@ -101,13 +101,13 @@ def _focal_row_terms(logp_y: torch.Tensor, gamma: float) -> tuple[torch.Tensor, 
 
 class SoftmaxFocal(torch.autograd.Function):
     """Per-position ``(1 - p_y)^gamma * (-log p_y)`` for class-index targets, with
-    ``p = softmax(scale * x + shift * onehot(y))`` (LDAM's margins; ``gamma = 0`` is
-    cross-entropy).
+    ``p = softmax(scale * x + bias + shift * onehot(y))`` (``bias``: per-class logit
+    adjustment; ``shift``: LDAM's margins; ``gamma = 0`` is cross-entropy).
 
     ``input`` ``(N, C, *)``, ``target`` ``(N, *)`` int64 with every value in ``[0, C)``
     (ignored positions replaced by a valid class and masked by the caller), ``shift``
-    ``(N, 1, *)`` or None. Saves ``log_softmax`` of the logits and per-position values;
-    backward is cross-entropy's.
+    ``(N, 1, *)`` or None, ``bias`` ``(C, 1, ...)`` aligned with dim 1 or None. Saves
+    ``log_softmax`` of the logits and per-position values; backward is cross-entropy's.
     """
 
     @staticmethod
@@ -118,13 +118,18 @@ class SoftmaxFocal(torch.autograd.Function):
         gamma: float,
         scale: float,
         shift: torch.Tensor | None,
+        bias: torch.Tensor | None,
     ) -> torch.Tensor:
         index = target.unsqueeze(1)
         logits = input
-        if scale != 1.0 or shift is not None:
+        if bias is not None:
+            logits = torch.add(input, bias) if scale == 1.0 else torch.mul(input, scale).add_(bias)
+        elif scale != 1.0:
             logits = torch.mul(input, scale)
-            if shift is not None:
-                logits.scatter_add_(1, index, shift)
+        elif shift is not None:
+            logits = input.clone()
+        if shift is not None:
+            logits.scatter_add_(1, index, shift)
         if logits is not input and logits.device.type == "cpu" and eager():
             # Our own fresh buffer: the CPU kernel reads each row before writing it, so
             # log_softmax can overwrite it and forward allocates what cross-entropy does.
@@ -143,12 +148,14 @@ class SoftmaxFocal(torch.autograd.Function):
         logp, index, grad = ctx.saved_tensors
         # d loss / d log p_y per position, scattered to the target class; the fused
         # log_softmax backward then gives g * (onehot - softmax), as in cross-entropy.
-        scale = (grad_output * grad).unsqueeze(1)
-        sparse = torch.zeros_like(logp).scatter_(1, index, scale)
-        grad_input = torch._log_softmax_backward_data(sparse, logp, 1, logp.dtype)
+        # The log_softmax backward is linear in its incoming gradient, so LDAM's scale s
+        # multiplies the per-position factor, not the logits-sized result.
+        factor = grad_output * grad
         if ctx.scale != 1.0:
-            grad_input.mul_(ctx.scale)
-        return grad_input, None, None, None, None
+            factor = factor * ctx.scale
+        sparse = torch.zeros_like(logp).scatter_(1, index, factor.unsqueeze(1))
+        grad_input = torch._log_softmax_backward_data(sparse, logp, 1, logp.dtype)
+        return grad_input, None, None, None, None, None
 
 
 # ----------------------------------------------------------------------------- sigmoid

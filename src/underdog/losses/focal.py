@@ -153,16 +153,20 @@ def softmax_rows(
     owner: str,
     scale: float = 1.0,
     margins: torch.Tensor | None = None,
+    bias: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Focal (``gamma > 0``) or cross-entropy (``gamma = 0``) of ``scale * (x - m_y)``,
-    with the weighted mean; ``target`` already checked (int64, in range)."""
+    """Focal (``gamma > 0``) or cross-entropy (``gamma = 0``) of
+    ``scale * (x - m_y onehot(y)) + bias``, with the weighted mean; ``target`` already
+    checked (int64, in range), ``bias`` ``(C,)``."""
     x = upcast(input)
     keep = target != ignore_index
     safe = torch.where(keep, target, torch.zeros_like(target))
     shift = None
     if margins is not None:
         shift = (margins.to(dtype=x.dtype, device=x.device)[safe] * -scale).unsqueeze(1)
-    loss = SoftmaxFocal.apply(x, safe, gamma, scale, shift)
+    if bias is not None:
+        bias = bias.to(dtype=x.dtype, device=x.device).reshape((-1,) + (1,) * (x.ndim - 2))
+    loss = SoftmaxFocal.apply(x, safe, gamma, scale, shift, bias)
     element = keep.to(loss.dtype)
     if weight is not None:
         element = weight.to(dtype=loss.dtype, device=loss.device)[safe] * element

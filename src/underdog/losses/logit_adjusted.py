@@ -37,6 +37,7 @@ from ..exceptions import DataError, ShapeError
 from ._common import shape_str
 from ._kernels import check_class_targets, upcast
 from .cross_entropy import _check_input, cross_entropy
+from .focal import check_index_input, softmax_rows
 
 __all__ = [
     "BalancedSoftmaxLoss",
@@ -91,6 +92,20 @@ def _adjusted_cross_entropy(
         )
     if not probabilities:
         check_class_targets(target, classes, ignore_index, owner=owner)
+        if label_smoothing == 0.0:
+            # The fused kernel: the shifted logits become the log-softmax in place.
+            target, weight = check_index_input(input, target, weight, owner)
+            return softmax_rows(
+                input,
+                target,
+                gamma=0.0,
+                weight=weight,
+                sample_weight=sample_weight,
+                ignore_index=ignore_index,
+                reduction=reduction,
+                owner=owner,
+                bias=offset,
+            )
     x = upcast(input)
     shift = offset.to(dtype=x.dtype, device=x.device).reshape((classes,) + (1,) * (x.ndim - 2))
     return cross_entropy(
