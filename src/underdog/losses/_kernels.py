@@ -65,9 +65,9 @@ def check_class_targets(
     """
     if target.device.type != "cpu" or target.numel() == 0 or torch.compiler.is_compiling():
         return
-    valid = target if ignore_index is None else target[target != ignore_index]
-    if valid.numel() == 0:
-        return
+    valid = target
+    if ignore_index is not None:  # ignored entries count as class 0 (no nonzero() call)
+        valid = torch.where(target != ignore_index, target, torch.zeros_like(target))
     low, high = (int(v) for v in torch.aminmax(valid))
     if low < 0 or high >= classes:
         bad = low if low < 0 else high
@@ -242,11 +242,12 @@ def _negative_part(sp, p, q, gamma: float, modulator):
     return term, modulator.mul_(p).addcmul_(q, term, value=gamma)
 
 
-def _combine(term_pos, term_neg, slope_pos, slope_neg, target, ignored):
+def _combine(term_pos, term_neg, slope_pos, slope_neg, target, ignored, negated=False):
     """``loss = t L+ + (1-t) L-`` and ``grad = -t slope_pos + (1-t) slope_neg``, in place
-    in the buffers of ``term_neg`` and ``slope_neg`` (``slope_pos`` is ``-dL+/dx``)."""
+    in the buffers of ``term_neg`` and ``slope_neg`` (``slope_pos`` is ``-dL+/dx``, or
+    already ``dL+/dx`` when ``negated``)."""
     loss = term_neg.lerp_(term_pos, target)
-    grad = slope_neg.lerp_(slope_pos.neg_(), target)
+    grad = slope_neg.lerp_(slope_pos if negated else slope_pos.neg_(), target)
     if ignored is not None:
         loss.masked_fill_(ignored, 0.0)
         grad.masked_fill_(ignored, 0.0)
@@ -280,11 +281,13 @@ class SigmoidFocal(torch.autograd.Function):
         term_pos, slope_pos = _positive_part(sn, p, q, gamma, mod_pos)
         if pos is not None:
             term_pos.mul_(pos)
-            slope_pos.mul_(pos)
+            slope_pos.mul_(-pos)  # the sign of dL+/dx folded in
         if neg is not None:
             term_neg.mul_(neg)
             slope_neg.mul_(neg)
-        loss, grad = _combine(term_pos, term_neg, slope_pos, slope_neg, t, ignored)
+        loss, grad = _combine(
+            term_pos, term_neg, slope_pos, slope_neg, t, ignored, negated=pos is not None
+        )
         ctx.save_for_backward(grad)
         return loss
 
