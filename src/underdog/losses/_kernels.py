@@ -11,10 +11,13 @@ cross-entropy keeps:
   local derivative ``dl/dx`` alongside the loss and saves only it (one logits-sized
   tensor; the logits themselves are not kept); backward is one multiplication.
 
-Everything works in log-space (``log p = logsigmoid(x)``, ``log(1 - p) = log p - x``), so
-there is no ``eps`` and no ``0 * inf``: losses and gradients are finite for logits of
-+-1e4 and for focusing exponents in (0, 1), where ``(1 - p) ** gamma`` has an infinite
-derivative at ``p = 1`` but the loss's derivative has a finite limit, computed here.
+Logarithms come from log-space (``-log(1 - p) = softplus(x)``, ``-log p = softplus(x) - x``,
+``log p_y`` from ``log_softmax``), so there is no ``eps`` and no ``0 * inf``: losses and
+gradients are finite for logits of +-1e4 and for focusing exponents in (0, 1), where
+``(1 - p) ** gamma`` has an infinite derivative at ``p = 1`` but the loss's derivative has
+a finite limit, computed here. (``1 - p`` itself is ``1 - sigmoid(x)``: near ``p = 1`` it
+loses relative precision, as BCE's gradient ``sigmoid(x) - 1`` does, only in products
+that are then negligible.)
 
 All Functions are traceable by ``torch.compile(fullgraph=True)``: no ``.item()``, no
 branching on tensor values (only on Python hyper-parameters).
