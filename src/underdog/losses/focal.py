@@ -362,9 +362,14 @@ def sigmoid_focal_with_logits(
             pos_weight.to(dtype=x.dtype, device=x.device), x, name="pos_weight", owner=owner
         )
     neg: float | None = None
+    outer: float | None = None
     if alpha is not None:
         pos = alpha if pos is None else pos * alpha
         neg = 1.0 - alpha
+        if reduction != "none" and neg > 0.0:
+            # Reduced: weight the terms (alpha / (1 - alpha), 1) and scale the scalar by
+            # 1 - alpha afterwards, which saves two passes over the logits.
+            pos, neg, outer = pos / neg, None, neg
     loss = SigmoidFocal.apply(x, target, pos, neg, gamma, label_smoothing, ignore_index)
     keep = None
     hard = target
@@ -374,7 +379,8 @@ def sigmoid_focal_with_logits(
     loss, element = binary_denominator(
         loss, hard.to(loss.dtype), keep, alpha, sample_weight, reduction, owner
     )
-    return reduce_loss(loss, element, reduction)
+    reduced = reduce_loss(loss, element, reduction)
+    return reduced if outer is None else reduced * outer
 
 
 class SigmoidFocalLoss(nn.Module):
