@@ -40,8 +40,8 @@ from torch import nn
 from .._validation import check_int, check_real, check_reduction
 from ._common import reduce_loss
 from ._kernels import Asymmetric, eager, upcast
+from ._shared import binary_denominator
 from .binary import _check_shapes
-from .focal import binary_denominator
 
 __all__ = ["AsymmetricLoss", "asymmetric_loss_with_logits"]
 

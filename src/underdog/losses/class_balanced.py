@@ -40,7 +40,8 @@ from ..exceptions import ShapeError
 from ..weights import class_weight
 from ._common import broadcast_sample_weight, shape_str
 from ._kernels import check_class_targets
-from .focal import check_index_input, focal_cross_entropy, sigmoid_focal_with_logits
+from ._shared import check_index_input
+from .focal import focal_cross_entropy, sigmoid_focal_with_logits
 
 __all__ = ["ClassBalancedLoss", "class_balanced_loss", "class_balanced_weight"]
 

@@ -38,8 +38,8 @@ from ..exceptions import DataError, InvalidParameterError, ShapeError
 from ..weights import class_weight
 from ._common import shape_str
 from ._kernels import check_class_targets, upcast
+from ._shared import check_index_input, softmax_rows
 from .cross_entropy import cross_entropy
-from .focal import check_index_input, softmax_rows
 
 __all__ = ["DeferredReweighting", "LDAMLoss", "ldam_cross_entropy", "ldam_margins"]
 

@@ -36,8 +36,8 @@ from ..counts import class_counts
 from ..exceptions import DataError, ShapeError
 from ._common import shape_str
 from ._kernels import check_class_targets, upcast
+from ._shared import check_index_input, softmax_rows
 from .cross_entropy import _check_input, cross_entropy
-from .focal import check_index_input, softmax_rows
 
 __all__ = [
     "BalancedSoftmaxLoss",
