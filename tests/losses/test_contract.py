@@ -312,3 +312,17 @@ def test_float16_autocast_on_cuda(entry):
     loss.backward()
     assert torch.isfinite(x.grad).all()
     torch.testing.assert_close(loss, module(x.detach().half().float(), t), rtol=1e-4, atol=1e-4)
+
+
+def test_weight_sum_is_what_mean_divides_by(entry):
+    """weight_sum (used by GlobalMean and data-parallel training) is the mean's denominator."""
+    x, t = make_data(entry, dtype=torch.float64, dense=(3,))
+    t = with_ignored(entry, t)
+    s = torch.rand(x.shape[0], dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    total = entry.make(reduction="sum", **ignore_kwargs(entry)).double()
+    mean = entry.make(reduction="mean", **ignore_kwargs(entry)).double()
+    for weight in (None, s + 0.5):
+        denominator = total.weight_sum(t, sample_weight=weight)
+        torch.testing.assert_close(
+            total(x, t, sample_weight=weight) / denominator, mean(x, t, sample_weight=weight)
+        )

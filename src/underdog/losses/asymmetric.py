@@ -41,7 +41,7 @@ from .._validation import check_int, check_real, check_reduction
 from ._common import reduce_loss
 from ._kernels import Asymmetric, eager, upcast
 from ._shared import binary_denominator
-from .binary import _check_shapes
+from .binary import _check_shapes, binary_cross_entropy_weight_sum
 
 __all__ = ["AsymmetricLoss", "asymmetric_loss_with_logits"]
 
@@ -146,6 +146,14 @@ class AsymmetricLoss(nn.Module):
             else check_int(ignore_index, name="ignore_index", owner=owner)
         )
         self.reduction = check_reduction(reduction, owner=owner)
+
+    def weight_sum(
+        self, target: torch.Tensor, *, sample_weight: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``sum_i e_i`` for ``target``: what ``reduction="mean"`` divides by."""
+        return binary_cross_entropy_weight_sum(
+            target, sample_weight=sample_weight, ignore_index=self.ignore_index
+        )
 
     def forward(
         self,

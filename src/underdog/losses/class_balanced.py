@@ -41,6 +41,7 @@ from ..weights import class_weight
 from ._common import broadcast_sample_weight, shape_str
 from ._kernels import check_class_targets
 from ._shared import check_index_input
+from .cross_entropy import cross_entropy_weight_sum
 from .focal import focal_cross_entropy, sigmoid_focal_with_logits
 
 __all__ = ["ClassBalancedLoss", "class_balanced_loss", "class_balanced_weight"]
@@ -227,6 +228,19 @@ class ClassBalancedLoss(nn.Module):
             ignore_index=kwargs.get("ignore_index", -100),
         )
         return cls(counts=counts, **kwargs)
+
+    def weight_sum(
+        self, target: torch.Tensor, *, sample_weight: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``sum_i e_i`` for ``target``: what ``reduction="mean"`` divides by."""
+        total = cross_entropy_weight_sum(
+            target,
+            weight=self.weight,
+            sample_weight=sample_weight,
+            ignore_index=self.ignore_index,
+        )
+        # The sigmoid base averages C binary terms per position.
+        return total * self.weight.numel() if self.base == "sigmoid" else total
 
     def forward(
         self,

@@ -48,8 +48,8 @@ from ..weights import pos_weight as compute_pos_weight
 from ._common import align_to_class_dim, reduce_loss
 from ._kernels import SigmoidFocal, check_class_targets, eager, upcast
 from ._shared import binary_denominator, check_index_input, softmax_rows
-from .binary import _check_shapes
-from .cross_entropy import _weight_options
+from .binary import _check_shapes, binary_cross_entropy_weight_sum
+from .cross_entropy import _weight_options, cross_entropy_weight_sum
 
 __all__ = [
     "FocalCrossEntropyLoss",
@@ -180,6 +180,17 @@ class FocalCrossEntropyLoss(nn.Module):
             ignore_index=kwargs.get("ignore_index", -100),
         )
         return cls.from_counts(counts, scheme=scheme, **kwargs)
+
+    def weight_sum(
+        self, target: torch.Tensor, *, sample_weight: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``sum_i e_i`` for ``target``: what ``reduction="mean"`` divides by."""
+        return cross_entropy_weight_sum(
+            target,
+            weight=self.weight,
+            sample_weight=sample_weight,
+            ignore_index=self.ignore_index,
+        )
 
     def forward(
         self,
@@ -363,6 +374,20 @@ class SigmoidFocalLoss(nn.Module):
             distributed=distributed,
         )
         return cls(pos_weight=weights, **kwargs)
+
+    def weight_sum(
+        self, target: torch.Tensor, *, sample_weight: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``sum_i e_i`` for ``target``: what ``reduction="mean"`` divides by."""
+        class_weight = None
+        if self.alpha is not None:
+            class_weight = torch.tensor([1.0 - self.alpha, self.alpha], dtype=torch.float64)
+        return binary_cross_entropy_weight_sum(
+            target,
+            class_weight=class_weight,
+            sample_weight=sample_weight,
+            ignore_index=self.ignore_index,
+        )
 
     def forward(
         self,

@@ -39,7 +39,7 @@ from ..weights import class_weight
 from ._common import shape_str
 from ._kernels import check_class_targets, upcast
 from ._shared import check_index_input, softmax_rows
-from .cross_entropy import cross_entropy
+from .cross_entropy import cross_entropy, cross_entropy_weight_sum
 
 __all__ = ["DeferredReweighting", "LDAMLoss", "ldam_cross_entropy", "ldam_margins"]
 
@@ -244,6 +244,17 @@ class LDAMLoss(nn.Module):
             ignore_index=kwargs.get("ignore_index", -100),
         )
         return cls(counts=counts, **kwargs)
+
+    def weight_sum(
+        self, target: torch.Tensor, *, sample_weight: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``sum_i e_i`` for ``target``: what ``reduction="mean"`` divides by."""
+        return cross_entropy_weight_sum(
+            target,
+            weight=self.weight,
+            sample_weight=sample_weight,
+            ignore_index=self.ignore_index,
+        )
 
     def forward(
         self,

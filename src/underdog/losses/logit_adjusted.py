@@ -37,7 +37,7 @@ from ..exceptions import DataError, ShapeError
 from ._common import shape_str
 from ._kernels import check_class_targets, upcast
 from ._shared import check_index_input, softmax_rows
-from .cross_entropy import _check_input, cross_entropy
+from .cross_entropy import _check_input, cross_entropy, cross_entropy_weight_sum
 
 __all__ = [
     "BalancedSoftmaxLoss",
@@ -285,6 +285,17 @@ class LogitAdjustedLoss(nn.Module):
             ignore_index=kwargs.get("ignore_index", -100),
         )
         return cls(counts=counts, **kwargs)
+
+    def weight_sum(
+        self, target: torch.Tensor, *, sample_weight: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``sum_i e_i`` for ``target``: what ``reduction="mean"`` divides by."""
+        return cross_entropy_weight_sum(
+            target,
+            weight=self.weight,
+            sample_weight=sample_weight,
+            ignore_index=self.ignore_index,
+        )
 
     def forward(
         self,
