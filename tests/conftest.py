@@ -23,6 +23,10 @@ _LAUNCH = textwrap.dedent(
                                 world_size=world, timeout=datetime.timedelta(seconds=60))
         try:
             result = run(rank, world)
+            # Free DDP reducers (held in reference cycles) while the group still exists,
+            # and let every rank finish before it is torn down.
+            __import__("gc").collect()
+            dist.barrier()
         finally:
             dist.destroy_process_group()
         with open(f"{{out}}.{{rank}}", "w") as fh:

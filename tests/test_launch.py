@@ -43,3 +43,23 @@ def test_nproc_is_removed_from_the_worker_command_line():
 def test_nproc_must_be_positive(capsys):
     assert cli.main(["train", "--dataset", "ecoli1", "--out", "m", "--nproc", "0"]) == 2
     assert "--nproc: expected a positive integer; got '0'" in capsys.readouterr().err
+
+
+def test_torchrun_trains_the_one_process_model(tmp_path):
+    import subprocess
+    import sys
+
+    one, two = tmp_path / "one", tmp_path / "two"
+    args = ["train", *ARGS, "--recipe", "ldam-drw"]
+    assert cli.main([*args, "--out", str(one)]) == 0
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2"]
+    done = subprocess.run(
+        [*torchrun, "-m", "underdog", *args, "--out", str(two)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("trained ldam-drw") == 1  # rank 0 reports, once
+    a = torch.load(one / "model.pt", weights_only=True)
+    b = torch.load(two / "model.pt", weights_only=True)
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=1e-4, atol=1e-5)

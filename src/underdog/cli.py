@@ -255,7 +255,7 @@ def _train_worker(local_rank: int, argv: list[str]) -> None:
 
 
 def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .launch import init_from_environment, rank, spawn
+    from .launch import init_from_environment, rank, shutdown, spawn
     from .model import TrainedModel
     from .recipes import get_recipe
 
@@ -269,8 +269,14 @@ def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         spawn(_train_worker, args.nproc, _without_nproc(args.argv))
         info = TrainedModel.load(args.out).info
     else:
-        info = _train_and_save(args, table, init_from_environment() or 0).info
-        if rank() != 0:
+        joined = init_from_environment()
+        try:
+            info = _train_and_save(args, table, joined or 0).info
+            this_rank = rank()
+        finally:
+            if joined is not None:
+                shutdown()
+        if this_rank != 0:
             return 0
     processes = f" on {args.nproc} processes" if args.nproc > 1 else ""
     print(

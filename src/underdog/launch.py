@@ -10,6 +10,7 @@ group that ``torchrun`` describes in the environment instead.
 from __future__ import annotations
 
 import datetime
+import gc
 import os
 import socket
 from collections.abc import Callable
@@ -21,7 +22,14 @@ import torch.multiprocessing as mp
 
 from ._validation import check_int
 
-__all__ = ["backend_for", "device_for_rank", "init_from_environment", "rank", "spawn"]
+__all__ = [
+    "backend_for",
+    "device_for_rank",
+    "init_from_environment",
+    "rank",
+    "shutdown",
+    "spawn",
+]
 
 TIMEOUT = datetime.timedelta(minutes=10)
 
@@ -65,6 +73,18 @@ def _worker(
     )
     try:
         fn(local_rank, *args)
+    finally:
+        shutdown()
+
+
+def shutdown() -> None:
+    """Tear down this process's group: free DDP reducers (held in reference cycles) while
+    the group still exists, wait for every rank, then destroy it. No group: nothing."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    gc.collect()
+    try:
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 
