@@ -19,7 +19,13 @@ import torch
 
 from ..exceptions import ShapeError
 
-__all__ = ["align_to_class_dim", "broadcast_sample_weight", "reduce_loss", "shape_str"]
+__all__ = [
+    "align_to_class_dim",
+    "broadcast_sample_weight",
+    "cross_entropy_weight_sum",
+    "reduce_loss",
+    "shape_str",
+]
 
 
 def shape_str(shape: torch.Size | tuple) -> str:
@@ -89,3 +95,55 @@ def broadcast_sample_weight(
         f"target's shape {shape_str(target_shape)}. Got shape "
         f"{shape_str(sample_weight.shape)} instead."
     )
+
+
+def _element_weight(
+    target: torch.Tensor,
+    probabilities: bool,
+    weight: torch.Tensor | None,
+    ignore_index: int,
+    dtype: torch.dtype,
+) -> torch.Tensor:
+    """e_i: the weight of each element's target in the denominator of "mean"."""
+    if probabilities:
+        if weight is None:
+            return torch.ones(
+                target.shape[:1] + target.shape[2:], dtype=dtype, device=target.device
+            )
+        view = weight.reshape((-1,) + (1,) * (target.ndim - 2))
+        return (target * view).sum(1).to(dtype)
+    keep = target != ignore_index
+    if weight is None:
+        return keep.to(dtype)
+    return (weight[torch.where(keep, target, 0)] * keep).to(dtype)
+
+
+def cross_entropy_weight_sum(
+    target: torch.Tensor,
+    *,
+    weight: torch.Tensor | None = None,
+    sample_weight: torch.Tensor | None = None,
+    ignore_index: int = -100,
+) -> torch.Tensor:
+    """The denominator of :func:`cross_entropy`'s ``"mean"`` for ``target``: ``sum_i e_i``.
+
+    Floating targets are probability targets (classes on dim 1). Used to divide a summed
+    loss by a denominator gathered over several batches or ranks (see
+    :class:`underdog.losses.GlobalMean`).
+
+    Example:
+        >>> cross_entropy_weight_sum(torch.tensor([0, 1, 1, -100]), weight=torch.tensor([0.5, 2.0]))
+        tensor(4.5000)
+    """
+    probabilities = target.is_floating_point()
+    if not probabilities:
+        target = target.long()
+    dtype = weight.dtype if weight is not None else torch.get_default_dtype()
+    if weight is not None:
+        weight = weight.to(target.device)
+    element = _element_weight(target, probabilities, weight, ignore_index, dtype)
+    if sample_weight is not None:
+        element = element * broadcast_sample_weight(
+            sample_weight.to(dtype), element.shape, owner="cross_entropy_weight_sum"
+        )
+    return element.sum()

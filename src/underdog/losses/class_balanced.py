@@ -35,13 +35,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._validation import check_int, check_option, check_real, check_reduction
-from ..counts import class_counts
 from ..exceptions import ShapeError
 from ..weights import class_weight
-from ._common import broadcast_sample_weight, shape_str
+from ._common import broadcast_sample_weight, cross_entropy_weight_sum, shape_str
+from ._constructors import FromCounts
 from ._kernels import check_class_targets
 from ._shared import check_index_input
-from .cross_entropy import cross_entropy_weight_sum
 from .focal import focal_cross_entropy, sigmoid_focal_with_logits
 
 __all__ = ["ClassBalancedLoss", "class_balanced_loss", "class_balanced_weight"]
@@ -172,7 +171,7 @@ def class_balanced_loss(
     )
 
 
-class ClassBalancedLoss(nn.Module):
+class ClassBalancedLoss(FromCounts, nn.Module):
     """Module form of :func:`class_balanced_loss`; the weights are the ``weight`` buffer.
 
     Args:
@@ -210,24 +209,6 @@ class ClassBalancedLoss(nn.Module):
         self.ignore_index = check_int(ignore_index, name="ignore_index", owner=owner)
         self.reduction = check_reduction(reduction, owner=owner)
         self._owner = owner
-
-    @classmethod
-    def from_counts(cls, counts: Any, **kwargs: Any):
-        """Same as the constructor, with the counts positional."""
-        return cls(counts=counts, **kwargs)
-
-    @classmethod
-    def from_labels(
-        cls, labels: Any, *, num_classes: int | None = None, distributed: bool = True, **kwargs
-    ):
-        """Count ``labels`` with :func:`underdog.class_counts` (skipping ``ignore_index``)."""
-        counts = class_counts(
-            labels,
-            num_classes=num_classes,
-            distributed=distributed,
-            ignore_index=kwargs.get("ignore_index", -100),
-        )
-        return cls(counts=counts, **kwargs)
 
     def weight_sum(
         self, target: torch.Tensor, *, sample_weight: torch.Tensor | None = None

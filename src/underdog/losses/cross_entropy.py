@@ -23,10 +23,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._validation import check_int, check_real, check_reduction, check_weight
-from ..counts import class_counts
 from ..exceptions import ShapeError
-from ..weights import class_weight as compute_class_weight
-from ._common import broadcast_sample_weight, reduce_loss, shape_str
+from ._common import (
+    _element_weight,
+    broadcast_sample_weight,
+    cross_entropy_weight_sum,
+    reduce_loss,
+    shape_str,
+)
+from ._constructors import ClassWeightedMean, FromClassWeights
 
 __all__ = ["CrossEntropyLoss", "cross_entropy", "cross_entropy_weight_sum"]
 
@@ -159,65 +164,7 @@ def cross_entropy(
     return reduce_loss(loss, element, reduction)
 
 
-def _element_weight(
-    target: torch.Tensor,
-    probabilities: bool,
-    weight: torch.Tensor | None,
-    ignore_index: int,
-    dtype: torch.dtype,
-) -> torch.Tensor:
-    """e_i: the weight of each element's target in the denominator of "mean"."""
-    if probabilities:
-        if weight is None:
-            return torch.ones(
-                target.shape[:1] + target.shape[2:], dtype=dtype, device=target.device
-            )
-        view = weight.reshape((-1,) + (1,) * (target.ndim - 2))
-        return (target * view).sum(1).to(dtype)
-    keep = target != ignore_index
-    if weight is None:
-        return keep.to(dtype)
-    return (weight[torch.where(keep, target, 0)] * keep).to(dtype)
-
-
-def cross_entropy_weight_sum(
-    target: torch.Tensor,
-    *,
-    weight: torch.Tensor | None = None,
-    sample_weight: torch.Tensor | None = None,
-    ignore_index: int = -100,
-) -> torch.Tensor:
-    """The denominator of :func:`cross_entropy`'s ``"mean"`` for ``target``: ``sum_i e_i``.
-
-    Floating targets are probability targets (classes on dim 1). Used to divide a summed
-    loss by a denominator gathered over several batches or ranks (see
-    :class:`underdog.losses.GlobalMean`).
-
-    Example:
-        >>> cross_entropy_weight_sum(torch.tensor([0, 1, 1, -100]), weight=torch.tensor([0.5, 2.0]))
-        tensor(4.5000)
-    """
-    probabilities = target.is_floating_point()
-    if not probabilities:
-        target = target.long()
-    dtype = weight.dtype if weight is not None else torch.get_default_dtype()
-    if weight is not None:
-        weight = weight.to(target.device)
-    element = _element_weight(target, probabilities, weight, ignore_index, dtype)
-    if sample_weight is not None:
-        element = element * broadcast_sample_weight(
-            sample_weight.to(dtype), element.shape, owner="cross_entropy_weight_sum"
-        )
-    return element.sum()
-
-
-def _weight_options(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Split the class_weight() options out of constructor keyword arguments."""
-    names = ("scheme", "beta", "normalize", "max_weight", "zero_count")
-    return {name: kwargs.pop(name) for name in names if name in kwargs}
-
-
-class CrossEntropyLoss(nn.Module):
+class CrossEntropyLoss(ClassWeightedMean, FromClassWeights, nn.Module):
     """Module form of :func:`cross_entropy`; the class weights are a buffer.
 
     Args:
@@ -254,39 +201,6 @@ class CrossEntropyLoss(nn.Module):
         )
         self.reduction = check_reduction(reduction, owner=owner)
 
-    @classmethod
-    def from_counts(cls, counts: Any, *, scheme: str = "balanced", **kwargs: Any):
-        """Build the loss with :func:`underdog.class_weight` of ``counts``.
-
-        Keyword arguments named like :func:`underdog.class_weight`'s (``beta``,
-        ``normalize``, ``max_weight``, ``zero_count``) go there; the rest to the constructor.
-        """
-        options = _weight_options(kwargs)
-        weight = compute_class_weight(counts, scheme=scheme, **options)
-        return cls(weight=weight, **kwargs)
-
-    @classmethod
-    def from_labels(
-        cls,
-        labels: Any,
-        *,
-        scheme: str = "balanced",
-        num_classes: int | None = None,
-        distributed: bool = True,
-        **kwargs: Any,
-    ):
-        """Count ``labels`` with :func:`underdog.class_counts`, then :meth:`from_counts`.
-
-        ``ignore_index`` (default -100) is skipped when counting too.
-        """
-        counts = class_counts(
-            labels,
-            num_classes=num_classes,
-            distributed=distributed,
-            ignore_index=kwargs.get("ignore_index", -100),
-        )
-        return cls.from_counts(counts, scheme=scheme, **kwargs)
-
     def forward(
         self,
         input: torch.Tensor,
@@ -302,17 +216,6 @@ class CrossEntropyLoss(nn.Module):
             ignore_index=self.ignore_index,
             label_smoothing=self.label_smoothing,
             reduction=self.reduction,
-        )
-
-    def weight_sum(
-        self, target: torch.Tensor, *, sample_weight: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        """``sum_i e_i`` for ``target``: what ``reduction="mean"`` divides by."""
-        return cross_entropy_weight_sum(
-            target,
-            weight=self.weight,
-            sample_weight=sample_weight,
-            ignore_index=self.ignore_index,
         )
 
     def extra_repr(self) -> str:

@@ -42,14 +42,12 @@ import torch
 from torch import nn
 
 from .._validation import check_int, check_real, check_reduction, check_weight
-from ..counts import class_counts
-from ..weights import class_weight as compute_class_weight
 from ..weights import pos_weight as compute_pos_weight
 from ._common import align_to_class_dim, reduce_loss
+from ._constructors import ClassWeightedMean, FromClassWeights
 from ._kernels import SigmoidFocal, check_class_targets, eager, upcast
 from ._shared import binary_denominator, check_index_input, softmax_rows
 from .binary import _check_shapes, binary_cross_entropy_weight_sum
-from .cross_entropy import _weight_options, cross_entropy_weight_sum
 
 __all__ = [
     "FocalCrossEntropyLoss",
@@ -120,7 +118,7 @@ def focal_cross_entropy(
     )
 
 
-class FocalCrossEntropyLoss(nn.Module):
+class FocalCrossEntropyLoss(ClassWeightedMean, FromClassWeights, nn.Module):
     """Module form of :func:`focal_cross_entropy`; the class weights are a buffer.
 
     Args:
@@ -154,43 +152,6 @@ class FocalCrossEntropyLoss(nn.Module):
         self.register_buffer("weight", weight)
         self.ignore_index = check_int(ignore_index, name="ignore_index", owner=owner)
         self.reduction = check_reduction(reduction, owner=owner)
-
-    @classmethod
-    def from_counts(cls, counts: Any, *, scheme: str = "balanced", **kwargs: Any):
-        """Class weights from :func:`underdog.class_weight` of ``counts`` (its options,
-        ``beta``, ``normalize``, ``max_weight``, ``zero_count``, go there)."""
-        options = _weight_options(kwargs)
-        return cls(weight=compute_class_weight(counts, scheme=scheme, **options), **kwargs)
-
-    @classmethod
-    def from_labels(
-        cls,
-        labels: Any,
-        *,
-        scheme: str = "balanced",
-        num_classes: int | None = None,
-        distributed: bool = True,
-        **kwargs: Any,
-    ):
-        """Count ``labels`` with :func:`underdog.class_counts`, then :meth:`from_counts`."""
-        counts = class_counts(
-            labels,
-            num_classes=num_classes,
-            distributed=distributed,
-            ignore_index=kwargs.get("ignore_index", -100),
-        )
-        return cls.from_counts(counts, scheme=scheme, **kwargs)
-
-    def weight_sum(
-        self, target: torch.Tensor, *, sample_weight: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        """``sum_i e_i`` for ``target``: what ``reduction="mean"`` divides by."""
-        return cross_entropy_weight_sum(
-            target,
-            weight=self.weight,
-            sample_weight=sample_weight,
-            ignore_index=self.ignore_index,
-        )
 
     def forward(
         self,

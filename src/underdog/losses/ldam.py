@@ -33,13 +33,13 @@ import torch
 from torch import nn
 
 from .._validation import check_int, check_real, check_reduction, check_vector, check_weight
-from ..counts import class_counts
 from ..exceptions import DataError, InvalidParameterError, ShapeError
 from ..weights import class_weight
 from ._common import shape_str
+from ._constructors import ClassWeightedMean, FromCounts
 from ._kernels import check_class_targets, upcast
 from ._shared import check_index_input, softmax_rows
-from .cross_entropy import cross_entropy, cross_entropy_weight_sum
+from .cross_entropy import cross_entropy
 
 __all__ = ["DeferredReweighting", "LDAMLoss", "ldam_cross_entropy", "ldam_margins"]
 
@@ -181,7 +181,7 @@ def ldam_cross_entropy(
     )
 
 
-class LDAMLoss(nn.Module):
+class LDAMLoss(ClassWeightedMean, FromCounts, nn.Module):
     """Module form of :func:`ldam_cross_entropy`; ``margins`` and ``weight`` are buffers.
 
     Args:
@@ -226,35 +226,6 @@ class LDAMLoss(nn.Module):
         )
         self.reduction = check_reduction(reduction, owner=owner)
         self._owner = owner
-
-    @classmethod
-    def from_counts(cls, counts: Any, **kwargs: Any):
-        """Same as the constructor, with the counts positional."""
-        return cls(counts=counts, **kwargs)
-
-    @classmethod
-    def from_labels(
-        cls, labels: Any, *, num_classes: int | None = None, distributed: bool = True, **kwargs
-    ):
-        """Count ``labels`` with :func:`underdog.class_counts` (skipping ``ignore_index``)."""
-        counts = class_counts(
-            labels,
-            num_classes=num_classes,
-            distributed=distributed,
-            ignore_index=kwargs.get("ignore_index", -100),
-        )
-        return cls(counts=counts, **kwargs)
-
-    def weight_sum(
-        self, target: torch.Tensor, *, sample_weight: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        """``sum_i e_i`` for ``target``: what ``reduction="mean"`` divides by."""
-        return cross_entropy_weight_sum(
-            target,
-            weight=self.weight,
-            sample_weight=sample_weight,
-            ignore_index=self.ignore_index,
-        )
 
     def forward(
         self,

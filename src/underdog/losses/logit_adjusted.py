@@ -32,12 +32,12 @@ import torch
 from torch import nn
 
 from .._validation import check_int, check_real, check_reduction, check_vector, check_weight
-from ..counts import class_counts
 from ..exceptions import DataError, ShapeError
 from ._common import shape_str
+from ._constructors import ClassWeightedMean, FromCounts
 from ._kernels import check_class_targets, upcast
 from ._shared import check_index_input, softmax_rows
-from .cross_entropy import _check_input, cross_entropy, cross_entropy_weight_sum
+from .cross_entropy import _check_input, cross_entropy
 
 __all__ = [
     "BalancedSoftmaxLoss",
@@ -218,7 +218,7 @@ def balanced_softmax_cross_entropy(
     )
 
 
-class LogitAdjustedLoss(nn.Module):
+class LogitAdjustedLoss(ClassWeightedMean, FromCounts, nn.Module):
     """Module form of :func:`logit_adjusted_cross_entropy`.
 
     The buffer ``log_prior`` ``(C,)`` holds ``log(n_c / N)``; ``weight`` is an optional
@@ -262,40 +262,6 @@ class LogitAdjustedLoss(nn.Module):
         )
         self.reduction = check_reduction(reduction, owner=owner)
         self._owner = owner
-
-    @classmethod
-    def from_counts(cls, counts: Any, **kwargs: Any):
-        """Same as the constructor, with the counts positional."""
-        return cls(counts=counts, **kwargs)
-
-    @classmethod
-    def from_labels(
-        cls,
-        labels: Any,
-        *,
-        num_classes: int | None = None,
-        distributed: bool = True,
-        **kwargs: Any,
-    ):
-        """Count ``labels`` with :func:`underdog.class_counts` (skipping ``ignore_index``)."""
-        counts = class_counts(
-            labels,
-            num_classes=num_classes,
-            distributed=distributed,
-            ignore_index=kwargs.get("ignore_index", -100),
-        )
-        return cls(counts=counts, **kwargs)
-
-    def weight_sum(
-        self, target: torch.Tensor, *, sample_weight: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        """``sum_i e_i`` for ``target``: what ``reduction="mean"`` divides by."""
-        return cross_entropy_weight_sum(
-            target,
-            weight=self.weight,
-            sample_weight=sample_weight,
-            ignore_index=self.ignore_index,
-        )
 
     def forward(
         self,
