@@ -37,7 +37,8 @@ def test_each_recipe_end_to_end(name):
         assert run.y_pred.shape == run.y_true.shape
 
 
-REQUIRED = ["none", "balanced", "inverse", "inverse-sqrt", "effective", "pos-weight",
+REQUIRED = ["none", "balanced", "inverse", "inverse-sqrt", "effective", "pos-weight", "focal",
+            "class-balanced-focal", "ldam-drw", "logit-adjusted", "balanced-softmax",
             "resample", "threshold", "prior-correction"]  # fmt: skip
 
 
@@ -116,3 +117,34 @@ def test_epoch_hook_sees_the_loss_and_the_schedule():
     compare(MULTI, [RECIPES["none"], recipe], config=config)
     assert calls[: TINY.epochs] == [("CrossEntropyLoss", e) for e in range(TINY.epochs)]
     assert len(calls) == TINY.epochs * TINY.folds
+
+
+def test_loss_family_recipes_build_the_papers_losses():
+    logits, y = torch.randn(12, 3, dtype=torch.float64), torch.tensor([0, 1, 2] * 4)
+    prior = torch.log(COUNTS.double() / COUNTS.sum())
+    adjusted = RECIPES["logit-adjusted"].loss(COUNTS).double()
+    torch.testing.assert_close(adjusted(logits, y), F.cross_entropy(logits + prior, y))
+    balanced = RECIPES["balanced-softmax"].loss(COUNTS).double()
+    torch.testing.assert_close(balanced(logits, y), F.cross_entropy(logits + prior, y))
+    focal = RECIPES["focal"].loss(COUNTS).double()
+    p = torch.softmax(logits, 1)[torch.arange(12), y]
+    torch.testing.assert_close(focal(logits, y), ((1 - p) ** 2 * -torch.log(p)).mean())
+    cb = RECIPES["class-balanced-focal"].loss(COUNTS)
+    assert cb.base == "sigmoid" and cb.gamma == 1.0
+    raw = (1 - 0.9999) / (1 - 0.9999 ** COUNTS.double())
+    torch.testing.assert_close(cb.weight, (raw / raw.mean()).float())
+
+
+def test_ldam_drw_reweights_from_a_tenth_of_the_epochs():
+    recipe = RECIPES["ldam-drw"]
+    loss = recipe.loss(COUNTS)
+    margins = loss.loss.margins
+    torch.testing.assert_close(margins.max(), torch.tensor(0.5))
+    assert margins.argmax() == COUNTS.argmin()
+    recipe.on_epoch_start(loss, 0, 200)
+    assert loss.loss.weight is None  # unweighted at first
+    recipe.on_epoch_start(loss, 19, 200)
+    assert loss.loss.weight is None
+    recipe.on_epoch_start(loss, 20, 200)
+    raw = (1 - 0.9999) / (1 - 0.9999 ** COUNTS.double())
+    torch.testing.assert_close(loss.loss.weight, (raw / raw.mean()).float())

@@ -6,14 +6,10 @@ schedules such as LDAM's deferred re-weighting) and an optional post-hoc decisio
 (:mod:`underdog.adjust`). The registry :data:`RECIPES` is shared by the CLI, the tests and
 the benchmarks.
 
-Adding a recipe is one entry, for example (once the loss exists)::
+Adding a recipe is one entry: a name, one line saying what it does, and a factory that
+builds the loss from the training fold's counts, for example::
 
-    Recipe(
-        "ldam-drw",
-        "LDAM margins, class-balanced re-weighting from 80% of the epochs on",
-        loss=lambda counts: LDAMLoss.from_counts(counts),
-        on_epoch_start=lambda loss, epoch, epochs: loss.set_weighting(epoch >= 0.8 * epochs),
-    )
+    Recipe("focal", "focal loss, gamma = 2", lambda counts: FocalCrossEntropyLoss(gamma=2.0))
 """
 
 from __future__ import annotations
@@ -27,7 +23,16 @@ from torch import nn
 
 from .counts import MultilabelCounts
 from .exceptions import DataError
-from .losses import BCEWithLogitsLoss, CrossEntropyLoss
+from .losses import (
+    BalancedSoftmaxLoss,
+    BCEWithLogitsLoss,
+    ClassBalancedLoss,
+    CrossEntropyLoss,
+    DeferredReweighting,
+    FocalCrossEntropyLoss,
+    LDAMLoss,
+    LogitAdjustedLoss,
+)
 from .samplers import ClassBalancedSampler
 from .weights import pos_weight
 
@@ -39,6 +44,22 @@ __all__ = [
     "get_recipe",
     "resolve_recipes",
 ]
+
+#: Focusing parameter of the ``focal`` recipes (Lin et al. 2017 use 2; Cui et al. 2019 find
+#: 1 best for class-balanced focal loss on CIFAR-10-LT).
+FOCAL_GAMMA = 2.0
+CB_FOCAL_GAMMA = 1.0
+#: ``beta`` of class-balanced focal loss and of LDAM's deferred re-weighting (the papers'
+#: value for CIFAR-LT; with class sizes far below 10,000 it is close to inverse frequency).
+CB_BETA = 0.9999
+#: LDAM on the MLP's plain logits: the reference's scale ``s = 30`` assumes a cosine
+#: classifier (logits in [-1, 1]); on unnormalised logits ``s = 1`` keeps the largest margin
+#: at 0.5 logit units.
+LDAM_SCALE = 1.0
+#: Deferred re-weighting starts after this fraction of the maximum epochs. The reference
+#: starts at 80% (epoch 160 of 200) and trains without early stopping; here early stopping
+#: (patience 20 by default) ends most runs well before 80%, so re-weighting starts at 10%.
+DRW_START = 0.1
 
 #: The ``beta`` of the ``effective`` recipe (Cui et al., 2019). With tabular class sizes in
 #: the tens to thousands, 0.99 sits between inverse-frequency weights (beta -> 1) and no
@@ -117,6 +138,36 @@ class MinorityLogitLoss(nn.Module):
         return self.inner.weight_sum((target == self.minority).to(torch.get_default_dtype()))
 
 
+class DeferredReweightingLoss(nn.Module):
+    """A loss whose class weights switch to deferred re-weighting (DRW) weights.
+
+    :meth:`on_epoch_start` (the recipe's epoch hook) sets the wrapped loss's ``weight`` to
+    the effective-number weights of ``counts`` from epoch ``DRW_START * epochs`` on; before
+    that the loss is unweighted. ``forward`` never changes the module.
+    """
+
+    def __init__(self, loss: nn.Module, counts: torch.Tensor, *, beta: float) -> None:
+        super().__init__()
+        self.loss = loss
+        self.schedule = DeferredReweighting(counts, start_epoch=0, beta=beta)
+
+    def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return self.loss(input, target)
+
+    def weight_sum(self, target: torch.Tensor) -> torch.Tensor:
+        """The denominator of the wrapped loss's ``"mean"`` (for data-parallel training)."""
+        return self.loss.weight_sum(target)
+
+    def on_epoch_start(self, epoch: int, epochs: int) -> None:
+        if epoch >= int(DRW_START * epochs):
+            self.schedule.step(self.loss, epoch=epoch)
+
+
+def _ldam_drw(counts: torch.Tensor) -> nn.Module:
+    loss = LDAMLoss(counts=counts, max_margin=0.5, scale=LDAM_SCALE)
+    return DeferredReweightingLoss(loss, counts, beta=CB_BETA)
+
+
 def _cross_entropy(**options: Any) -> Callable[[torch.Tensor], nn.Module]:
     if not options:
         return lambda counts: CrossEntropyLoss()
@@ -167,6 +218,37 @@ RECIPES: dict[str, Recipe] = {
             binary_only=True,
         ),
         Recipe(
+            "focal",
+            f"softmax focal loss, gamma = {FOCAL_GAMMA:g} (Lin et al. 2017), unweighted",
+            lambda counts: FocalCrossEntropyLoss(gamma=FOCAL_GAMMA),
+        ),
+        Recipe(
+            "class-balanced-focal",
+            f"sigmoid focal loss (gamma = {CB_FOCAL_GAMMA:g}) weighted by the effective number, "
+            f"b = {CB_BETA} (Cui et al. 2019)",
+            lambda counts: ClassBalancedLoss(
+                counts=counts, beta=CB_BETA, base="sigmoid", gamma=CB_FOCAL_GAMMA
+            ),
+        ),
+        Recipe(
+            "ldam-drw",
+            "LDAM margins 0.5 n_c^(-1/4) / max, deferred effective-number re-weighting from "
+            f"{DRW_START:.0%} of the epochs (Cao et al. 2019)",
+            _ldam_drw,
+            on_epoch_start=lambda loss, epoch, epochs: loss.on_epoch_start(epoch, epochs),
+        ),
+        Recipe(
+            "logit-adjusted",
+            "cross-entropy on logits + log prior, tau = 1 (Menon et al. 2021); argmax of the "
+            "raw logits",
+            lambda counts: LogitAdjustedLoss(counts=counts, tau=1.0),
+        ),
+        Recipe(
+            "balanced-softmax",
+            "softmax over exp(logit) n_c (Ren et al. 2020): logit adjustment with tau = 1",
+            lambda counts: BalancedSoftmaxLoss(counts=counts),
+        ),
+        Recipe(
             "resample",
             "plain cross-entropy on class-balanced batches (each class drawn equally often)",
             _cross_entropy(),
@@ -196,6 +278,11 @@ DEFAULT_RECIPES = (
     "inverse-sqrt",
     "effective",
     "pos-weight",
+    "focal",
+    "class-balanced-focal",
+    "ldam-drw",
+    "logit-adjusted",
+    "balanced-softmax",
     "resample",
     "threshold",
     "prior-correction",

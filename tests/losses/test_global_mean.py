@@ -88,7 +88,7 @@ DDP_BODY = """
 from contextlib import nullcontext
 import torch
 from torch.nn.parallel import DistributedDataParallel as DDP
-from underdog import BCEWithLogitsLoss, CrossEntropyLoss
+from underdog import BCEWithLogitsLoss, CrossEntropyLoss, FocalCrossEntropyLoss
 from underdog.losses import GlobalMean
 
 f64 = torch.float64
@@ -100,6 +100,7 @@ YM = (torch.rand(N, 4, generator=g) < 0.3).to(f64)
 YM[2, 1] = -1
 LOSSES = {
     "ce": (3, Y, lambda r: CrossEntropyLoss(weight=[0.2, 1.5, 4.0], label_smoothing=0.1, reduction=r)),
+    "focal": (3, Y, lambda r: FocalCrossEntropyLoss(gamma=2.0, weight=[0.2, 1.5, 4.0], reduction=r)),
     "bce": (4, YM, lambda r: BCEWithLogitsLoss(
         class_weight=[[0.5, 1.0, 2.0, 0.7], [3.0, 1.0, 0.25, 2.0]], ignore_index=-1, reduction=r)),
 }
@@ -139,7 +140,7 @@ def run(rank, world):
 def test_ddp_gradient_equals_the_full_batch_gradient(run_ranks):
     results = run_ranks(DDP_BODY)
     for result in results:
-        for name in ("ce", "bce"):
+        for name in ("ce", "focal", "bce"):
             assert result[f"{name}-1"] < 1e-6, (name, result)
             assert result[f"{name}-2"] < 1e-6, (name, result)
             # Without GlobalMean the per-rank weighted means give another gradient.

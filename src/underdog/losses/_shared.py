@@ -1,0 +1,108 @@
+"""Entry points shared by the imbalance losses, between the public functions and the
+autograd Functions of :mod:`underdog.losses._kernels`: shape checks for class-index
+losses, the softmax-row driver (focal, LDAM, logit adjustment) with the weighted mean, and
+the denominator of the binary losses' mean."""
+
+from __future__ import annotations
+
+import torch
+
+from ..exceptions import ShapeError
+from ._common import broadcast_sample_weight, reduce_loss, shape_str
+from ._kernels import SoftmaxFocal, upcast
+from .cross_entropy import _check_input
+
+__all__ = ["binary_denominator", "check_index_input", "softmax_rows"]
+
+
+def check_index_input(
+    input: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None, owner: str
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Shape checks for losses that need class-index targets; returns (target, weight)."""
+    if _check_input(input, target, owner):
+        raise ShapeError(
+            f"The 'target' of {owner} must hold int64 class indices of shape "
+            f"{shape_str(input.shape[:1] + input.shape[2:])}; probability targets are not "
+            f"supported. Got a float target of shape {shape_str(target.shape)}."
+        )
+    classes = input.shape[1]
+    if weight is not None:
+        if weight.shape != (classes,):
+            raise ShapeError(
+                f"The 'weight' parameter of {owner} must have shape ({classes},), one value "
+                f"per class of dim 1 of the input {shape_str(input.shape)}. Got shape "
+                f"{shape_str(weight.shape)}."
+            )
+    return target.long(), weight
+
+
+def softmax_rows(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    gamma: float,
+    weight: torch.Tensor | None,
+    sample_weight: torch.Tensor | None,
+    ignore_index: int,
+    reduction: str,
+    owner: str,
+    scale: float = 1.0,
+    margins: torch.Tensor | None = None,
+    bias: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Focal (``gamma > 0``) or cross-entropy (``gamma = 0``) of
+    ``scale * (x - m_y onehot(y)) + bias``, with the weighted mean; ``target`` already
+    checked (int64, in range), ``bias`` ``(C,)``."""
+    x = upcast(input)
+    keep = target != ignore_index
+    safe = torch.where(keep, target, torch.zeros_like(target))
+    shift = None
+    if margins is not None:
+        shift = (margins.to(dtype=x.dtype, device=x.device)[safe] * -scale).unsqueeze(1)
+    if bias is not None:
+        bias = bias.to(dtype=x.dtype, device=x.device).reshape((-1,) + (1,) * (x.ndim - 2))
+    loss = SoftmaxFocal.apply(x, safe, gamma, scale, shift, bias)
+    element = keep.to(loss.dtype)
+    if weight is not None:
+        element = weight.to(dtype=loss.dtype, device=loss.device)[safe] * element
+    loss = loss * element
+    if sample_weight is not None:
+        sample_weight = broadcast_sample_weight(
+            sample_weight.to(loss.dtype), loss.shape, owner=owner
+        )
+        loss = loss * sample_weight
+        element = element * sample_weight
+    return reduce_loss(loss, element, reduction)
+
+
+def binary_denominator(
+    loss: torch.Tensor,
+    target: torch.Tensor,
+    keep: torch.Tensor | None,
+    alpha: float | None,
+    sample_weight: torch.Tensor | None,
+    reduction: str,
+    owner: str,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Apply sample weights; return (loss, e) where ``e.sum()`` is the mean's denominator.
+
+    ``target`` is the unsmoothed target with ignored entries set to 0. Without sample
+    weights ``e`` is a 0-dim tensor (one pass over the target, none over the loss).
+    """
+    if sample_weight is not None:
+        sw = broadcast_sample_weight(sample_weight.to(loss.dtype), target.shape, owner=owner)
+        loss = loss * sw
+        if reduction != "mean":
+            return loss, None
+        element = sw.expand_as(loss)
+        if alpha is not None:
+            element = element * ((1.0 - alpha) + (2.0 * alpha - 1.0) * target)
+        return loss, element if keep is None else element * keep
+    if reduction != "mean":
+        return loss, None
+    # A 0-dim count rather than loss.mean(): mean's backward would materialise a
+    # logits-sized gradient before the loss's own backward.
+    count = loss.new_tensor(float(loss.numel())) if keep is None else keep.sum().to(loss.dtype)
+    if alpha is None:
+        return loss, count
+    return loss, (1.0 - alpha) * count + (2.0 * alpha - 1.0) * target.sum().to(loss.dtype)

@@ -1,0 +1,180 @@
+"""Asymmetric loss (Ridnik et al. 2021) for multilabel classification.
+
+For logits ``x`` and 0/1 targets ``t`` of the same shape, ``p = sigmoid(x)`` and the
+shifted probability ``p_m = max(p - clip, 0)`` of the negatives:
+
+    l_i = -t_i * (1 - p_i) ** gamma_pos * log(p_i)
+          - (1 - t_i) * p_m,i ** gamma_neg * log(1 - p_m,i)
+
+Easy negatives are down-weighted by ``gamma_neg`` and discarded outright when
+``p <= clip`` (the "probability margin"), positives keep a milder ``gamma_pos``.
+Defaults are the reference's: ``gamma_neg=4``, ``gamma_pos=1``, ``clip=0.05``. With
+``gamma_pos = gamma_neg = clip = 0`` the loss is binary cross-entropy.
+
+Differences from the reference code (Alibaba-MIIL/ASL), on purpose:
+
+- no ``eps``: the reference clamps probabilities at ``eps=1e-8`` before the log, so its
+  loss saturates at ``-log(1e-8) = 18.4`` with a zero gradient for ``|x| > 18``, and the
+  clamp underflows in float16. Here ``log p`` and ``log(1 - p)`` are computed in log-space
+  (``log p = -softplus(-x)``), exact for any finite logit;
+- the gradient flows through the focusing weights (the reference's default
+  ``disable_torch_grad_focal_loss=False``), analytically, finite for any ``gamma`` in
+  ``[0, inf)`` including (0, 1);
+- ``"mean"`` is the mean over the elements that are not ignored (weighted by sample
+  weights), the library's one meaning; the reference returns ``-loss.sum()``, which is
+  ``reduction="sum"`` here.
+
+Soft targets weight the two terms by ``t`` and ``1 - t``. Class weights and label smoothing
+are not part of the loss and are not supported.
+
+References:
+    T. Ridnik, E. Ben-Baruch, N. Zamir, A. Noy, I. Friedman, M. Protter, L. Zelnik-Manor,
+    "Asymmetric Loss For Multi-Label Classification", ICCV 2021.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .._validation import check_int, check_real, check_reduction
+from ._common import reduce_loss
+from ._kernels import Asymmetric, eager, upcast
+from ._shared import binary_denominator
+from .binary import _check_shapes, binary_cross_entropy_weight_sum
+
+__all__ = ["AsymmetricLoss", "asymmetric_loss_with_logits"]
+
+
+def _check_params(gamma_pos: float, gamma_neg: float, clip: float, owner: str):
+    return (
+        check_real(gamma_pos, name="gamma_pos", owner=owner, low=0.0),
+        check_real(gamma_neg, name="gamma_neg", owner=owner, low=0.0),
+        check_real(clip, name="clip", owner=owner, low=0.0, high=1.0, closed="left"),
+    )
+
+
+def asymmetric_loss_with_logits(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    gamma_pos: float = 1.0,
+    gamma_neg: float = 4.0,
+    clip: float = 0.05,
+    sample_weight: torch.Tensor | None = None,
+    ignore_index: int | None = None,
+    reduction: str = "mean",
+) -> torch.Tensor:
+    """Asymmetric loss of logits and 0/1 targets (see the module docstring).
+
+    Args:
+        input: logits ``(N,)``, ``(N, L)`` or ``(N, L, d1, ...)``.
+        target: float targets in ``[0, 1]`` with the input's shape.
+        gamma_pos: focusing parameter of the positives in ``[0, inf)`` (reference: 1).
+        gamma_neg: focusing parameter of the negatives in ``[0, inf)`` (reference: 4).
+        clip: probability margin ``m`` in ``[0, 1)`` (reference: 0.05); 0 disables it.
+        sample_weight: ``(N,)`` or the target's shape.
+        ignore_index: a target value marking unknown entries (loss 0, not in the mean).
+        reduction: ``"mean"`` (weighted mean), ``"sum"`` or ``"none"``.
+
+    Returns:
+        A scalar, or for ``"none"`` a tensor shaped like ``input``.
+
+    Shape:
+        input ``(N, *)``, target ``(N, *)``.
+
+    Raises:
+        InvalidParameterError: a negative ``gamma_pos`` / ``gamma_neg``, ``clip`` outside
+            ``[0, 1)``, an unknown reduction.
+        ShapeError: integer targets or a target of another shape.
+
+    References:
+        Ridnik et al., "Asymmetric Loss For Multi-Label Classification", ICCV 2021.
+
+    Example:
+        >>> x = torch.tensor([[2.0, -1.0, 0.5]])
+        >>> t = torch.tensor([[1.0, 0.0, 0.0]])
+        >>> asymmetric_loss_with_logits(x, t)
+        tensor(0.0357)
+    """
+    owner = "asymmetric_loss_with_logits"
+    check_reduction(reduction, owner=owner)
+    if eager():
+        gamma_pos, gamma_neg, clip = _check_params(gamma_pos, gamma_neg, clip, owner)
+    _check_shapes(input, target, owner)
+    x = upcast(input)
+    loss = Asymmetric.apply(x, target, gamma_pos, gamma_neg, clip, ignore_index)
+    keep = None
+    hard = target
+    if ignore_index is not None:
+        keep = target != ignore_index
+        hard = target.masked_fill(~keep, 0.0)
+    loss, element = binary_denominator(
+        loss, hard.to(loss.dtype), keep, None, sample_weight, reduction, owner
+    )
+    return reduce_loss(loss, element, reduction)
+
+
+class AsymmetricLoss(nn.Module):
+    """Module form of :func:`asymmetric_loss_with_logits`.
+
+    Args:
+        gamma_pos, gamma_neg, clip: as for the function (reference: 1, 4, 0.05).
+        ignore_index, reduction: as for the function.
+
+    Example:
+        >>> loss = AsymmetricLoss(reduction="sum")
+        >>> loss(torch.tensor([[2.0, -1.0, 0.5]]), torch.tensor([[1.0, 0.0, 0.0]]))
+        tensor(0.1070)
+    """
+
+    def __init__(
+        self,
+        *,
+        gamma_pos: float = 1.0,
+        gamma_neg: float = 4.0,
+        clip: float = 0.05,
+        ignore_index: int | None = None,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__()
+        owner = type(self).__name__
+        self.gamma_pos, self.gamma_neg, self.clip = _check_params(gamma_pos, gamma_neg, clip, owner)
+        self.ignore_index = (
+            None
+            if ignore_index is None
+            else check_int(ignore_index, name="ignore_index", owner=owner)
+        )
+        self.reduction = check_reduction(reduction, owner=owner)
+
+    def weight_sum(
+        self, target: torch.Tensor, *, sample_weight: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``sum_i e_i`` for ``target``: what ``reduction="mean"`` divides by."""
+        return binary_cross_entropy_weight_sum(
+            target, sample_weight=sample_weight, ignore_index=self.ignore_index
+        )
+
+    def forward(
+        self,
+        input: torch.Tensor,
+        target: torch.Tensor,
+        *,
+        sample_weight: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        return asymmetric_loss_with_logits(
+            input,
+            target,
+            gamma_pos=self.gamma_pos,
+            gamma_neg=self.gamma_neg,
+            clip=self.clip,
+            sample_weight=sample_weight,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"gamma_pos={self.gamma_pos}, gamma_neg={self.gamma_neg}, clip={self.clip}, "
+            f"ignore_index={self.ignore_index}, reduction={self.reduction!r}"
+        )

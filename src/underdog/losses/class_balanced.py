@@ -1,0 +1,268 @@
+"""Class-balanced loss (Cui et al. 2019): effective-number class weights over a base loss.
+
+The effective number of samples of class ``c`` is ``E_c = (1 - beta ** n_c) / (1 - beta)``;
+its inverse, normalised so that the weights sum to the number of classes ``C``,
+
+    w_c = C * (1 / E_c) / sum_c' (1 / E_c')
+
+weights the base loss of every sample of class ``c``. The weights are exactly
+:func:`underdog.class_weight` ``(counts, scheme="effective", beta=beta, normalize="mean")``.
+``beta = 0`` gives weights 1 (the unweighted loss); ``beta -> 1`` tends to inverse
+frequency. The base loss, for class-index targets ``y``:
+
+- ``base="softmax"``: :func:`~underdog.cross_entropy` (``gamma=0``) or the softmax
+  :func:`~underdog.losses.focal_cross_entropy` (``gamma > 0``) with ``weight=w``;
+- ``base="sigmoid"``: one binary term per class on the one-hot target, as in the
+  reference code, each term of sample ``i`` weighted by ``w[y_i]``: binary cross-entropy
+  (``gamma=0``) or the sigmoid focal loss without ``alpha`` (``gamma > 0``; the
+  reference's "focal" setting, ``gamma=2``).
+
+``"mean"`` is the library's weighted mean: ``sum_i l_i / sum_i w[y_i]`` for the softmax
+base, and over the ``N * C`` binary terms (each of weight ``w[y_i]``) for the sigmoid base.
+Label smoothing and probability targets are not supported.
+
+References:
+    Y. Cui, M. Jia, T.-Y. Lin, Y. Song, S. Belongie, "Class-Balanced Loss Based on
+    Effective Number of Samples", CVPR 2019 (code: richardaecn/class-balanced-loss).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .._validation import check_int, check_option, check_real, check_reduction
+from ..counts import class_counts
+from ..exceptions import ShapeError
+from ..weights import class_weight
+from ._common import broadcast_sample_weight, shape_str
+from ._kernels import check_class_targets
+from ._shared import check_index_input
+from .cross_entropy import cross_entropy_weight_sum
+from .focal import focal_cross_entropy, sigmoid_focal_with_logits
+
+__all__ = ["ClassBalancedLoss", "class_balanced_loss", "class_balanced_weight"]
+
+BASES = ("softmax", "sigmoid")
+
+
+def class_balanced_weight(counts: Any, *, beta: float = 0.9999) -> torch.Tensor:
+    """The class-balanced weights ``(C,)``: effective-number weights summing to ``C``.
+
+    Example:
+        >>> class_balanced_weight([100, 10], beta=0.99)
+        tensor([0.2621, 1.7379])
+    """
+    return class_weight(counts, scheme="effective", beta=beta, normalize="mean")
+
+
+def _class_balanced(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    weight: torch.Tensor,
+    *,
+    base: str,
+    gamma: float,
+    sample_weight: torch.Tensor | None,
+    ignore_index: int,
+    reduction: str,
+    owner: str,
+) -> torch.Tensor:
+    classes = input.shape[1] if input.ndim >= 2 else 0
+    if weight.shape != (classes,):
+        raise ShapeError(
+            f"The 'counts' of {owner} must have shape ({classes},), one count per class of "
+            f"dim 1 of the input {shape_str(input.shape)}. Got shape {shape_str(weight.shape)}."
+        )
+    if base == "softmax":
+        return focal_cross_entropy(
+            input,
+            target,
+            gamma=gamma,
+            weight=weight,
+            sample_weight=sample_weight,
+            ignore_index=ignore_index,
+            reduction=reduction,
+        )
+    target, _ = check_index_input(input, target, None, owner)
+    check_class_targets(target, classes, ignore_index, owner=owner)
+    keep = target != ignore_index
+    safe = torch.where(keep, target, torch.zeros_like(target))
+    dtype = torch.promote_types(input.dtype, torch.float32)  # weights stay float32 in half
+    one_hot = F.one_hot(safe, classes).movedim(-1, 1).to(dtype)
+    element = weight.to(dtype=one_hot.dtype, device=one_hot.device)[safe] * keep
+    if sample_weight is not None:
+        element = element * broadcast_sample_weight(
+            sample_weight.to(element.dtype), target.shape, owner=owner
+        )
+    loss = sigmoid_focal_with_logits(
+        input,
+        one_hot,
+        gamma=gamma,
+        alpha=None,
+        sample_weight=element.unsqueeze(1).expand_as(one_hot),
+        reduction=reduction,
+    )
+    return loss.sum(1) if reduction == "none" else loss
+
+
+def class_balanced_loss(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    counts: Any,
+    beta: float = 0.9999,
+    base: str = "softmax",
+    gamma: float = 0.0,
+    sample_weight: torch.Tensor | None = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+) -> torch.Tensor:
+    """Class-balanced loss of logits and class indices (see the module docstring).
+
+    Args:
+        input: logits ``(N, C)`` or ``(N, C, d1, ...)``.
+        target: int64 class indices ``(N,)`` or ``(N, d1, ...)``.
+        counts: class counts ``(C,)``; checked and turned into weights on every call, so
+            in a training loop prefer :class:`ClassBalancedLoss`.
+        beta: effective-number parameter in ``[0, 1)`` (reference: 0.9999).
+        base: ``"softmax"`` or ``"sigmoid"``.
+        gamma: focusing parameter in ``[0, inf)``; 0 for the cross-entropy bases.
+        sample_weight, ignore_index, reduction: as for :func:`~underdog.cross_entropy`.
+
+    Returns:
+        A scalar, or for ``"none"`` a tensor shaped like ``target`` (for the sigmoid base,
+        the sum of each position's ``C`` binary terms).
+
+    Shape:
+        input ``(N, C, *)``, target ``(N, *)``, counts ``(C,)``.
+
+    Raises:
+        InvalidParameterError: ``beta`` outside ``[0, 1)``, ``gamma < 0``, an unknown base.
+        DataError: a class with count 0; a class index outside ``[0, C)`` (checked on CPU).
+        ShapeError: shapes that do not fit.
+
+    References:
+        Cui et al., "Class-Balanced Loss Based on Effective Number of Samples", CVPR 2019.
+
+    Example:
+        >>> x = torch.tensor([[2.0, 0.0], [0.0, 1.0]])
+        >>> class_balanced_loss(x, torch.tensor([0, 1]), counts=[100, 10], beta=0.99)
+        tensor(0.2888)
+    """
+    owner = "class_balanced_loss"
+    check_reduction(reduction, owner=owner)
+    check_option(base, name="base", owner=owner, options=BASES)
+    gamma = check_real(gamma, name="gamma", owner=owner, low=0.0)
+    beta = check_real(beta, name="beta", owner=owner, low=0.0, high=1.0, closed="left")
+    weight = class_balanced_weight(counts, beta=beta)
+    return _class_balanced(
+        input,
+        target,
+        weight,
+        base=base,
+        gamma=gamma,
+        sample_weight=sample_weight,
+        ignore_index=ignore_index,
+        reduction=reduction,
+        owner=owner,
+    )
+
+
+class ClassBalancedLoss(nn.Module):
+    """Module form of :func:`class_balanced_loss`; the weights are the ``weight`` buffer.
+
+    Args:
+        counts: class counts ``(C,)``.
+        beta: effective-number parameter in ``[0, 1)`` (reference: 0.9999).
+        base: ``"softmax"`` (default) or ``"sigmoid"`` (the reference's "focal" setting is
+            ``base="sigmoid", gamma=2.0``).
+        gamma: focusing parameter; 0 for cross-entropy.
+        ignore_index, reduction: as for the function.
+
+    Example:
+        >>> loss = ClassBalancedLoss.from_labels(torch.tensor([0] * 100 + [1] * 10), beta=0.99)
+        >>> loss.weight
+        tensor([0.2621, 1.7379])
+    """
+
+    weight: torch.Tensor
+
+    def __init__(
+        self,
+        *,
+        counts: Any,
+        beta: float = 0.9999,
+        base: str = "softmax",
+        gamma: float = 0.0,
+        ignore_index: int = -100,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__()
+        owner = type(self).__name__
+        self.beta = check_real(beta, name="beta", owner=owner, low=0.0, high=1.0, closed="left")
+        self.base = check_option(base, name="base", owner=owner, options=BASES)
+        self.gamma = check_real(gamma, name="gamma", owner=owner, low=0.0)
+        self.register_buffer("weight", class_balanced_weight(counts, beta=self.beta))
+        self.ignore_index = check_int(ignore_index, name="ignore_index", owner=owner)
+        self.reduction = check_reduction(reduction, owner=owner)
+        self._owner = owner
+
+    @classmethod
+    def from_counts(cls, counts: Any, **kwargs: Any):
+        """Same as the constructor, with the counts positional."""
+        return cls(counts=counts, **kwargs)
+
+    @classmethod
+    def from_labels(
+        cls, labels: Any, *, num_classes: int | None = None, distributed: bool = True, **kwargs
+    ):
+        """Count ``labels`` with :func:`underdog.class_counts` (skipping ``ignore_index``)."""
+        counts = class_counts(
+            labels,
+            num_classes=num_classes,
+            distributed=distributed,
+            ignore_index=kwargs.get("ignore_index", -100),
+        )
+        return cls(counts=counts, **kwargs)
+
+    def weight_sum(
+        self, target: torch.Tensor, *, sample_weight: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``sum_i e_i`` for ``target``: what ``reduction="mean"`` divides by."""
+        total = cross_entropy_weight_sum(
+            target,
+            weight=self.weight,
+            sample_weight=sample_weight,
+            ignore_index=self.ignore_index,
+        )
+        # The sigmoid base averages C binary terms per position.
+        return total * self.weight.numel() if self.base == "sigmoid" else total
+
+    def forward(
+        self,
+        input: torch.Tensor,
+        target: torch.Tensor,
+        *,
+        sample_weight: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        return _class_balanced(
+            input,
+            target,
+            self.weight,
+            base=self.base,
+            gamma=self.gamma,
+            sample_weight=sample_weight,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            owner=self._owner,
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"beta={self.beta}, base={self.base!r}, gamma={self.gamma}, "
+            f"ignore_index={self.ignore_index}, reduction={self.reduction!r}"
+        )

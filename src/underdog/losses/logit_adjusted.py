@@ -1,0 +1,358 @@
+"""Logit-adjusted loss (Menon et al. 2021) and balanced softmax (Ren et al. 2020).
+
+Both add a per-class offset to the logits and take :func:`~underdog.cross_entropy` of the
+result. With class counts ``n_c``, priors ``pi_c = n_c / sum_c' n_c`` and logits ``x``
+``(N, C, d1, ...)``:
+
+    logit-adjusted:    l_i = CE(x_i + tau * log(pi), y_i)
+    balanced softmax:  l_i = CE(x_i + log(n), y_i)
+
+Cross-entropy is invariant to adding the same constant to every logit, and
+``log(n_c) = log(pi_c) + log(N)``, so balanced softmax **is** the logit-adjusted loss with
+``tau = 1`` (the tests check the identity). ``tau = 0`` is plain cross-entropy. At test time
+predict with the raw logits ``x``: the adjustment is a training-time margin.
+
+Everything :func:`~underdog.cross_entropy` supports carries over unchanged: class weights,
+sample weights, ``ignore_index``, ``label_smoothing``, probability targets and dense input,
+with the same weighted ``"mean"``. Counts must be positive (``log 0`` is ``-inf``): a class
+without samples raises :class:`~underdog.DataError`.
+
+References:
+    A. K. Menon, S. Jayasumana, A. S. Rawat, H. Jain, A. Veit, S. Kumar, "Long-tail
+    learning via logit adjustment", ICLR 2021.
+    J. Ren, C. Yu, S. Sheng, X. Ma, H. Zhao, S. Yi, H. Li, "Balanced Meta-Softmax for
+    Long-Tailed Visual Recognition", NeurIPS 2020.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from .._validation import check_int, check_real, check_reduction, check_vector, check_weight
+from ..counts import class_counts
+from ..exceptions import DataError, ShapeError
+from ._common import shape_str
+from ._kernels import check_class_targets, upcast
+from ._shared import check_index_input, softmax_rows
+from .cross_entropy import _check_input, cross_entropy, cross_entropy_weight_sum
+
+__all__ = [
+    "BalancedSoftmaxLoss",
+    "LogitAdjustedLoss",
+    "balanced_softmax_cross_entropy",
+    "log_prior",
+    "logit_adjusted_cross_entropy",
+]
+
+
+def log_prior(counts: Any, *, owner: str = "log_prior") -> torch.Tensor:
+    """``log(n_c / sum n)`` in float64 from positive class counts ``(C,)``.
+
+    Raises:
+        DataError: a class with count 0 (its log-prior would be ``-inf``).
+        InvalidParameterError: negative, non-finite or non-numeric counts.
+
+    Example:
+        >>> log_prior([1, 3]).exp()
+        tensor([0.2500, 0.7500], dtype=torch.float64)
+    """
+    counts64 = check_vector(counts, name="counts", owner=owner).to(torch.float64).cpu()
+    absent = (counts64 == 0).nonzero().reshape(-1).tolist()
+    if absent:
+        raise DataError(
+            f"The 'counts' parameter of {owner} must be positive for every class, since the "
+            f"loss needs log-priors; classes {absent[:10]}{' ...' if len(absent) > 10 else ''} "
+            "have no samples. Drop them or pass num_classes matching the classes present."
+        )
+    return counts64.log() - counts64.sum().log()
+
+
+def _adjusted_cross_entropy(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    offset: torch.Tensor,
+    *,
+    weight: torch.Tensor | None,
+    sample_weight: torch.Tensor | None,
+    ignore_index: int,
+    label_smoothing: float,
+    reduction: str,
+    owner: str,
+) -> torch.Tensor:
+    """``cross_entropy(x + offset)`` with ``offset`` ``(C,)`` along dim 1."""
+    probabilities = _check_input(input, target, owner)
+    classes = input.shape[1]
+    if offset.shape != (classes,):
+        raise ShapeError(
+            f"The 'counts' of {owner} must have shape ({classes},), one count per class of "
+            f"dim 1 of the input {shape_str(input.shape)}. Got shape {shape_str(offset.shape)}."
+        )
+    if not probabilities:
+        check_class_targets(target, classes, ignore_index, owner=owner)
+        if label_smoothing == 0.0:
+            # The fused kernel: the shifted logits become the log-softmax in place.
+            target, weight = check_index_input(input, target, weight, owner)
+            return softmax_rows(
+                input,
+                target,
+                gamma=0.0,
+                weight=weight,
+                sample_weight=sample_weight,
+                ignore_index=ignore_index,
+                reduction=reduction,
+                owner=owner,
+                bias=offset,
+            )
+    x = upcast(input)
+    shift = offset.to(dtype=x.dtype, device=x.device).reshape((classes,) + (1,) * (x.ndim - 2))
+    return cross_entropy(
+        x + shift,
+        target,
+        weight=weight,
+        sample_weight=sample_weight,
+        ignore_index=ignore_index,
+        label_smoothing=label_smoothing,
+        reduction=reduction,
+    )
+
+
+def logit_adjusted_cross_entropy(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    counts: Any,
+    tau: float = 1.0,
+    weight: torch.Tensor | None = None,
+    sample_weight: torch.Tensor | None = None,
+    ignore_index: int = -100,
+    label_smoothing: float = 0.0,
+    reduction: str = "mean",
+) -> torch.Tensor:
+    """Cross-entropy of the logits shifted by ``tau * log(prior)`` (Menon et al. 2021).
+
+    ``l_i = CE(x_i + tau * log(pi), y_i)`` with ``pi = counts / counts.sum()``.
+
+    Args:
+        input: logits ``(N, C)`` or ``(N, C, d1, ...)``.
+        target: class indices ``(N,)`` / ``(N, d1, ...)`` or probabilities shaped like input.
+        counts: class counts ``(C,)``, all positive (e.g. from :func:`underdog.class_counts`).
+            Checked on every call (this reads their values); in a training loop prefer
+            :class:`LogitAdjustedLoss`, which checks them once.
+        tau: scale of the adjustment, finite (paper: 1); 0 gives cross-entropy.
+        weight, sample_weight, ignore_index, label_smoothing, reduction: as for
+            :func:`~underdog.cross_entropy`.
+
+    Returns:
+        A scalar, or for ``"none"`` a tensor shaped like the class-index target.
+
+    Shape:
+        input ``(N, C, *)``, target ``(N, *)`` or ``(N, C, *)``, counts and weight ``(C,)``.
+
+    Raises:
+        DataError: a zero count; a class index outside ``[0, C)`` (checked on CPU).
+        InvalidParameterError: a non-finite ``tau``, bad counts.
+        ShapeError: shapes that do not fit.
+
+    References:
+        Menon et al., "Long-tail learning via logit adjustment", ICLR 2021.
+
+    Example:
+        >>> x = torch.tensor([[2.0, 0.0], [0.0, 1.0]])
+        >>> logit_adjusted_cross_entropy(x, torch.tensor([0, 1]), counts=[90, 10])
+        tensor(0.7380)
+    """
+    owner = "logit_adjusted_cross_entropy"
+    tau = check_real(tau, name="tau", owner=owner)
+    offset = log_prior(counts, owner=owner) * tau
+    return _adjusted_cross_entropy(
+        input,
+        target,
+        offset,
+        weight=weight,
+        sample_weight=sample_weight,
+        ignore_index=ignore_index,
+        label_smoothing=label_smoothing,
+        reduction=reduction,
+        owner=owner,
+    )
+
+
+def balanced_softmax_cross_entropy(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    counts: Any,
+    weight: torch.Tensor | None = None,
+    sample_weight: torch.Tensor | None = None,
+    ignore_index: int = -100,
+    label_smoothing: float = 0.0,
+    reduction: str = "mean",
+) -> torch.Tensor:
+    """Balanced softmax (Ren et al. 2020): cross-entropy of ``x + log(counts)``.
+
+    Equal to :func:`logit_adjusted_cross_entropy` with ``tau=1``. Arguments as there.
+
+    References:
+        Ren et al., "Balanced Meta-Softmax for Long-Tailed Visual Recognition", NeurIPS 2020.
+
+    Example:
+        >>> x = torch.tensor([[2.0, 0.0], [0.0, 1.0]])
+        >>> balanced_softmax_cross_entropy(x, torch.tensor([0, 1]), counts=[90, 10])
+        tensor(0.7380)
+    """
+    owner = "balanced_softmax_cross_entropy"
+    offset = log_prior(counts, owner=owner)  # log(n) up to a constant
+    return _adjusted_cross_entropy(
+        input,
+        target,
+        offset,
+        weight=weight,
+        sample_weight=sample_weight,
+        ignore_index=ignore_index,
+        label_smoothing=label_smoothing,
+        reduction=reduction,
+        owner=owner,
+    )
+
+
+class LogitAdjustedLoss(nn.Module):
+    """Module form of :func:`logit_adjusted_cross_entropy`.
+
+    The buffer ``log_prior`` ``(C,)`` holds ``log(n_c / N)``; ``weight`` is an optional
+    class-weight buffer (for example set by :class:`~underdog.losses.DeferredReweighting`).
+
+    Args:
+        counts: positive class counts ``(C,)``.
+        tau: adjustment scale (paper: 1).
+        weight, ignore_index, label_smoothing, reduction: as for the function.
+
+    Example:
+        >>> loss = LogitAdjustedLoss.from_labels(torch.tensor([0, 0, 0, 1]))
+        >>> loss.log_prior.exp()
+        tensor([0.7500, 0.2500])
+    """
+
+    log_prior: torch.Tensor
+    weight: torch.Tensor | None
+
+    def __init__(
+        self,
+        *,
+        counts: Any,
+        tau: float = 1.0,
+        weight: Any = None,
+        ignore_index: int = -100,
+        label_smoothing: float = 0.0,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__()
+        owner = type(self).__name__
+        self.tau = check_real(tau, name="tau", owner=owner)
+        prior = log_prior(counts, owner=owner).to(torch.get_default_dtype())
+        self.register_buffer("log_prior", prior)
+        if weight is not None:
+            weight = check_weight(weight, name="weight", owner=owner, length=prior.numel())
+        self.register_buffer("weight", weight)
+        self.ignore_index = check_int(ignore_index, name="ignore_index", owner=owner)
+        self.label_smoothing = check_real(
+            label_smoothing, name="label_smoothing", owner=owner, low=0.0, high=1.0
+        )
+        self.reduction = check_reduction(reduction, owner=owner)
+        self._owner = owner
+
+    @classmethod
+    def from_counts(cls, counts: Any, **kwargs: Any):
+        """Same as the constructor, with the counts positional."""
+        return cls(counts=counts, **kwargs)
+
+    @classmethod
+    def from_labels(
+        cls,
+        labels: Any,
+        *,
+        num_classes: int | None = None,
+        distributed: bool = True,
+        **kwargs: Any,
+    ):
+        """Count ``labels`` with :func:`underdog.class_counts` (skipping ``ignore_index``)."""
+        counts = class_counts(
+            labels,
+            num_classes=num_classes,
+            distributed=distributed,
+            ignore_index=kwargs.get("ignore_index", -100),
+        )
+        return cls(counts=counts, **kwargs)
+
+    def weight_sum(
+        self, target: torch.Tensor, *, sample_weight: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``sum_i e_i`` for ``target``: what ``reduction="mean"`` divides by."""
+        return cross_entropy_weight_sum(
+            target,
+            weight=self.weight,
+            sample_weight=sample_weight,
+            ignore_index=self.ignore_index,
+        )
+
+    def forward(
+        self,
+        input: torch.Tensor,
+        target: torch.Tensor,
+        *,
+        sample_weight: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        return _adjusted_cross_entropy(
+            input,
+            target,
+            self.log_prior * self.tau,
+            weight=self.weight,
+            sample_weight=sample_weight,
+            ignore_index=self.ignore_index,
+            label_smoothing=self.label_smoothing,
+            reduction=self.reduction,
+            owner=self._owner,
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"tau={self.tau}, ignore_index={self.ignore_index}, "
+            f"label_smoothing={self.label_smoothing}, reduction={self.reduction!r}"
+        )
+
+
+class BalancedSoftmaxLoss(LogitAdjustedLoss):
+    """Module form of :func:`balanced_softmax_cross_entropy`: :class:`LogitAdjustedLoss`
+    with ``tau = 1`` fixed.
+
+    Example:
+        >>> loss = BalancedSoftmaxLoss(counts=[90, 10])
+        >>> loss(torch.tensor([[2.0, 0.0], [0.0, 1.0]]), torch.tensor([0, 1]))
+        tensor(0.7380)
+    """
+
+    def __init__(
+        self,
+        *,
+        counts: Any,
+        weight: Any = None,
+        ignore_index: int = -100,
+        label_smoothing: float = 0.0,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(
+            counts=counts,
+            tau=1.0,
+            weight=weight,
+            ignore_index=ignore_index,
+            label_smoothing=label_smoothing,
+            reduction=reduction,
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"ignore_index={self.ignore_index}, label_smoothing={self.label_smoothing}, "
+            f"reduction={self.reduction!r}"
+        )

@@ -1,0 +1,117 @@
+import pytest
+import torch
+import torch.nn.functional as F
+from loss_references import asl_reference_code, asymmetric
+
+from underdog import AsymmetricLoss, InvalidParameterError, asymmetric_loss_with_logits
+
+
+def value_and_grad(fn, x):
+    x = x.detach().clone().requires_grad_()
+    value = fn(x)
+    (grad,) = torch.autograd.grad(value.sum(), x)
+    return value.detach(), grad
+
+
+@pytest.fixture
+def data():
+    g = torch.Generator().manual_seed(11)
+    x = torch.randn(10, 6, generator=g, dtype=torch.float64) * 3
+    t = (torch.rand(10, 6, generator=g) < 0.3).double()
+    return x, t
+
+
+@pytest.mark.parametrize(
+    "gamma_pos,gamma_neg,clip",
+    [
+        (1.0, 4.0, 0.05),
+        (0.0, 0.0, 0.0),
+        (0.5, 0.3, 0.0),
+        (0.5, 0.3, 0.2),
+        (2.0, 2.5, 0.1),
+        (0.0, 0.0, 0.1),
+        (1.0, 0.0, 0.05),
+    ],
+)
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_matches_formula(data, gamma_pos, gamma_neg, clip, reduction):
+    x, t = data
+    kw = dict(gamma_pos=gamma_pos, gamma_neg=gamma_neg, clip=clip, reduction=reduction)
+    got = value_and_grad(lambda z: asymmetric_loss_with_logits(z, t, **kw), x)
+    want = value_and_grad(lambda z: asymmetric(z, t, **kw), x)
+    torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)
+
+
+def test_matches_reference_code_with_defaults(data):
+    x, t = data
+    x = x.clamp(-8, 8)  # where the reference's eps clamp is inactive
+    got = value_and_grad(lambda z: asymmetric_loss_with_logits(z, t, reduction="sum"), x)
+    want = value_and_grad(lambda z: asl_reference_code(z, t), x)
+    torch.testing.assert_close(got, want)
+
+
+def test_no_focusing_no_clip_is_bce(data):
+    x, t = data
+    x32, t32 = x.float(), t.float()
+    got = value_and_grad(
+        lambda z: asymmetric_loss_with_logits(z, t32, gamma_pos=0.0, gamma_neg=0.0, clip=0.0), x32
+    )
+    want = value_and_grad(lambda z: F.binary_cross_entropy_with_logits(z, t32), x32)
+    torch.testing.assert_close(got, want)
+
+
+def test_reference_eps_saturates_but_ours_does_not():
+    x = torch.tensor([[-40.0]], dtype=torch.float64)
+    t = torch.ones_like(x)
+    ours = asymmetric_loss_with_logits(x, t, reduction="sum")
+    torch.testing.assert_close(ours, torch.tensor(40.0, dtype=torch.float64))
+    assert asl_reference_code(x, t) < 19  # -log(1e-8) = 18.4
+
+
+def test_clip_discards_easy_negatives():
+    x = torch.tensor([-5.0, -3.0, 5.0], requires_grad=True)  # p = 0.0067, 0.047, 0.993
+    t = torch.zeros(3)
+    loss = asymmetric_loss_with_logits(x, t, clip=0.05, reduction="none")
+    loss.sum().backward()
+    assert loss[0] == 0 and loss[1] == 0 and loss[2] > 0
+    assert x.grad[0] == 0 and x.grad[1] == 0 and x.grad[2] > 0
+
+
+def test_ignore_index_and_sample_weight(data):
+    x, t = data
+    t = t.clone()
+    t[1, 2] = -1
+    sw = torch.rand(10, dtype=torch.float64)
+    keep = t != -1
+    got = asymmetric_loss_with_logits(x, t, ignore_index=-1, sample_weight=sw)
+    per = asymmetric(
+        x, torch.where(keep, t, 0), gamma_pos=1.0, gamma_neg=4.0, clip=0.05, reduction="none"
+    )
+    e = keep * sw[:, None]
+    torch.testing.assert_close(got, (per * e).sum() / e.sum())
+
+
+def test_module(data):
+    x, t = data
+    loss = AsymmetricLoss(gamma_pos=0.0, gamma_neg=2.0, clip=0.1, reduction="sum")
+    want = asymmetric_loss_with_logits(
+        x, t, gamma_pos=0.0, gamma_neg=2.0, clip=0.1, reduction="sum"
+    )
+    assert loss(x, t) == want
+    assert "gamma_neg=2.0" in repr(loss)
+
+
+def test_errors(data):
+    x, t = data
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"The 'gamma_neg' parameter of asymmetric_loss_with_logits must be a float in "
+        r"\[0, inf\)\. Got -4\.0 instead\.",
+    ):
+        asymmetric_loss_with_logits(x, t, gamma_neg=-4.0)
+    with pytest.raises(
+        InvalidParameterError, match=r"'clip' parameter of AsymmetricLoss.*\[0, 1\)"
+    ):
+        AsymmetricLoss(clip=1.0)
+    with pytest.raises(InvalidParameterError, match="'gamma_pos' parameter of AsymmetricLoss"):
+        AsymmetricLoss(gamma_pos=float("inf"))

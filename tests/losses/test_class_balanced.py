@@ -1,0 +1,106 @@
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from loss_references import effective_weights, sigmoid_focal, softmax_focal
+
+import underdog
+from underdog import ClassBalancedLoss, DataError, InvalidParameterError, class_balanced_loss
+from underdog.losses import class_balanced_weight
+
+COUNTS = [500, 120, 30, 8]
+
+
+@pytest.fixture
+def data():
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(16, 4, generator=g, dtype=torch.float64)
+    y = torch.randint(0, 4, (16,), generator=g)
+    return x, y
+
+
+def test_weights_are_the_effective_number_reference():
+    for beta in (0.0, 0.9, 0.99, 0.9999):
+        got = class_balanced_weight(COUNTS, beta=beta).double()
+        torch.testing.assert_close(got, effective_weights(COUNTS, beta), rtol=1e-6, atol=1e-7)
+        want = underdog.class_weight(COUNTS, scheme="effective", beta=beta, normalize="mean")
+        assert torch.equal(class_balanced_weight(COUNTS, beta=beta), want)
+
+
+@given(
+    counts=st.lists(st.integers(1, 10_000), min_size=2, max_size=8),
+    beta=st.floats(0.0, 0.9999),
+)
+@settings(max_examples=25, deadline=None)
+def test_weights_sum_to_the_number_of_classes(counts, beta):
+    w = class_balanced_weight(counts, beta=beta).double()
+    torch.testing.assert_close(w.sum(), torch.tensor(float(len(counts)), dtype=torch.float64))
+    order = torch.argsort(torch.tensor(counts), stable=True)
+    assert (w[order].diff() <= 1e-6).all()  # rarer classes never weigh less
+
+
+@pytest.mark.parametrize("gamma", [0.0, 2.0])
+def test_softmax_base(data, gamma):
+    x, y = data
+    w = effective_weights(COUNTS, 0.99)
+    got = class_balanced_loss(x, y, counts=COUNTS, beta=0.99, gamma=gamma)
+    torch.testing.assert_close(got, softmax_focal(x, y, gamma=gamma, weight=w))
+    if gamma == 0.0:
+        torch.testing.assert_close(got, F.cross_entropy(x, y, weight=w))
+
+
+@pytest.mark.parametrize("gamma", [0.0, 2.0])
+def test_sigmoid_base_is_the_reference_one_hot_form(data, gamma):
+    x, y = data
+    w = effective_weights(COUNTS, 0.999)
+    one_hot = F.one_hot(y, 4).double()
+    per = sigmoid_focal(x, one_hot, gamma=gamma, reduction="none") * w[y].unsqueeze(1)
+    got = class_balanced_loss(x, y, counts=COUNTS, beta=0.999, base="sigmoid", gamma=gamma)
+    torch.testing.assert_close(got, per.sum() / (w[y].sum() * 4))
+    none = class_balanced_loss(
+        x, y, counts=COUNTS, beta=0.999, base="sigmoid", gamma=gamma, reduction="none"
+    )
+    torch.testing.assert_close(none, per.sum(1))
+
+
+def test_beta_zero_is_unweighted(data):
+    x, y = data
+    torch.testing.assert_close(
+        class_balanced_loss(x, y, counts=COUNTS, beta=0.0), F.cross_entropy(x, y)
+    )
+    torch.testing.assert_close(
+        class_balanced_loss(x, y, counts=COUNTS, beta=0.0, gamma=2.0),
+        softmax_focal(x, y, gamma=2.0),
+    )
+    torch.testing.assert_close(
+        class_balanced_loss(x, y, counts=COUNTS, beta=0.0, base="sigmoid"),
+        F.binary_cross_entropy_with_logits(x, F.one_hot(y, 4).double()),
+    )
+
+
+def test_module_from_labels(data):
+    x, y = data
+    labels = torch.repeat_interleave(torch.arange(4), torch.tensor(COUNTS))
+    loss = ClassBalancedLoss.from_labels(labels, beta=0.99, base="sigmoid", gamma=1.0)
+    torch.testing.assert_close(loss.weight, class_balanced_weight(COUNTS, beta=0.99))
+    want = class_balanced_loss(x, y, counts=COUNTS, beta=0.99, base="sigmoid", gamma=1.0)
+    torch.testing.assert_close(loss(x, y), want)
+
+
+def test_errors(data):
+    x, y = data
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"The 'beta' parameter of class_balanced_loss must be a float in \[0, 1\)\. "
+        r"Got 1\.0 instead\.",
+    ):
+        class_balanced_loss(x, y, counts=COUNTS, beta=1.0)
+    with pytest.raises(InvalidParameterError, match="'beta' parameter of ClassBalancedLoss"):
+        ClassBalancedLoss(counts=COUNTS, beta=-0.1)
+    with pytest.raises(InvalidParameterError, match="'base' parameter of ClassBalancedLoss"):
+        ClassBalancedLoss(counts=COUNTS, base="focal")
+    with pytest.raises(DataError, match="classes \\[1\\] have no samples"):
+        ClassBalancedLoss(counts=[5, 0, 3, 1])
+    with pytest.raises(underdog.ShapeError, match=r"'counts' of class_balanced_loss.*\(4,\)"):
+        class_balanced_loss(x, y, counts=[1, 2, 3])
