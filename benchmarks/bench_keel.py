@@ -343,9 +343,9 @@ def format_summary(rows: list[dict], best_alt: str | None, n_datasets: int) -> s
         "rank (BA)",
         "W/T/L vs none",
         "p vs none",
-        f"W/T/L vs {best_alt}",
-        f"p vs {best_alt}",
     ]
+    if best_alt is not None:
+        head += [f"W/T/L vs {best_alt}", f"p vs {best_alt}"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         cells = [
@@ -356,9 +356,9 @@ def format_summary(rows: list[dict], best_alt: str | None, n_datasets: int) -> s
             _f(r["rank_balanced_accuracy"], 2),
             _f(r["wtl_none"]),
             _f(r["p_none"]),
-            _f(r["wtl_best_alt"]),
-            _f(r["p_best_alt"]),
         ]
+        if best_alt is not None:
+            cells += [_f(r["wtl_best_alt"]), _f(r["p_best_alt"])]
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     lines.append(
