@@ -10,6 +10,7 @@ import torch
 
 from _tables import TINY_ARGS, binary_csv, make_frame, multiclass_csv
 from underdog.cli import main
+from underdog.recipes import DEFAULT_RECIPE
 from underdog.weights import class_weight
 
 
@@ -181,6 +182,7 @@ def test_train_and_predict_bad_inputs(tmp_path):
     assert_bad_input(tmp_path, ["predict", tmp_path, multi], "is not a model directory")
     code, _, _ = run("train", multi, "--target", "label", "--out", out, "--epochs", "2")
     assert code == 0
+    assert json.loads((out / "model.json").read_text())["recipe"] == DEFAULT_RECIPE
     other = tmp_path / "other.csv"
     pd.DataFrame({"x1": [1.0]}).to_csv(other, index=False)
     preds = tmp_path / "p.csv"

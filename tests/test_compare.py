@@ -5,7 +5,14 @@ import pytest
 from scipy import stats
 
 from _tables import TINY, make_frame
-from underdog.compare import CompareConfig, compare, paired_test, validation_score
+from underdog.compare import (
+    CompareConfig,
+    compare,
+    paired_test,
+    prepare_fold,
+    run_fold,
+    validation_score,
+)
 from underdog.data.tables import Table
 from underdog.exceptions import InvalidParameterError
 from underdog.recipes import RECIPES
@@ -58,6 +65,39 @@ def test_posthoc_recipes_reuse_the_model_of_none(monkeypatch):
         ratio = c.proba / a.proba
         ratio = ratio / ratio[:, :1]
         np.testing.assert_allclose(ratio, np.broadcast_to(ratio[:1], ratio.shape), rtol=1e-3)
+
+
+def test_run_fold_reproduces_compare_on_the_same_fold(result):
+    table = _table()
+    config = dataclasses.replace(TINY, seeds=2)
+    train, test = table.folds(config.folds, seed=1)[0]
+    fold = prepare_fold(table, train, test, seed=1, fold=0, config=config)
+    names = ["none", "balanced", "threshold", "prior-correction"]
+    runs = run_fold([RECIPES[n] for n in names], fold, num_classes=3,
+                    minority=int(table.counts.argmin()), config=config)  # fmt: skip
+    assert [r.recipe for r in runs] == names
+    for run in runs:
+        (same,) = [r for r in result.runs if (r.recipe, r.seed, r.fold) == (run.recipe, 1, 0)]
+        np.testing.assert_array_equal(run.y_true, same.y_true)
+        np.testing.assert_array_equal(run.y_pred, same.y_pred)
+        np.testing.assert_allclose(run.proba, same.proba, rtol=1e-6)
+        assert run.scalars == same.scalars
+
+
+def test_prepare_fold_fits_the_preprocessing_on_the_training_part_only():
+    table = _table()
+    train, test = table.folds(3, seed=0)[2]
+    fold = prepare_fold(table, train, test, seed=0, fold=2)
+    np.testing.assert_array_equal(fold.test_index, test)
+    np.testing.assert_array_equal(fold.y_test, table.labels[test])
+    assert len(fold.y) + len(fold.y_val) == len(train)
+    np.testing.assert_array_equal(np.sort(fold.y_train), np.sort(table.labels[train]))
+    # standardised with the training part's statistics: mean 0 there, not on the test part
+    x1 = fold.preprocessor.numeric.index("x1")
+    assert abs(fold.x_train[:, x1].mean()) < 1e-5
+    assert abs(fold.x_test[:, x1].mean()) > 1e-3
+    assert fold.counts.tolist() == np.bincount(fold.y, minlength=3).tolist()
+    assert fold.model_seed == 2
 
 
 def test_summary_is_sorted_and_has_deltas(result):

@@ -9,7 +9,14 @@ from _tables import TINY, make_frame
 from underdog.compare import compare
 from underdog.data.tables import Table
 from underdog.exceptions import DataError
-from underdog.recipes import DEFAULT_RECIPES, EFFECTIVE_BETA, RECIPES, Recipe, resolve_recipes
+from underdog.recipes import (
+    DEFAULT_RECIPE,
+    DEFAULT_RECIPES,
+    EFFECTIVE_BETA,
+    RECIPES,
+    Recipe,
+    resolve_recipes,
+)
 from underdog.samplers import ClassBalancedSampler
 from underdog.weights import class_weight
 
@@ -40,6 +47,12 @@ def test_each_recipe_end_to_end(name):
 REQUIRED = ["none", "balanced", "inverse", "inverse-sqrt", "effective", "pos-weight", "focal",
             "class-balanced-focal", "ldam-drw", "logit-adjusted", "balanced-softmax",
             "resample", "threshold", "prior-correction"]  # fmt: skip
+
+
+def test_the_default_recipe_is_a_registered_default_for_any_number_of_classes():
+    recipe = RECIPES[DEFAULT_RECIPE]
+    assert DEFAULT_RECIPE in DEFAULT_RECIPES and not recipe.binary_only
+    recipe.check(num_classes=10)
 
 
 def test_registry_has_the_recipes_with_one_line_summaries():

@@ -329,6 +329,7 @@ def cmd_predict(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from .metrics import METRICS
+    from .recipes import DEFAULT_RECIPE
 
     parser = argparse.ArgumentParser(
         prog=PROG, description="Train and compare classifiers on imbalanced data."
@@ -372,7 +373,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train one recipe on all rows and save the model")
     _data_options(p)
-    p.add_argument("--recipe", default="none", help="recipe name (none)")
+    p.add_argument(
+        "--recipe",
+        default=DEFAULT_RECIPE,
+        help=f"recipe name ({DEFAULT_RECIPE}: the best on the benchmarks of docs/benchmarks.md)",
+    )
     p.add_argument("--out", required=True, metavar="MODEL_DIR", help="model directory")
     p.add_argument("--metric", choices=METRICS, help="tune post-hoc rules by")
     p.add_argument("--seed", type=int, default=0, help="random seed (0)")

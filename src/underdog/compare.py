@@ -13,6 +13,12 @@ For each seed ``s`` the table's folds come from :meth:`~underdog.data.Table.fold
 
 Recipes that reuse another's model (post-hoc rules on ``none``) reuse the trained model.
 
+The same steps are public for one fold at a time, so that a benchmark can run recipes (and
+other estimators) on exactly the folds and preprocessing of a comparison, one process per
+fold: :func:`prepare_fold` builds a :class:`Fold` from train / test indices (validation
+split, preprocessing fit on the training part, class counts) and :func:`run_fold` trains
+and scores recipes on it.
+
 Each recipe's difference to ``none`` is tested with the corrected resampled paired t-test of
 Nadeau and Bengio (2003) over the ``folds x seeds`` pairs: with differences ``d_i``,
 ``t = mean(d) / sqrt((1/n + n_test/n_train) * var(d))`` on ``n - 1`` degrees of freedom. The
@@ -40,10 +46,13 @@ from .train import fit, mlp, predict_logits, validation_split
 __all__ = [
     "CompareConfig",
     "Comparison",
+    "Fold",
     "Progress",
     "RunResult",
     "compare",
     "paired_test",
+    "prepare_fold",
+    "run_fold",
     "train_recipe",
     "validation_score",
 ]
@@ -110,6 +119,162 @@ class RunResult:
     y_pred: np.ndarray
     best_epoch: int
     seconds: float
+
+
+@dataclass
+class Fold:
+    """One fold of one seed, prepared as :func:`compare` trains on it.
+
+    Attributes:
+        seed, fold: which repetition and which fold.
+        x, y: the rows the models train on (the training part less its validation split),
+            preprocessed.
+        x_val, y_val: the validation split of the training part (early stopping, post-hoc
+            tuning).
+        x_test, y_test: the test part.
+        counts: int64 class counts of ``y`` (what the recipes' losses are built from).
+        preprocessor: the :class:`~underdog.data.Preprocessor` fit on the training part
+            (``x`` and ``x_val`` together).
+        test_index: the test rows' indices into the table.
+    """
+
+    seed: int
+    fold: int
+    x: np.ndarray
+    y: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    counts: Any
+    preprocessor: Preprocessor
+    test_index: np.ndarray
+
+    @property
+    def x_train(self) -> np.ndarray:
+        """The whole training part (``x`` then ``x_val``), for estimators without a
+        validation split."""
+        return np.concatenate([self.x, self.x_val])
+
+    @property
+    def y_train(self) -> np.ndarray:
+        return np.concatenate([self.y, self.y_val])
+
+    @property
+    def model_seed(self) -> int:
+        """The seed of model initialisation, shuffling, sampling and dropout."""
+        return self.seed * 1000 + self.fold
+
+
+def prepare_fold(
+    table: Table,
+    train: np.ndarray,
+    test: np.ndarray,
+    *,
+    seed: int,
+    fold: int,
+    config: CompareConfig | None = None,
+) -> Fold:
+    """Carve the validation split from ``train``, fit the preprocessing on ``train`` only
+    and transform the three parts, as :func:`compare` does for fold ``fold`` of ``seed``.
+
+    ``train`` and ``test`` are row indices, normally one pair of
+    ``table.folds(k, seed=seed)``.
+    """
+    config = config or CompareConfig()
+    fit_pos, val_pos = validation_split(
+        table.labels[train], fraction=config.val_fraction, seed=seed * 1000 + fold
+    )
+    pre = Preprocessor.fit(table.features.iloc[train])
+    x_train = pre.transform(table.features.iloc[train])
+    y_train = table.labels[train]
+    return Fold(
+        seed=seed,
+        fold=fold,
+        x=x_train[fit_pos],
+        y=y_train[fit_pos],
+        x_val=x_train[val_pos],
+        y_val=y_train[val_pos],
+        x_test=pre.transform(table.features.iloc[test]),
+        y_test=table.labels[test],
+        counts=class_counts(y_train[fit_pos], num_classes=table.num_classes, distributed=False),
+        preprocessor=pre,
+        test_index=np.asarray(test),
+    )
+
+
+def run_fold(
+    recipes: Sequence[Recipe],
+    fold: Fold,
+    *,
+    num_classes: int,
+    minority: int,
+    config: CompareConfig | None = None,
+) -> list[RunResult]:
+    """Train and score each recipe on one prepared fold, as :func:`compare` does.
+
+    Recipes sharing a trained model (post-hoc rules on ``none``) train it once; ``minority``
+    is the positive class of the binary metrics (:func:`compare` uses the rarest class of
+    the whole table). Returns one :class:`RunResult` per recipe, in order.
+    """
+    config = config or CompareConfig()
+    trained: dict[str, tuple[Any, int, float]] = {}
+    runs = []
+    for recipe in recipes:
+        start = time.perf_counter()
+        if recipe.training_key not in trained:
+            trainer = RECIPES.get(recipe.base, recipe) if recipe.base else recipe
+            trained[recipe.training_key] = _train_one(
+                trainer, fold, config, num_classes, None, None
+            )
+        model, best_epoch, train_seconds = trained[recipe.training_key]
+        seconds = time.perf_counter() - start + (train_seconds if recipe.base else 0)
+        runs.append(
+            _score(
+                recipe,
+                model,
+                fold,
+                config=config,
+                minority=minority,
+                best_epoch=best_epoch,
+                seconds=seconds,
+            )
+        )
+    return runs
+
+
+def _score(
+    recipe: Recipe,
+    model: Any,
+    fold: Fold,
+    *,
+    config: CompareConfig,
+    minority: int,
+    best_epoch: int,
+    seconds: float,
+) -> RunResult:
+    """Fit ``recipe``'s post-hoc rule on the validation split and score the test part."""
+    rule = tune_posthoc(
+        recipe.posthoc,
+        predict_logits(model, fold.x_val),
+        fold.y_val,
+        counts=fold.counts.numpy(),
+        metric=config.metric,
+    )
+    proba, y_pred = rule.apply(predict_logits(model, fold.x_test))
+    scalars, per_class = evaluate(fold.y_test, proba, y_pred=y_pred, minority=minority)
+    return RunResult(
+        recipe=recipe.name,
+        seed=fold.seed,
+        fold=fold.fold,
+        scalars=scalars,
+        per_class=per_class,
+        y_true=fold.y_test,
+        proba=proba.astype(np.float32),
+        y_pred=y_pred,
+        best_epoch=best_epoch,
+        seconds=seconds,
+    )
 
 
 @dataclass
@@ -242,30 +407,11 @@ def compare(
     minority = int(table.counts.argmin())
     started = time.perf_counter()
 
-    splits = []  # per (seed, fold): prepared arrays
-    for seed in range(config.seeds):
-        for fold, (train, test) in enumerate(table.folds(config.folds, seed=seed)):
-            fit_pos, val_pos = validation_split(
-                table.labels[train], fraction=config.val_fraction, seed=seed * 1000 + fold
-            )
-            pre = Preprocessor.fit(table.features.iloc[train])
-            x_train = pre.transform(table.features.iloc[train])
-            y_train = table.labels[train]
-            splits.append(
-                {
-                    "seed": seed,
-                    "fold": fold,
-                    "x": x_train[fit_pos],
-                    "y": y_train[fit_pos],
-                    "x_val": x_train[val_pos],
-                    "y_val": y_train[val_pos],
-                    "x_test": pre.transform(table.features.iloc[test]),
-                    "y_test": table.labels[test],
-                    "counts": class_counts(
-                        y_train[fit_pos], num_classes=num_classes, distributed=False
-                    ),
-                }
-            )
+    splits = [
+        prepare_fold(table, train, test, seed=seed, fold=fold, config=config)
+        for seed in range(config.seeds)
+        for fold, (train, test) in enumerate(table.folds(config.folds, seed=seed))
+    ]
 
     runs: list[RunResult] = []
     trained: dict[tuple[str, int], tuple[Any, int, float]] = {}
@@ -283,45 +429,31 @@ def compare(
                              config.epochs),
                 )  # fmt: skip
             model, best_epoch, train_seconds = trained[key]
-            rule = tune_posthoc(
-                recipe.posthoc,
-                predict_logits(model, split["x_val"]),
-                split["y_val"],
-                counts=split["counts"].numpy(),
-                metric=config.metric,
-            )
-            proba, y_pred = rule.apply(predict_logits(model, split["x_test"]))
-            scalars, per_class = evaluate(split["y_test"], proba, y_pred=y_pred, minority=minority)
+            seconds = time.perf_counter() - run_start + (train_seconds if recipe.base else 0)
             runs.append(
-                RunResult(
-                    recipe=recipe.name,
-                    seed=split["seed"],
-                    fold=split["fold"],
-                    scalars=scalars,
-                    per_class=per_class,
-                    y_true=split["y_test"],
-                    proba=proba.astype(np.float32),
-                    y_pred=y_pred,
+                _score(
+                    recipe,
+                    model,
+                    split,
+                    config=config,
+                    minority=minority,
                     best_epoch=best_epoch,
-                    seconds=time.perf_counter() - run_start + (train_seconds if recipe.base else 0),
+                    seconds=seconds,
                 )
             )
         recipe_seconds[recipe.name] = time.perf_counter() - recipe_start
-    mean_train = float(np.mean([len(s["y"]) + len(s["y_val"]) for s in splits]))
-    mean_test = float(np.mean([len(s["y_test"]) for s in splits]))
+    mean_train = float(np.mean([len(s.y) + len(s.y_val) for s in splits]))
+    mean_test = float(np.mean([len(s.y_test) for s in splits]))
     return Comparison(
         table=table,
         recipes=list(recipes),
         config=config,
         runs=runs,
         train_counts=np.mean(
-            [
-                np.bincount(np.concatenate([s["y"], s["y_val"]]), minlength=num_classes)
-                for s in splits
-            ],
+            [np.bincount(s.y_train, minlength=num_classes) for s in splits],
             axis=0,
         ),  # fmt: skip
-        test_counts=np.mean([np.bincount(s["y_test"], minlength=num_classes) for s in splits], 0),
+        test_counts=np.mean([np.bincount(s.y_test, minlength=num_classes) for s in splits], 0),
         minority=minority,
         seconds=time.perf_counter() - started,
         sizes=(mean_train, mean_test),
@@ -378,15 +510,15 @@ def train_recipe(
 
 def _train_one(
     recipe: Recipe,
-    split: dict,
+    split: Fold,
     config: CompareConfig,
     num_classes: int,
     progress: Callable[[Progress], None] | None,
-    state: Progress,
+    state: Progress | None,
 ) -> tuple[Any, int, float]:
     start = time.perf_counter()
     callbacks = []
-    if progress is not None:
+    if progress is not None and state is not None:
         progress(state)
 
         def report(event: Any) -> None:
@@ -400,14 +532,14 @@ def _train_one(
         callbacks.append(report)
     result = train_recipe(
         recipe,
-        split["x"],
-        split["y"],
-        x_val=split["x_val"],
-        y_val=split["y_val"],
-        counts=split["counts"],
+        split.x,
+        split.y,
+        x_val=split.x_val,
+        y_val=split.y_val,
+        counts=split.counts,
         num_classes=num_classes,
         config=config,
-        seed=split["seed"] * 1000 + split["fold"],
+        seed=split.model_seed,
         callbacks=callbacks,
     )
     return result.model, result.best_epoch, time.perf_counter() - start

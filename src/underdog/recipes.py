@@ -37,6 +37,7 @@ from .samplers import ClassBalancedSampler
 from .weights import pos_weight
 
 __all__ = [
+    "DEFAULT_RECIPE",
     "DEFAULT_RECIPES",
     "EFFECTIVE_BETA",
     "RECIPES",
@@ -287,6 +288,11 @@ DEFAULT_RECIPES = (
     "threshold",
     "prior-correction",
 )
+
+
+#: What ``underdog train`` uses without ``--recipe``, and the one the README recommends:
+#: chosen from the measured quality benchmarks, see ``docs/benchmarks.md``.
+DEFAULT_RECIPE = "logit-adjusted"
 
 
 def get_recipe(name: str) -> Recipe:
