@@ -45,16 +45,16 @@ def test_every_recipe_sees_the_same_folds(result):
 
 
 def test_posthoc_recipes_reuse_the_model_of_none(monkeypatch):
-    import underdog.compare
+    import underdog.folds
 
     calls = []
-    real_fit = underdog.compare.fit
+    real_fit = underdog.folds.fit
 
     def counting_fit(*args, **kwargs):
         calls.append(kwargs["seed"])
         return real_fit(*args, **kwargs)
 
-    monkeypatch.setattr(underdog.compare, "fit", counting_fit)
+    monkeypatch.setattr(underdog.folds, "fit", counting_fit)
     names = ["none", "threshold", "prior-correction", "balanced"]
     result = compare(_table(), [RECIPES[n] for n in names], config=TINY)
     assert len(calls) == 2 * TINY.folds  # none and balanced, once per fold

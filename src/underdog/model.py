@@ -25,7 +25,7 @@ from torch import nn
 
 from ._io import write_files_atomically
 from .adjust import PostHoc, tune_posthoc
-from .compare import CompareConfig, train_recipe
+from .folds import CompareConfig, train_recipe
 from .counts import class_counts
 from .data.tables import Preprocessor, Table
 from .exceptions import DataError
