@@ -25,10 +25,10 @@ from torch import nn
 
 from ._io import write_files_atomically
 from .adjust import PostHoc, tune_posthoc
-from .folds import CompareConfig, train_recipe
 from .counts import class_counts
 from .data.tables import Preprocessor, Table
 from .exceptions import DataError
+from .folds import CompareConfig, train_recipe
 from .recipes import Recipe
 from .train import mlp, predict_logits, validation_split
 

@@ -299,7 +299,9 @@ def render_html(comparison: Comparison) -> str:
     ratio = comparison.train_counts.max() / max(comparison.train_counts.min(), 1e-12)
     overall = table.counts.max() / table.counts.min()
     settings = ", ".join(
-        f"{k}={_e(getattr(config, k))}" for k in config.__dataclass_fields__ if k != "metric"
+        f"{k}={_e(getattr(config, k))}"
+        for k in config.__dataclass_fields__
+        if k != "metric" and getattr(config, k) is not None  # device=None: the default
     )
     return f"""<!DOCTYPE html>
 <html lang="en" xmlns="http://www.w3.org/1999/xhtml">
