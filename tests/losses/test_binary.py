@@ -246,3 +246,39 @@ def test_bfloat16_autocast_computes_in_float32(weights):
     torch.testing.assert_close(loss, reference)
     loss.backward()
     assert torch.isfinite(lin.weight.grad).all()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: BCEWithLogitsLoss(
+            class_weight=[[0.5, 1.0, 2.0], [3.0, 1.0, 0.2]], label_smoothing=0.1, ignore_index=-1
+        ),
+        lambda: BCEWithLogitsLoss(pos_weight=[4.0, 1.0, 2.0]),
+        lambda: BCEWithLogitsLoss(pos_weight=[4.0, 1.0, 2.0], ignore_index=-1),
+    ],
+    ids=["class-weight", "pos-weight", "pos-weight-ignore"],
+)
+def test_torch_compile_fullgraph_matches_eager(make):
+    x, t = _data((6, 3, 2), seed=8)
+    x, t = x.float(), t.float()
+    t[0, 0, 0] = -1
+    loss = make()
+    compiled = torch.compile(loss, fullgraph=True)
+    s = torch.rand(6)
+    eager, eager_grad = _grad(lambda z: loss(z, t, sample_weight=s), x)
+    got, got_grad = _grad(lambda z: compiled(z, t, sample_weight=s), x)
+    torch.testing.assert_close(got, eager, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(got_grad, eager_grad, rtol=1e-5, atol=1e-6)
+
+
+def test_half_precision_logits_are_computed_in_float32():
+    x, t = _data((16,), seed=9)
+    x16 = x.half()
+    for weights in (
+        {"class_weight": torch.tensor([1.0, 9.0])},
+        {"pos_weight": torch.tensor([9.0])},
+    ):
+        loss = bce(x16, t.half(), **weights)
+        assert loss.dtype == torch.float32
+        torch.testing.assert_close(loss, bce(x16.float(), t.float(), **weights))

@@ -249,3 +249,28 @@ def test_bfloat16_autocast_computes_in_float32():
     )
     loss.backward()
     assert torch.isfinite(lin.weight.grad).all()
+
+
+@pytest.mark.parametrize("probabilities", [False, True])
+def test_torch_compile_fullgraph_matches_eager(probabilities):
+    x, target = _case(True, True, seed=13)
+    x = x.float()
+    if probabilities:
+        target = torch.softmax(torch.randn_like(x), dim=1)
+    loss = CrossEntropyLoss(weight=[0.2, 1.0, 3.0, 7.5], label_smoothing=0.1)
+    compiled = torch.compile(loss, fullgraph=True)
+    s = torch.rand(x.shape[0])
+    eager, eager_grad = _grad(lambda z: loss(z, target, sample_weight=s), x)
+    got, got_grad = _grad(lambda z: compiled(z, target, sample_weight=s), x)
+    torch.testing.assert_close(got, eager, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(got_grad, eager_grad, rtol=1e-5, atol=1e-6)
+
+
+def test_half_precision_logits_are_computed_in_float32():
+    x, target = _case(False, True, seed=2)
+    x16 = x.to(torch.bfloat16)
+    loss = cross_entropy(x16, target, weight=torch.tensor([0.2, 1.0, 3.0, 7.5]))
+    assert loss.dtype == torch.float32
+    torch.testing.assert_close(
+        loss, cross_entropy(x16.float(), target, weight=torch.tensor([0.2, 1.0, 3.0, 7.5]))
+    )

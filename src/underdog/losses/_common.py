@@ -23,8 +23,10 @@ __all__ = [
     "align_to_class_dim",
     "broadcast_sample_weight",
     "cross_entropy_weight_sum",
+    "eager",
     "reduce_loss",
     "shape_str",
+    "upcast",
 ]
 
 
@@ -147,3 +149,19 @@ def cross_entropy_weight_sum(
             sample_weight.to(dtype), element.shape, owner="cross_entropy_weight_sum"
         )
     return element.sum()
+
+
+def eager() -> bool:
+    """False while ``torch.compile`` traces: Python-scalar checks are skipped there.
+
+    The Modules check their hyper-parameters once, at construction; under ``torch.compile``
+    Dynamo may trace a float attribute as symbolic, which ``math.isfinite`` cannot read.
+    """
+    return not torch.compiler.is_compiling()
+
+
+def upcast(input: torch.Tensor) -> torch.Tensor:
+    """float16 / bfloat16 logits to float32 (the loss is computed in float32)."""
+    if input.dtype in (torch.float16, torch.bfloat16):
+        return input.float()
+    return input

@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from ..exceptions import DataError
+from ._common import eager, upcast
 
 __all__ = [
     "Asymmetric",
@@ -40,22 +41,6 @@ __all__ = [
     "eager",
     "upcast",
 ]
-
-
-def eager() -> bool:
-    """False while ``torch.compile`` traces: Python-scalar checks are skipped there.
-
-    The Modules check their hyper-parameters once, at construction; under ``torch.compile``
-    Dynamo may trace a float attribute as symbolic, which ``math.isfinite`` cannot read.
-    """
-    return not torch.compiler.is_compiling()
-
-
-def upcast(input: torch.Tensor) -> torch.Tensor:
-    """float16 / bfloat16 logits to float32 (the loss is computed in float32)."""
-    if input.dtype in (torch.float16, torch.bfloat16):
-        return input.float()
-    return input
 
 
 def check_class_targets(

@@ -33,7 +33,14 @@ from .._validation import check_int, check_option, check_real, check_reduction, 
 from ..exceptions import InvalidParameterError, ShapeError
 from ..weights import binary_class_weight
 from ..weights import pos_weight as compute_pos_weight
-from ._common import align_to_class_dim, broadcast_sample_weight, reduce_loss, shape_str
+from ._common import (
+    align_to_class_dim,
+    broadcast_sample_weight,
+    eager,
+    reduce_loss,
+    shape_str,
+    upcast,
+)
 
 __all__ = [
     "BCEWithLogitsLoss",
@@ -125,16 +132,17 @@ def binary_cross_entropy_with_logits(
         tensor(0.3011)
     """
     owner = "binary_cross_entropy_with_logits"
-    check_reduction(reduction, owner=owner)
-    label_smoothing = check_real(
-        label_smoothing, name="label_smoothing", owner=owner, low=0.0, high=1.0
-    )
+    if eager():  # Python-scalar checks; the Module checks once, at construction
+        check_reduction(reduction, owner=owner)
+        check_real(label_smoothing, name="label_smoothing", owner=owner, low=0.0, high=1.0)
     if class_weight is not None and pos_weight is not None:
         raise InvalidParameterError(
             f"The 'class_weight' and 'pos_weight' parameters of {owner} are mutually "
             "exclusive: pass one of them. Got both."
         )
     _check_shapes(input, target, owner)
+    input = upcast(input)  # half precision is computed in float32
+    target = target.to(input.dtype)
 
     keep = None
     if ignore_index is not None:
@@ -146,8 +154,6 @@ def binary_cross_entropy_with_logits(
 
     element = None
     if class_weight is not None:
-        if input.dtype in (torch.float16, torch.bfloat16):
-            input = input.float()  # softplus in half precision loses the small losses
         w_neg, w_pos = _split_class_weight(class_weight, input, owner)
         loss = w_pos * smoothed * F.softplus(-input) + w_neg * (1 - smoothed) * F.softplus(input)
         element = w_pos * target + w_neg * (1 - target)

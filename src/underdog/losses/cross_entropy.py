@@ -28,8 +28,10 @@ from ._common import (
     _element_weight,
     broadcast_sample_weight,
     cross_entropy_weight_sum,
+    eager,
     reduce_loss,
     shape_str,
+    upcast,
 )
 from ._constructors import ClassWeightedMean, FromClassWeights
 
@@ -118,11 +120,13 @@ def cross_entropy(
         tensor(0.2963)
     """
     owner = "cross_entropy"
-    check_reduction(reduction, owner=owner)
-    label_smoothing = check_real(
-        label_smoothing, name="label_smoothing", owner=owner, low=0.0, high=1.0
-    )
+    if eager():  # Python-scalar checks; the Module checks once, at construction
+        check_reduction(reduction, owner=owner)
+        check_real(label_smoothing, name="label_smoothing", owner=owner, low=0.0, high=1.0)
     probabilities = _check_input(input, target, owner)
+    input = upcast(input)
+    if probabilities:
+        target = target.to(input.dtype)
     classes = input.shape[1]
     if weight is not None:
         if weight.shape != (classes,):
