@@ -20,5 +20,13 @@ def test_quick_start_runs():
     block = re.search(r"## Quick start\n\n```python\n(.*?)```", README, re.S).group(1)
     namespace: dict = {}
     exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102 - our own README
+    # The values the quick start's comments promise.
     assert namespace["counts"].tolist() == [900, 100]
+    weights = namespace["underdog"].class_weight(namespace["counts"])
+    assert [round(w, 4) for w in weights.tolist()] == [0.5556, 5.0]
+    assert namespace["underdog"].class_weight([100, 800, 100], scheme="inverse").tolist() == [
+        10.0, 1.25, 10.0
+    ]  # fmt: skip
+    assert namespace["bce"].pos_weight.tolist() == [9.0]
     assert namespace["pw"].shape == (5,)
+    assert namespace["underdog"].class_counts(namespace["loader"]).tolist() == [900, 100]

@@ -30,7 +30,9 @@ def test_indices_belong_to_the_drawn_class_and_cover_it():
     sampler = ClassBalancedSampler(labels, num_samples=3000, seed=3)
     drawn = list(sampler)
     assert set(drawn) == set(range(6))
-    assert sampler.class_probabilities.tolist() == pytest.approx([1 / 3] * 3)
+    only_two = ClassBalancedSampler(labels, num_samples=500, class_probabilities=[0, 0, 1])
+    assert set(labels[list(only_two)].tolist()) == {2}  # drawn indices are of the drawn class
+    assert set(list(only_two)) == {0, 2, 5}  # and cover it
 
 
 def test_reproducible_per_seed_and_epoch():
@@ -171,3 +173,24 @@ def test_distributed_defaults_need_a_process_group():
         InvalidParameterError, match="mutually exclusive: pass at most one. Got power, class_weight"
     ):
         ClassBalancedSampler(LABELS, power=1.0, class_weight=[1, 1, 1])
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [([0.5, 1.7, 1.2], "must hold integer class indices"), (["a", "b"], "map class names")],
+)
+def test_labels_are_checked_like_class_counts(labels, message):
+    with pytest.raises(DataError, match=message):
+        ClassBalancedSampler(labels)
+
+
+def test_dataset_of_dict_samples_is_read_through_its_label_key():
+    class Dicts(Dataset):
+        def __len__(self):
+            return 4
+
+        def __getitem__(self, index):
+            return {"x": torch.zeros(2), "label": index % 2}
+
+    drawn = list(ClassBalancedSampler(Dicts(), num_samples=200, seed=0))
+    assert set(drawn) == {0, 1, 2, 3}

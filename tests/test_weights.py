@@ -249,3 +249,24 @@ def test_sample_weight_balanced_sums_to_n_per_class():
 def test_sample_weight_label_out_of_range():
     with pytest.raises(ShapeError, match=r"class indices in \[0, 2\).*Got the label 5"):
         sample_weight([0, 5], [1.0, 2.0])
+
+
+def test_binary_class_weight_shape_follows_the_data():
+    rows = [np.array([1, 0]), np.array([0, 1]), np.array([0, 0])]  # a list of rows: (3, 2)
+    assert binary_class_weight(rows).shape == (2, 2)
+    assert binary_class_weight(torch.tensor([0.0, 1.0, 0.0])).shape == (2,)
+
+
+def test_binary_class_weight_rejects_a_label_with_no_known_entry():
+    y = torch.tensor([[1, -1], [0, -1]])
+    with pytest.raises(DataError, match=r"must have a positive total for labels \[1\]"):
+        binary_class_weight(y, ignore_index=-1, zero_count="zero", normalize="mean")
+
+
+def test_pos_weight_of_a_label_without_negatives_is_zero():
+    assert pos_weight(np.array([[1, 0], [1, 1]])).tolist() == [0.0, 1.0]
+
+
+def test_sample_weight_checks_ignore_index():
+    with pytest.raises(InvalidParameterError, match="'ignore_index' parameter of sample_weight"):
+        sample_weight([0, 1], [1.0, 2.0], ignore_index="x")

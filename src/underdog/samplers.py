@@ -29,7 +29,13 @@ import torch
 from torch.utils.data import Dataset, Sampler
 
 from ._validation import check_int, check_real, check_vector
-from .counts import _dataset_targets, class_counts
+from .counts import (
+    _check_integer_labels,
+    _dataset_targets,
+    _pick_target,
+    _to_tensor,
+    class_counts,
+)
 from .exceptions import DataError, InvalidParameterError
 
 __all__ = ["ClassBalancedSampler", "DistributedClassBalancedSampler"]
@@ -38,16 +44,18 @@ __all__ = ["ClassBalancedSampler", "DistributedClassBalancedSampler"]
 CHUNK = 1 << 20
 
 
-def _labels_of(source: Any) -> torch.Tensor:
-    """1-D int64 labels of a container or dataset (its targets attribute when it has one)."""
+def _labels_of(source: Any, owner: str) -> torch.Tensor:
+    """1-D int64 labels of a container or dataset (its targets attribute when it has one),
+    checked like :func:`underdog.class_counts` checks them (no floats, NaN or strings)."""
     if isinstance(source, Dataset):
         exposed = _dataset_targets(source)
-        if exposed is None:
-            exposed = [sample[1] for sample in source]  # loads every sample once
+        if exposed is None:  # loads every sample once
+            samples = (source[i] for i in range(len(source)))  # type: ignore[arg-type]
+            exposed = [_pick_target(sample, None, owner) for sample in samples]
+            exposed = torch.stack([_to_tensor(y, name="labels", owner=owner) for y in exposed])
         source = exposed
-    if isinstance(source, torch.Tensor):
-        return source.detach().cpu().reshape(-1).long()
-    return torch.as_tensor(source).reshape(-1).long()
+    tensor = _to_tensor(source, name="labels", owner=owner)
+    return _check_integer_labels(tensor, name="labels", owner=owner).cpu().reshape(-1).long()
 
 
 class ClassBalancedSampler(Sampler[int]):
@@ -94,7 +102,7 @@ class ClassBalancedSampler(Sampler[int]):
         seed: int = 0,
     ) -> None:
         owner = type(self).__name__
-        tensor = _labels_of(labels)
+        tensor = _labels_of(labels, owner)
         counts = class_counts(tensor, distributed=False)
         self.num_samples = check_int(
             len(tensor) if num_samples is None else num_samples,

@@ -23,8 +23,21 @@ from typing import Any
 
 import torch
 
-from ._validation import check_option, check_real, check_vector, check_weight, describe
-from .counts import MultilabelCounts, _check_integer_labels, _to_tensor, multilabel_counts
+from ._validation import (
+    check_int,
+    check_option,
+    check_real,
+    check_vector,
+    check_weight,
+    describe,
+)
+from .counts import (
+    MultilabelCounts,
+    _check_integer_labels,
+    _is_container,
+    _to_tensor,
+    multilabel_counts,
+)
 from .exceptions import DataError, InvalidParameterError, ShapeError
 
 __all__ = ["binary_class_weight", "class_weight", "pos_weight", "sample_weight"]
@@ -75,6 +88,13 @@ def _weights_from_counts(
     class_names: str = "classes",
 ) -> torch.Tensor:
     """Weights along the last dim of float64 ``counts`` of shape ``(..., C)``."""
+    empty = counts.sum(-1) <= 0
+    if bool(empty.any()):
+        rows = "" if counts.ndim == 1 else f" for labels {empty.nonzero().reshape(-1).tolist()}"
+        raise DataError(
+            f"The 'counts' parameter of {owner} must have a positive total{rows}. "
+            f"Got {describe(counts if counts.ndim == 1 else counts[empty])} instead."
+        )
     present = counts > 0
     if not bool(present.all()) and zero_count == "raise":
         absent = (~present).nonzero().tolist()
@@ -176,11 +196,6 @@ def class_weight(
     owner = "class_weight"
     beta = _check_options(owner, scheme, beta, normalize, max_weight, zero_count)
     counts64 = check_vector(counts, name="counts", owner=owner).to(torch.float64).cpu()
-    if float(counts64.sum()) <= 0:
-        raise DataError(
-            f"The 'counts' parameter of {owner} must have a positive total. "
-            f"Got {describe(counts)} instead."
-        )
     weights = _weights_from_counts(
         counts64,
         scheme=scheme,
@@ -194,15 +209,18 @@ def class_weight(
 
 
 def _label_counts(targets: Any, *, ignore_index: int | None, distributed: bool) -> tuple:
-    """(MultilabelCounts, was_vector) from 0/1 targets or ready-made counts."""
+    """(MultilabelCounts, was_vector) from 0/1 targets or ready-made counts.
+
+    ``was_vector`` is True for a 1-D container (a binary problem with one target per
+    sample); loaders and datasets count as multilabel (``(2, L)`` weights).
+    """
     if isinstance(targets, MultilabelCounts):
         return targets, False
+    vector = False
+    if _is_container(targets):
+        targets = _to_tensor(targets, name="targets", owner="multilabel_counts")
+        vector = targets.ndim == 1
     counts = multilabel_counts(targets, ignore_index=ignore_index, distributed=distributed)
-    vector = getattr(targets, "ndim", None) == 1 or (
-        isinstance(targets, (list, tuple))
-        and len(targets) > 0
-        and not isinstance(targets[0], (list, tuple))
-    )
     return counts, vector
 
 
@@ -229,7 +247,9 @@ def pos_weight(
         dtype: floating dtype of the result; defaults to ``torch.get_default_dtype()``.
 
     Returns:
-        A tensor of shape ``(L,)``; ``(1,)`` for a binary vector.
+        A tensor of shape ``(L,)``; ``(1,)`` for a binary vector. A label with no negatives
+        gets ``pos_weight`` 0 (``n_neg / n_pos``), which removes its positive term from the
+        loss: such a label carries no information to learn.
 
     Example:
         >>> pos_weight([0, 0, 0, 1])
@@ -332,6 +352,8 @@ def sample_weight(
         tensor([0.5000, 2.0000, 2.0000])
     """
     owner = "sample_weight"
+    if ignore_index is not None:
+        ignore_index = check_int(ignore_index, name="ignore_index", owner=owner)
     weights = check_weight(class_weight, name="class_weight", owner=owner)
     tensor = _check_integer_labels(
         _to_tensor(labels, name="labels", owner=owner), name="labels", owner=owner
