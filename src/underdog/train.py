@@ -48,7 +48,8 @@ class TrainEvent:
         epochs: the maximum number of epochs.
         train_loss: mean training loss over the epoch's batches.
         val_loss: loss on the validation split (``nan`` without one).
-        val_score: the monitored score (higher is better; ``-val_loss`` by default).
+        val_score: the monitored score (higher is better; ``-val_loss`` by default;
+            ``nan`` without a validation split).
         best_epoch: the epoch with the best score so far.
         stopping: ``True`` when this is the last epoch (early stop or the limit).
     """
@@ -160,21 +161,28 @@ def _ranks(distributed: bool) -> tuple[int, int]:
 
 
 def _global_mean_backward(
-    net: nn.Module, loss: Any, x: torch.Tensor, y: torch.Tensor, world: int
+    net: nn.Module,
+    loss: Any,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    batch: torch.Tensor,
+    mine: torch.Tensor,
+    world: int,
 ) -> torch.Tensor:
-    """Backward of this rank's share of the whole batch's weighted mean; returns that mean.
+    """Backward of this rank's share of the whole batch's weighted mean; returns the share.
 
-    ``loss`` gives the local weighted mean ``S_r / e_r``; ``S_r`` and ``e_r`` are summed
-    over the ranks in one all-reduce, and ``R * S_r / E`` is differentiated, since DDP
-    averages the ranks' gradients. A rank with no rows of the batch contributes 0.
+    Every rank holds the whole batch (rows ``batch`` of ``x`` and ``y``), so each computes
+    its weight sum ``E`` itself, with no collective. Rank ``r`` computes the loss on its
+    rows ``mine``: ``loss`` gives their weighted mean ``S_r / e_r``, and ``R * S_r / E`` is
+    differentiated, since DDP averages the ranks' gradients. The shares ``S_r / E`` of all
+    ranks sum to the batch's weighted mean. A rank with no rows of the batch contributes 0.
     """
-    local = loss(net(x), y)
-    weight = loss.weight_sum(y).to(local.dtype)
-    summed = torch.where(weight > 0, local * weight, torch.zeros_like(local))
-    stats = torch.stack([summed.detach(), weight.detach()])
-    torch.distributed.all_reduce(stats)
-    (summed * world / stats[1]).backward()
-    return stats[0] / stats[1]
+    local = loss(net(x[mine]), y[mine])
+    local_weight = loss.weight_sum(y[mine]).to(local.dtype)
+    summed = torch.where(local_weight > 0, local * local_weight, torch.zeros_like(local))
+    share = summed / loss.weight_sum(y[batch]).to(local.dtype)
+    (share * world).backward()
+    return share.detach()
 
 
 def fit(
@@ -287,20 +295,23 @@ def fit(
                         sampler.set_epoch(epoch)
                     order = torch.as_tensor(list(sampler), dtype=torch.long)
                 model.train()
-                total, batches = 0.0, 0
+                order = order.to(device)
+                total, batches = torch.zeros((), device=device), 0  # summed on the device
                 for start in range(0, len(order), batch_size):
-                    index = order[start : start + batch_size].to(device)
+                    index = order[start : start + batch_size]
                     optimizer.zero_grad(set_to_none=True)
                     if world > 1:
                         mine = index[rank::world]
-                        value = _global_mean_backward(net, loss, x[mine], y[mine], world)
+                        value = _global_mean_backward(net, loss, x, y, index, mine, world)
                     else:
                         value = loss(net(x[index]), y[index])
                         value.backward()
                     optimizer.step()
-                    total += float(value.detach())
+                    total += value.detach()
                     batches += 1
-                val_loss, score = float("nan"), -float(epoch)
+                if world > 1:
+                    torch.distributed.all_reduce(total)  # the ranks' shares: one per epoch
+                val_loss, score = float("nan"), float("nan")
                 if has_val:
                     model.eval()
                     with torch.no_grad():
@@ -321,7 +332,7 @@ def fit(
                 event = TrainEvent(
                     epoch=epoch + 1,
                     epochs=epochs,
-                    train_loss=total / max(batches, 1),
+                    train_loss=float(total) / max(batches, 1),
                     val_loss=val_loss,
                     val_score=score,
                     best_epoch=best_epoch,
