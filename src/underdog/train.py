@@ -234,10 +234,11 @@ def fit(
     Data-parallel training: every rank passes the same ``x``, ``y`` and ``seed`` and so
     draws the same batches; rank ``r`` of ``R`` computes positions ``r, r + R, ...`` of
     each batch inside ``DistributedDataParallel``, and the loss is rescaled to the weighted
-    mean of the *whole* batch (``R * S_r / E`` with ``E`` all-reduced, see
-    :class:`~underdog.losses.GlobalMean`), so the gradient, and hence the training, is that
-    of one process on the whole batch. The loss must offer ``weight_sum(target)``, as every
-    underdog loss does.
+    mean of the *whole* batch (``R * S_r / E``, with ``E`` the batch's weight sum, which
+    every rank computes from the batch it holds; :class:`~underdog.losses.GlobalMean` does
+    the same for loops whose ranks hold only their shard), so the gradient, and hence the
+    training, is that of one process on the whole batch. The loss must offer
+    ``weight_sum(target)``, as every underdog loss does.
 
     Returns:
         A :class:`TrainResult`; ``result.model`` is ``model`` itself, in eval mode.
