@@ -14,7 +14,7 @@ Then a table puts the IR-100 balanced accuracies beside the published CIFAR-10-L
 logit-adjusted 77.7 (Cao et al. 2019; Menon et al. 2021), and counts how many of the
 published pairwise orderings hold here.
 
-    python benchmarks/bench_longtail.py                       # 3 ratios x 5 seeds x 7 recipes
+    python benchmarks/bench_longtail.py                       # 3 ratios x 5 seeds x 8 recipes
     python benchmarks/bench_longtail.py --ratios 50 --seeds 1 --epochs 5
 """
 

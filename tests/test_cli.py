@@ -209,3 +209,20 @@ def test_train_on_digits_lt_uses_its_long_tailed_training_set(tmp_path):
     assert counts == sorted(counts, reverse=True)  # class 0 is the head, class 9 the tail
     assert counts[0] / counts[-1] > 20
     assert info["rows"] < 1797 and f"on {info['rows']} rows of digits-lt" in out.getvalue()
+
+
+def test_weights_on_digits_lt_count_its_long_tailed_training_rows():
+    out = io.StringIO()
+    assert main(["weights", "--dataset", "digits-lt", "--json"], stdout=out) == 0
+    counts = [row["count"] for row in json.loads(out.getvalue())["classes"]]
+    assert counts == sorted(counts, reverse=True) and counts[0] / counts[-1] > 20
+
+
+def test_a_closed_pipe_is_not_an_error():
+    class ClosedPipe(io.StringIO):
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    err = io.StringIO()
+    assert main(["weights", "--dataset", "pima"], stdout=ClosedPipe(), stderr=err) == 0
+    assert err.getvalue() == ""

@@ -9,7 +9,6 @@ import pytest
 import torch
 
 from underdog import cli
-from underdog.cli import _without_nproc
 from underdog.model import TrainedModel
 
 ARGS = ["--dataset", "ecoli1", "--epochs", "8", "--dropout", "0", "--patience", "8"]
@@ -33,11 +32,6 @@ def test_two_processes_train_the_one_process_model(tmp_path, capsys, recipe):
     model = TrainedModel.load(two)
     assert model.recipe == recipe
     assert sorted(os.listdir(two)) == ["model.json", "model.pt"]  # written once, no leftovers
-
-
-def test_nproc_is_removed_from_the_worker_command_line():
-    assert _without_nproc(["train", "--nproc", "2", "--out", "m"]) == ["train", "--out", "m"]
-    assert _without_nproc(["train", "--nproc=3", "x.csv"]) == ["train", "x.csv"]
 
 
 def test_nproc_must_be_positive(capsys):

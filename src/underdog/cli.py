@@ -216,7 +216,10 @@ def cmd_weights(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     )
     if args.beta is not None and scheme != "effective":
         raise UsageError("--beta applies to --scheme effective only")
-    counts = class_counts(table.labels, num_classes=table.num_classes, distributed=False)
+    labels = table.labels  # the rows `underdog train` trains on (digits-lt: its long tail)
+    if table.training_rows is not None:
+        labels = labels[table.training_rows(0)]
+    counts = class_counts(labels, num_classes=table.num_classes, distributed=False)
     weights = class_weight(counts, scheme=scheme, beta=beta, normalize=args.normalize)
     rows = [
         {"class": label, "count": int(n), "weight": float(w)}
@@ -266,7 +269,7 @@ def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.nproc > 1:
         if int(os.environ.get("WORLD_SIZE", "1")) > 1:
             raise UsageError("--nproc starts its own processes; do not combine it with torchrun")
-        spawn(_train_worker, args.nproc, _without_nproc(args.argv))
+        spawn(_train_worker, args.nproc, args.argv)
         info = TrainedModel.load(args.out).info
     else:
         joined = init_from_environment()
@@ -285,20 +288,6 @@ def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         file=out,
     )
     return 0
-
-
-def _without_nproc(argv: list[str]) -> list[str]:
-    """``argv`` less its ``--nproc N`` / ``--nproc=N``."""
-    kept: list[str] = []
-    skip = False
-    for arg in argv:
-        if skip:
-            skip = False
-        elif arg == "--nproc":
-            skip = True
-        elif not arg.startswith("--nproc="):
-            kept.append(arg)
-    return kept
 
 
 def cmd_predict(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -339,7 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "compare",
-        help="compare imbalance recipes with cross-validation and write a report (default)",
+        help="compare imbalance recipes with cross-validation and write a report",
         description="Compare recipes on FILE --target COL, or on --dataset NAME "
         "(default: digits-lt), over stratified folds x seeds; write a report.",
     )
@@ -424,6 +413,12 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
     except (UsageError, UnderdogError, ValueError, ImportError) as exc:
         print(f"{PROG}: error: {_one_line(exc)}", file=err)
         return 2
+    except BrokenPipeError:
+        # The reader went away (`underdog weights ... | head`): not an error of ours. Point
+        # stdout at /dev/null so that the interpreter's final flush does not complain.
+        if out is sys.stdout:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as exc:
         where = f" {exc.filename}" if exc.filename else ""
         print(f"{PROG}: error: cannot write or read{where}: {exc.strerror or exc}", file=err)

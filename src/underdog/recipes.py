@@ -85,9 +85,9 @@ class Recipe:
         binary_only: the recipe needs exactly two classes.
         on_epoch_start: ``hook(loss, epoch, epochs)`` before each epoch (from 0), for
             schedules such as deferred re-weighting.
-        base: the recipe whose trained model this one reuses (post-hoc recipes reuse
-            ``"none"``: same loss, same sampler, same seeds, so the same model); ``None``
-            trains its own.
+        base: the recipe whose trained model this one reuses because training would give
+            the same model (post-hoc recipes reuse ``"none"``; ``balanced-softmax`` reuses
+            ``logit-adjusted``, the same loss); ``None`` trains its own.
     """
 
     name: str
@@ -248,6 +248,7 @@ RECIPES: dict[str, Recipe] = {
             "balanced-softmax",
             "softmax over exp(logit) n_c (Ren et al. 2020): logit adjustment with tau = 1",
             lambda counts: BalancedSoftmaxLoss(counts=counts),
+            base="logit-adjusted",  # the same loss: one model serves both names
         ),
         Recipe(
             "resample",
