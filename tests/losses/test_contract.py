@@ -276,20 +276,27 @@ def test_keeps_at_most_one_logits_tensor_for_backward(entry):
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda saved: saved):
         loss = module(x, t)
-    # One logits-sized tensor, plus at most a few per-position values (index, factor).
+    # One logits-sized tensor, plus at most 16 bytes per position (an int64 index and two
+    # float32 factors) and a few scalars: with C = 6 a looser allowance would hide a whole
+    # second logits copy.
     positions = x.numel() // C
-    kept = sum(storages.values()) - 24 * positions
+    kept = sum(storages.values()) - 16 * positions - 16  # and a few 0-dim scalars
     ratio = kept / (x.numel() * x.element_size())
-    assert ratio <= 1.0, f"{entry.name} keeps {ratio:.2f}x the logits for backward"
+    assert ratio <= 1.0, f"{entry.name} keeps {ratio:.4f}x the logits for backward"
     loss.backward()
 
 
 def test_buffers_follow_the_module(entry):
     module = entry.make()
-    for name, buffer in module.named_buffers():
+    # Every tensor the Module holds (weights, margins, priors) is a registered buffer ...
+    tensors = {name for name, value in vars(module).items() if isinstance(value, torch.Tensor)}
+    assert not tensors, f"{entry.name} holds tensors outside its buffers: {tensors}"
+    buffers = {name for name, value in module.named_buffers() if value is not None}
+    # ... and follows the Module's dtype and state_dict.
+    for name in buffers:
         assert name in module.state_dict()
-        assert module.double().get_buffer(name).dtype == torch.float64
-        del buffer
+        if module.get_buffer(name).is_floating_point():
+            assert module.double().get_buffer(name).dtype == torch.float64
 
 
 def test_torch_compile_fullgraph_matches_eager(entry):

@@ -53,18 +53,19 @@ def test_balanced_softmax_matches_its_definition(data):
     torch.testing.assert_close(got, want)
 
 
-def test_balanced_softmax_is_logit_adjusted_with_tau_one(data):
+def test_balanced_softmax_is_cross_entropy_on_logits_plus_log_counts(data):
+    """Balanced softmax adds log n_c; logit adjustment with tau = 1 adds log pi_c = log n_c -
+    log N. The constant cancels in the softmax, so both equal CE on x + log n."""
     x, y = data
     w = torch.rand(5, dtype=torch.float64)
+    log_n = torch.log(torch.as_tensor(COUNTS, dtype=torch.float64))
     for kwargs in ({}, {"weight": w, "label_smoothing": 0.1}):
-        got = value_and_grad(
-            lambda z, kw=kwargs: balanced_softmax_cross_entropy(z, y, counts=COUNTS, **kw), x
-        )
-        want = value_and_grad(
+        want = value_and_grad(lambda z, kw=kwargs: F.cross_entropy(z + log_n, y, **kw), x)
+        for loss in (
+            lambda z, kw=kwargs: balanced_softmax_cross_entropy(z, y, counts=COUNTS, **kw),
             lambda z, kw=kwargs: logit_adjusted_cross_entropy(z, y, counts=COUNTS, tau=1.0, **kw),
-            x,
-        )
-        torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
+        ):
+            torch.testing.assert_close(value_and_grad(loss, x), want, rtol=1e-12, atol=1e-12)
 
 
 def test_cross_entropy_options_carry_over(data):

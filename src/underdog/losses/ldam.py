@@ -307,6 +307,9 @@ class DeferredReweighting:
         weight = self.weight_for(epoch)
         current = loss.weight
         if current is None:
+            like = next(loss.buffers(), None)  # the loss's device and floating dtype
+            if like is not None and like.is_floating_point():
+                weight = weight.to(dtype=like.dtype, device=like.device)
             loss.weight = weight
         elif current.shape == weight.shape:
             with torch.no_grad():
