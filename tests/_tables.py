@@ -10,7 +10,11 @@ from underdog.compare import CompareConfig
 
 #: Tiny training settings: every test that trains uses these.
 TINY = CompareConfig(folds=2, epochs=4, patience=2, hidden=(8,), batch_size=32)
-TINY_ARGS = ["--folds", "2", "--epochs", "4", "--patience", "2", "--hidden", "8", "-q"]
+#: The same settings as command-line options.
+TINY_ARGS = [
+    *("--folds", str(TINY.folds), "--epochs", str(TINY.epochs), "--patience", str(TINY.patience)),
+    *("--hidden", ",".join(map(str, TINY.hidden)), "--batch-size", str(TINY.batch_size), "-q"),
+]
 
 
 def make_frame(n: int = 120, *, classes=("a", "b", "c"), weights=(0.6, 0.3, 0.1), seed: int = 0):

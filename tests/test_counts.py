@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -119,15 +121,23 @@ def test_dataloader_of_tuples_and_of_dicts():
     assert class_counts(custom, target="cls").tolist() == EXPECTED
 
 
-def test_streaming_keeps_memory_constant_in_samples():
-    """A generator of 1,000 batches: the counter only ever holds O(C) state."""
+def test_streaming_keeps_no_batch_alive():
+    """Each batch is released before the next is drawn: the counter holds only O(C) state."""
+    alive = []
 
     def batches():
         for _ in range(1000):
-            yield torch.randint(0, 10, (100,))
+            # The consumer's loop variable still holds the previous batch; any older one
+            # must be gone, or the counter kept a reference to it.
+            assert len(alive) < 2 or alive[-2]() is None
+            # numpy batches: a tensor made from one (as the counter makes) keeps it alive.
+            batch = np.random.default_rng(len(alive)).integers(0, 10, 100)
+            alive.append(weakref.ref(batch))
+            yield batch
+            del batch
 
     counts = class_counts(batches(), num_classes=10)
-    assert int(counts.sum()) == 100_000
+    assert int(counts.sum()) == 100_000 and len(alive) == 1000
 
 
 @pytest.mark.parametrize(

@@ -81,11 +81,21 @@ def test_sampler_is_used_and_its_epoch_set():
             self.epochs.append(epoch)
             super().set_epoch(epoch)
 
-    sampler = Recording(y, num_samples=64, seed=0)
-    events = []
-    fit(mlp(4, 2, seed=0), x, y, loss=CrossEntropyLoss(), sampler=sampler, epochs=3,
-        batch_size=32, callbacks=[events.append])  # fmt: skip
+    class RecordingLoss(CrossEntropyLoss):
+        targets: list = []
+
+        def forward(self, input, target):
+            self.targets.append(target.clone())
+            return super().forward(input, target)
+
+    only_ones = np.flatnonzero(np.asarray(y) == 1)
+    sampler = Recording(y, num_samples=64, class_probabilities=[0, 1], seed=0)
+    loss = RecordingLoss()
+    fit(mlp(4, 2, seed=0), x, y, loss=loss, sampler=sampler, epochs=3, batch_size=32)
     assert sampler.epochs == [0, 1, 2]
+    # The batches are the sampler's draws: 64 rows per epoch, 2 batches, all of class 1.
+    assert len(loss.targets) == 3 * 2 and all(len(t) == 32 for t in loss.targets)
+    assert all(bool((t == 1).all()) for t in loss.targets) and len(only_ones) < len(y)
 
 
 def test_threads_are_restored():

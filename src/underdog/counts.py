@@ -198,7 +198,6 @@ class _ClassCounter:
         self.ignore_index = ignore_index
         self.owner = owner
         self.counts = torch.zeros(num_classes or 0, dtype=torch.int64)
-        self.seen = 0
 
     def add(self, labels: torch.Tensor) -> None:
         if labels.numel() == 0:
@@ -234,7 +233,6 @@ class _ClassCounter:
             self.counts = batch
         else:
             self.counts += batch
-        self.seen += labels.numel()
 
 
 def class_counts(
