@@ -41,10 +41,9 @@ from .folds import (
     Fold,
     Progress,
     RunResult,
-    _score,
-    _train_one,
     prepare_fold,
     run_fold,
+    run_recipe,
     train_recipe,
     validation_score,
 )
@@ -198,32 +197,24 @@ def compare(
     minority = int(np.argmin(train_counts))
 
     runs: list[RunResult] = []
-    trained: dict[tuple[str, int], tuple[Any, int, float]] = {}
+    trained: list[dict] = [{} for _ in splits]  # per fold: the models by training key
     recipe_seconds: dict[str, float] = {}
     for r_index, recipe in enumerate(recipes):
         recipe_start = time.perf_counter()
         for s_index, split in enumerate(splits):
-            run_start = time.perf_counter()
-            key = (recipe.training_key, s_index)
-            if key not in trained:
-                trainer = RECIPES.get(recipe.base, recipe) if recipe.base else recipe
-                trained[key] = _train_one(
-                    trainer, split, config, num_classes, progress,
-                    Progress(recipe.name, r_index, len(recipes), s_index, len(splits), 0,
-                             config.epochs),
-                )  # fmt: skip
-            model, best_epoch, train_seconds = trained[key]
-            seconds = time.perf_counter() - run_start + (train_seconds if recipe.base else 0)
+            state = Progress(recipe.name, r_index, len(recipes), s_index, len(splits), 0,
+                             config.epochs)  # fmt: skip
             runs.append(
-                _score(
+                run_recipe(
                     recipe,
-                    model,
                     split,
+                    trained[s_index],
                     config=config,
+                    num_classes=num_classes,
                     minority=minority,
-                    best_epoch=best_epoch,
-                    seconds=seconds,
-                )
+                    progress=progress,
+                    state=state,
+                )  # fmt: skip
             )
         recipe_seconds[recipe.name] = time.perf_counter() - recipe_start
     mean_train = float(np.mean([len(s.y) + len(s.y_val) for s in splits]))

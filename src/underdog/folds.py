@@ -24,7 +24,7 @@ from .adjust import tune_posthoc
 from .counts import class_counts
 from .data.tables import Preprocessor, Table
 from .metrics import BINARY_METRICS, LABEL_METRICS, evaluate
-from .recipes import RECIPES, Recipe
+from .recipes import Recipe
 from .train import fit, mlp, predict_logits, validation_split
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "RunResult",
     "prepare_fold",
     "run_fold",
+    "run_recipe",
     "train_recipe",
     "validation_score",
 ]
@@ -200,28 +201,38 @@ def run_fold(
     """
     config = config or CompareConfig()
     trained: dict[str, tuple[Any, int, float]] = {}
-    runs = []
-    for recipe in recipes:
-        start = time.perf_counter()
-        if recipe.training_key not in trained:
-            trainer = RECIPES.get(recipe.base, recipe) if recipe.base else recipe
-            trained[recipe.training_key] = _train_one(
-                trainer, fold, config, num_classes, None, None
-            )
-        model, best_epoch, train_seconds = trained[recipe.training_key]
-        seconds = time.perf_counter() - start + (train_seconds if recipe.base else 0)
-        runs.append(
-            _score(
-                recipe,
-                model,
-                fold,
-                config=config,
-                minority=minority,
-                best_epoch=best_epoch,
-                seconds=seconds,
-            )
+    return [
+        run_recipe(
+            recipe, fold, trained, config=config, num_classes=num_classes, minority=minority
+        )  # fmt: skip
+        for recipe in recipes
+    ]
+
+
+def run_recipe(
+    recipe: Recipe,
+    fold: Fold,
+    trained: dict[str, tuple[Any, int, float]],
+    *,
+    config: CompareConfig,
+    num_classes: int,
+    minority: int,
+    progress: Callable[[Progress], None] | None = None,
+    state: Progress | None = None,
+) -> RunResult:
+    """Train (unless ``trained``, the fold's cache by training key, has the model) and score
+    one recipe on one fold; recipes that reuse another's model take it from the cache."""
+    start = time.perf_counter()
+    if recipe.training_key not in trained:
+        trained[recipe.training_key] = _train_one(
+            recipe.trainer, fold, config, num_classes, progress, state
         )
-    return runs
+    model, best_epoch, train_seconds = trained[recipe.training_key]
+    seconds = time.perf_counter() - start + (train_seconds if recipe.base else 0)
+    return _score(
+        recipe, model, fold, config=config, minority=minority, best_epoch=best_epoch,
+        seconds=seconds,
+    )  # fmt: skip
 
 
 def _score(

@@ -100,6 +100,11 @@ class Recipe:
     base: str | None = None
 
     @property
+    def trainer(self) -> Recipe:
+        """The recipe whose loss and sampler train this recipe's model."""
+        return RECIPES[self.base] if self.base else self
+
+    @property
     def training_key(self) -> str:
         """Recipes with the same key train the same model."""
         return self.base or self.name
