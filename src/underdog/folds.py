@@ -31,6 +31,7 @@ __all__ = [
     "CompareConfig",
     "Fold",
     "Progress",
+    "fit_posthoc",
     "RunResult",
     "prepare_fold",
     "run_fold",
@@ -235,6 +236,17 @@ def run_recipe(
     )  # fmt: skip
 
 
+def fit_posthoc(recipe: Recipe, model: Any, fold: Fold, *, config: CompareConfig) -> Any:
+    """``recipe``'s post-hoc decision rule, tuned on the fold's validation split."""
+    return tune_posthoc(
+        recipe.posthoc,
+        predict_logits(model, fold.x_val),
+        fold.y_val,
+        counts=fold.counts.numpy(),
+        metric=config.metric,
+    )
+
+
 def _score(
     recipe: Recipe,
     model: Any,
@@ -246,13 +258,7 @@ def _score(
     seconds: float,
 ) -> RunResult:
     """Fit ``recipe``'s post-hoc rule on the validation split and score the test part."""
-    rule = tune_posthoc(
-        recipe.posthoc,
-        predict_logits(model, fold.x_val),
-        fold.y_val,
-        counts=fold.counts.numpy(),
-        metric=config.metric,
-    )
+    rule = fit_posthoc(recipe, model, fold, config=config)
     proba, y_pred = rule.apply(predict_logits(model, fold.x_test))
     scalars, per_class = evaluate(fold.y_test, proba, y_pred=y_pred, minority=minority)
     return RunResult(

@@ -24,13 +24,12 @@ import torch
 from torch import nn
 
 from ._io import write_files_atomically
-from .adjust import PostHoc, tune_posthoc
-from .counts import class_counts
+from .adjust import PostHoc
 from .data.tables import Preprocessor, Table
 from .exceptions import DataError
-from .folds import CompareConfig, train_recipe
+from .folds import CompareConfig, fit_posthoc, prepare_fold, train_recipe
 from .recipes import Recipe
-from .train import mlp, predict_logits, validation_split
+from .train import mlp, predict_logits
 
 __all__ = ["FORMAT_VERSION", "TrainedModel", "train_model"]
 
@@ -145,31 +144,22 @@ def train_model(
     rows = np.arange(len(table.labels))
     if table.training_rows is not None:
         rows = table.training_rows(seed)  # digits-lt: its long-tailed training set
-    features = table.features.iloc[rows]
-    y = table.labels[rows]
-    fit_pos, val_pos = validation_split(y, fraction=config.val_fraction, seed=seed)
-    pre = Preprocessor.fit(features)
-    x = pre.transform(features)
-    # Every process holds the whole table: count it once, not once per rank.
-    counts = class_counts(y[fit_pos], num_classes=table.num_classes, distributed=False)
+    # One "fold" whose training part is every row and whose test part is empty; its
+    # validation split and model are seeded with ``seed`` (seed * 1000 + fold).
+    fold = prepare_fold(table, rows, rows[:0], seed=0, fold=seed, config=config)
     result = train_recipe(
         recipe,
-        x[fit_pos],
-        y[fit_pos],
-        x_val=x[val_pos],
-        y_val=y[val_pos],
-        counts=counts,
+        fold.x,
+        fold.y,
+        x_val=fold.x_val,
+        y_val=fold.y_val,
+        counts=fold.counts,
         num_classes=table.num_classes,
         config=config,
-        seed=seed,
+        seed=fold.model_seed,
     )
-    rule = tune_posthoc(
-        recipe.posthoc,
-        predict_logits(result.model, x[val_pos]),
-        y[val_pos],
-        counts=counts.numpy(),
-        metric=config.metric,
-    )
+    rule = fit_posthoc(recipe, result.model, fold, config=config)
+    counts, val_rows, pre = fold.counts, len(fold.y_val), fold.preprocessor
     return TrainedModel(
         module=result.model,
         preprocessor=pre,
@@ -182,7 +172,7 @@ def train_model(
         info={
             "rows": len(rows),
             "counts": counts.tolist(),
-            "validation_rows": len(val_pos),
+            "validation_rows": val_rows,
             "best_epoch": result.best_epoch,
             "epochs_run": result.epochs_run,
             "seed": seed,
