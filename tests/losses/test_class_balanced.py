@@ -104,3 +104,15 @@ def test_errors(data):
         ClassBalancedLoss(counts=[5, 0, 3, 1])
     with pytest.raises(underdog.ShapeError, match=r"'counts' of class_balanced_loss.*\(4,\)"):
         class_balanced_loss(x, y, counts=[1, 2, 3])
+
+
+@pytest.mark.parametrize("base", ["softmax", "sigmoid"])
+def test_errors_name_this_loss(base):
+    with pytest.raises(
+        underdog.ShapeError, match="The 'input' of class_balanced_loss must have shape"
+    ):
+        underdog.class_balanced_loss(torch.randn(4), torch.zeros(4, dtype=torch.long),
+                                     counts=[3, 2, 1], beta=0.9, base=base)  # fmt: skip
+    with pytest.raises(underdog.DataError, match="The 'target' of class_balanced_loss"):
+        underdog.class_balanced_loss(torch.randn(4, 3), torch.tensor([0, 1, 2, 5]),
+                                     counts=[3, 2, 1], beta=0.9, base=base)  # fmt: skip

@@ -70,7 +70,10 @@ def _class_balanced(
     reduction: str,
     owner: str,
 ) -> torch.Tensor:
-    classes = input.shape[1] if input.ndim >= 2 else 0
+    # Shapes and class range are checked here, in this loss's name, before either base.
+    target, _ = check_index_input(input, target, None, owner)
+    classes = input.shape[1]
+    check_class_targets(target, classes, ignore_index, owner=owner)
     if weight.shape != (classes,):
         raise ShapeError(
             f"The 'counts' of {owner} must have shape ({classes},), one count per class of "
@@ -86,8 +89,6 @@ def _class_balanced(
             ignore_index=ignore_index,
             reduction=reduction,
         )
-    target, _ = check_index_input(input, target, None, owner)
-    check_class_targets(target, classes, ignore_index, owner=owner)
     keep = target != ignore_index
     safe = torch.where(keep, target, torch.zeros_like(target))
     dtype = torch.promote_types(input.dtype, torch.float32)  # weights stay float32 in half
