@@ -9,10 +9,10 @@ import torch
 
 from ..exceptions import ShapeError
 from ._common import broadcast_sample_weight, reduce_loss, shape_str
-from ._kernels import SoftmaxFocal, upcast
-from .cross_entropy import _check_input
+from ._kernels import SoftmaxFocal, check_class_targets, upcast
+from .cross_entropy import _check_input, cross_entropy
 
-__all__ = ["binary_denominator", "check_index_input", "softmax_rows"]
+__all__ = ["binary_denominator", "check_index_input", "shifted_cross_entropy", "softmax_rows"]
 
 
 def check_index_input(
@@ -106,3 +106,61 @@ def binary_denominator(
     if alpha is None:
         return loss, count
     return loss, (1.0 - alpha) * count + (2.0 * alpha - 1.0) * target.sum().to(loss.dtype)
+
+
+def shifted_cross_entropy(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    weight: torch.Tensor | None,
+    sample_weight: torch.Tensor | None,
+    ignore_index: int,
+    label_smoothing: float,
+    reduction: str,
+    owner: str,
+    scale: float = 1.0,
+    margins: torch.Tensor | None = None,
+    bias: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Cross-entropy of ``scale * (x - m_y onehot(y)) + bias`` (LDAM, logit adjustment).
+
+    Class-index targets without smoothing take the fused softmax kernel (nothing kept for
+    backward but what cross-entropy keeps); otherwise the shifted logits are built once and
+    passed to :func:`~underdog.cross_entropy`. Probability targets are allowed without
+    ``margins`` (a margin needs the target class). ``margins`` and ``bias`` are ``(C,)``.
+    """
+    per_class = margins if margins is not None else bias
+    if margins is not None:
+        target, weight = check_index_input(input, target, weight, owner)
+        probabilities = False
+    else:
+        probabilities = _check_input(input, target, owner)
+    classes = input.shape[1]
+    if per_class is not None and per_class.shape != (classes,):
+        raise ShapeError(
+            f"The 'counts' of {owner} must have shape ({classes},), one count per class of "
+            f"dim 1 of the input {shape_str(input.shape)}. Got shape "
+            f"{shape_str(per_class.shape)}."
+        )
+    if not probabilities:
+        check_class_targets(target, classes, ignore_index, owner=owner)
+        if label_smoothing == 0.0:
+            target, weight = check_index_input(input, target, weight, owner)
+            return softmax_rows(
+                input, target, gamma=0.0, weight=weight, sample_weight=sample_weight,
+                ignore_index=ignore_index, reduction=reduction, owner=owner, scale=scale,
+                margins=margins, bias=bias,
+            )  # fmt: skip
+    x = upcast(input)
+    z = x if scale == 1.0 else torch.mul(x, scale)
+    if margins is not None:
+        # Subtract s * m_y at the target: one fresh logits-sized tensor at most.
+        safe = torch.where(target != ignore_index, target, torch.zeros_like(target)).unsqueeze(1)
+        shift = margins.to(dtype=x.dtype, device=x.device)[safe] * -scale
+        z = (z.clone() if z is x else z).scatter_add_(1, safe, shift)
+    if bias is not None:
+        z = z + bias.to(dtype=x.dtype, device=x.device).reshape((classes,) + (1,) * (x.ndim - 2))
+    return cross_entropy(
+        z, target, weight=weight, sample_weight=sample_weight, ignore_index=ignore_index,
+        label_smoothing=label_smoothing, reduction=reduction,
+    )  # fmt: skip

@@ -37,9 +37,7 @@ from ..exceptions import DataError, InvalidParameterError, ShapeError
 from ..weights import class_weight
 from ._common import shape_str
 from ._constructors import ClassWeightedMean, FromCounts
-from ._kernels import check_class_targets, upcast
-from ._shared import check_index_input, softmax_rows
-from .cross_entropy import cross_entropy
+from ._shared import shifted_cross_entropy
 
 __all__ = ["DeferredReweighting", "LDAMLoss", "ldam_cross_entropy", "ldam_margins"]
 
@@ -68,55 +66,9 @@ def ldam_margins(counts: Any, *, max_margin: float = 0.5, owner: str = "ldam_mar
     return inverse * (max_margin / inverse.max())
 
 
-def _ldam(
-    input: torch.Tensor,
-    target: torch.Tensor,
-    margins: torch.Tensor,
-    *,
-    scale: float,
-    weight: torch.Tensor | None,
-    sample_weight: torch.Tensor | None,
-    ignore_index: int,
-    label_smoothing: float,
-    reduction: str,
-    owner: str,
-) -> torch.Tensor:
-    target, weight = check_index_input(input, target, weight, owner)
-    classes = input.shape[1]
-    if margins.shape != (classes,):
-        raise ShapeError(
-            f"The 'counts' of {owner} must have shape ({classes},), one count per class of "
-            f"dim 1 of the input {shape_str(input.shape)}. Got shape {shape_str(margins.shape)}."
-        )
-    check_class_targets(target, classes, ignore_index, owner=owner)
-    if label_smoothing == 0.0:
-        return softmax_rows(
-            input,
-            target,
-            gamma=0.0,
-            weight=weight,
-            sample_weight=sample_weight,
-            ignore_index=ignore_index,
-            reduction=reduction,
-            owner=owner,
-            scale=scale,
-            margins=margins,
-        )
-    x = upcast(input)
-    safe = torch.where(target != ignore_index, target, torch.zeros_like(target)).unsqueeze(1)
-    shift = margins.to(dtype=x.dtype, device=x.device)[safe] * -scale
-    # s * x, then subtract s * m_y at the target: one fresh logits-sized tensor, and
-    # nothing but the index is kept for backward besides cross-entropy's log-softmax.
-    z = torch.mul(x, scale).scatter_add_(1, safe, shift)
-    return cross_entropy(
-        z,
-        target,
-        weight=weight,
-        sample_weight=sample_weight,
-        ignore_index=ignore_index,
-        label_smoothing=label_smoothing,
-        reduction=reduction,
-    )
+def _ldam(input: torch.Tensor, target: torch.Tensor, margins: torch.Tensor, **kwargs: Any):
+    """Cross-entropy of ``scale * (x - m_y onehot(y))`` (see :func:`shifted_cross_entropy`)."""
+    return shifted_cross_entropy(input, target, margins=margins, **kwargs)
 
 
 def ldam_cross_entropy(

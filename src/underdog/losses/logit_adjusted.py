@@ -32,12 +32,9 @@ import torch
 from torch import nn
 
 from .._validation import check_int, check_real, check_reduction, check_vector, check_weight
-from ..exceptions import DataError, ShapeError
-from ._common import shape_str
+from ..exceptions import DataError
 from ._constructors import ClassWeightedMean, FromCounts
-from ._kernels import check_class_targets, upcast
-from ._shared import check_index_input, softmax_rows
-from .cross_entropy import _check_input, cross_entropy
+from ._shared import shifted_cross_entropy
 
 __all__ = [
     "BalancedSoftmaxLoss",
@@ -71,52 +68,10 @@ def log_prior(counts: Any, *, owner: str = "log_prior") -> torch.Tensor:
 
 
 def _adjusted_cross_entropy(
-    input: torch.Tensor,
-    target: torch.Tensor,
-    offset: torch.Tensor,
-    *,
-    weight: torch.Tensor | None,
-    sample_weight: torch.Tensor | None,
-    ignore_index: int,
-    label_smoothing: float,
-    reduction: str,
-    owner: str,
+    input: torch.Tensor, target: torch.Tensor, offset: torch.Tensor, **kwargs: Any
 ) -> torch.Tensor:
     """``cross_entropy(x + offset)`` with ``offset`` ``(C,)`` along dim 1."""
-    probabilities = _check_input(input, target, owner)
-    classes = input.shape[1]
-    if offset.shape != (classes,):
-        raise ShapeError(
-            f"The 'counts' of {owner} must have shape ({classes},), one count per class of "
-            f"dim 1 of the input {shape_str(input.shape)}. Got shape {shape_str(offset.shape)}."
-        )
-    if not probabilities:
-        check_class_targets(target, classes, ignore_index, owner=owner)
-        if label_smoothing == 0.0:
-            # The fused kernel: the shifted logits become the log-softmax in place.
-            target, weight = check_index_input(input, target, weight, owner)
-            return softmax_rows(
-                input,
-                target,
-                gamma=0.0,
-                weight=weight,
-                sample_weight=sample_weight,
-                ignore_index=ignore_index,
-                reduction=reduction,
-                owner=owner,
-                bias=offset,
-            )
-    x = upcast(input)
-    shift = offset.to(dtype=x.dtype, device=x.device).reshape((classes,) + (1,) * (x.ndim - 2))
-    return cross_entropy(
-        x + shift,
-        target,
-        weight=weight,
-        sample_weight=sample_weight,
-        ignore_index=ignore_index,
-        label_smoothing=label_smoothing,
-        reduction=reduction,
-    )
+    return shifted_cross_entropy(input, target, bias=offset, **kwargs)
 
 
 def logit_adjusted_cross_entropy(
