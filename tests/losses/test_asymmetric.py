@@ -31,6 +31,8 @@ def data():
         (2.0, 2.5, 0.1),
         (0.0, 0.0, 0.1),
         (1.0, 0.0, 0.05),
+        (0.0, 1.0, 0.1),
+        (1.0, 3.0, 0.05),
     ],
 )
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
@@ -66,6 +68,28 @@ def test_reference_eps_saturates_but_ours_does_not():
     ours = asymmetric_loss_with_logits(x, t, reduction="sum")
     torch.testing.assert_close(ours, torch.tensor(40.0, dtype=torch.float64))
     assert asl_reference_code(x, t) < 19  # -log(1e-8) = 18.4
+
+
+@pytest.mark.parametrize("label", [1.0, 0.0])
+def test_float32_exact_where_p_underflows_or_rounds_to_one(label):
+    # float32 sigmoid is subnormal below x = -87, 0 below -104 and 1 above 17; the loss
+    # and its gradient must still follow the float64 log-space formula there.
+    x = torch.tensor([-1e4, -200.0, -103.5, -95.0, -88.0, -50.0, -5.0, 0.3, 17.5, 25.0, 1e4])
+    target = torch.full_like(x, label)
+    got_loss, got_grad = value_and_grad(
+        lambda v: asymmetric_loss_with_logits(v, target, reduction="none"), x
+    )
+    z, t = x.double(), target.double()
+    p, q = torch.sigmoid(z), torch.sigmoid(-z)
+    p_m = (p - 0.05).clamp(min=0)
+    loss = t * q * F.softplus(-z) - (1 - t) * p_m**4 * torch.log1p(-p_m)
+    # dl/dx: -q (q + p softplus(-x)) for a positive; p q p_m^3 (p_m / (1 - p_m) -
+    # 4 log(1 - p_m)) for a negative.
+    grad = -t * q * (q + p * F.softplus(-z)) + (1 - t) * p * q * p_m**3 * (
+        p_m / (1 - p_m) - 4 * torch.log1p(-p_m)
+    )
+    torch.testing.assert_close(got_loss.double(), loss, rtol=1e-6, atol=6e-8)  # 2^-24
+    torch.testing.assert_close(got_grad.double(), grad, rtol=1e-5, atol=6e-8)
 
 
 def test_clip_discards_easy_negatives():

@@ -1,23 +1,15 @@
-"""Autograd Functions with analytic gradients for the imbalance losses.
+"""Autograd Functions with analytic gradients for the imbalance losses: the softmax one.
 
 Autograd on a chain of small ops keeps many logits-sized tensors alive for backward (a
-focal loss written naively saves five to seven). The Functions here keep what plain
-cross-entropy keeps:
+focal loss written naively saves five to seven). The Functions here and in
+:mod:`underdog.losses._elementwise` keep what plain cross-entropy keeps:
 
 - :class:`SoftmaxFocal` saves ``log_softmax(x)`` (one logits-sized tensor, as
   ``F.cross_entropy`` does) and per-row values, and runs the same fused
-  ``log_softmax`` backward as cross-entropy.
-- :class:`SigmoidFocal` and :class:`Asymmetric` are elementwise: their forward computes the
-  local derivative ``dl/dx`` alongside the loss and saves only it (one logits-sized
-  tensor; the logits themselves are not kept); backward is one multiplication.
-
-Logarithms come from log-space (``-log(1 - p) = softplus(x)``, ``-log p = softplus(x) - x``,
-``log p_y`` from ``log_softmax``), so there is no ``eps`` and no ``0 * inf``: losses and
-gradients are finite for logits of +-1e4 and for focusing exponents in (0, 1), where
-``(1 - p) ** gamma`` has an infinite derivative at ``p = 1`` but the loss's derivative has
-a finite limit, computed here. (``1 - p`` itself is ``1 - sigmoid(x)``: near ``p = 1`` it
-loses relative precision, as BCE's gradient ``sigmoid(x) - 1`` does, only in products
-that are then negligible.)
+  ``log_softmax`` backward as cross-entropy; ``log p_y`` comes from ``log_softmax``, so
+  there is no ``eps``.
+- the sigmoid Functions (:mod:`underdog.losses._elementwise`) compute the local derivative
+  ``dl/dx`` alongside the loss and save only it.
 
 All Functions are traceable by ``torch.compile(fullgraph=True)``: no ``.item()``, no
 branching on tensor values (only on Python hyper-parameters).
@@ -25,22 +17,12 @@ branching on tensor values (only on Python hyper-parameters).
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
-import torch.nn.functional as F
 
 from ..exceptions import DataError
 from ._common import eager, upcast
 
-__all__ = [
-    "Asymmetric",
-    "SigmoidFocal",
-    "SoftmaxFocal",
-    "check_class_targets",
-    "eager",
-    "upcast",
-]
+__all__ = ["SoftmaxFocal", "check_class_targets", "eager", "upcast"]
 
 
 def check_class_targets(
@@ -144,195 +126,3 @@ class SoftmaxFocal(torch.autograd.Function):
         sparse = torch.zeros_like(logp).scatter_(1, index, factor.unsqueeze(1))
         grad_input = torch._log_softmax_backward_data(sparse, logp, 1, logp.dtype)
         return grad_input, None, None, None, None, None
-
-
-# ----------------------------------------------------------------------------- sigmoid
-# The elementwise kernels are bound by memory traffic: every pass over the logits costs
-# about the same, so they work in place, fuse with addcmul_ / lerp_, and compute the
-# gradient in the same sweep as the loss. Notation: sp = softplus(x) = -log(1 - p),
-# sn = softplus(-x) = -log p, q = 1 - p.
-
-
-def _power(base: torch.Tensor, neg_log_base: Any, gamma: float) -> torch.Tensor | None:
-    """``base ** gamma`` in a new buffer; None for ``gamma = 0`` (the factor 1).
-
-    Fast paths for 1, 2 and 4; otherwise ``exp(-gamma * neg_log_base)``, exact in
-    log-space. ``neg_log_base`` is ``-log(base)`` or a callable returning it.
-    """
-    if gamma == 0.0:
-        return None
-    if gamma == 1.0:
-        return base.clone()
-    if gamma == 2.0:
-        return torch.square(base)
-    if gamma == 4.0:
-        return torch.square(base).square_()
-    if callable(neg_log_base):
-        neg_log_base = neg_log_base()
-    return torch.mul(neg_log_base, -gamma).exp_()  # exp(-inf) = 0
-
-
-def _softplus_pair(input: torch.Tensor):
-    """``(sp, sn, p, q)``: ``softplus(x)``, ``softplus(-x)``, ``sigmoid(x)``, ``1 - p``.
-
-    ``softplus`` switches to the identity above 40, where ``log1p(exp(-x))`` is below the
-    float64 rounding of ``x``; ``sn = sp - x`` is exact for any finite ``x``.
-    """
-    sp = F.softplus(input, threshold=40.0)
-    sn = torch.sub(sp, input)
-    p = torch.sigmoid(input)
-    q = torch.rsub(p, 1.0)
-    return sp, sn, p, q
-
-
-def _prepare_target(
-    target: torch.Tensor, dtype: torch.dtype, smoothing: float, ignore_index: float | None
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """(smoothed target with ignored entries set to 0, mask of ignored entries or None)."""
-    ignored = None
-    if ignore_index is not None:
-        ignored = target == ignore_index
-        target = target.masked_fill(ignored, 0.0)
-    if smoothing != 0.0:
-        target = target * (1.0 - smoothing) + smoothing / 2
-    return target.to(dtype), ignored
-
-
-def _positive_part(sn, p, q, gamma: float, modulator):
-    """``L+ = (1-p)^g sn`` (in sn's buffer) and ``-dL+/dx = (1-p)^g (q + g p sn)``.
-
-    ``modulator`` is ``(1-p)^g``, or None for ``g`` in (0, 1, 2), where ``q`` is consumed
-    in place instead (call this last).
-    """
-    if gamma == 0.0:
-        return sn, q
-    if modulator is None:
-        if gamma == 1.0:
-            term = sn.mul_(q)
-            return term, q.square_().addcmul_(p, term)
-        term = sn.mul_(q).mul_(q)  # gamma == 2
-        return term, q.pow_(3).addcmul_(p, term, value=2.0)
-    term = sn.mul_(modulator)
-    return term, modulator.mul_(q).addcmul_(p, term, value=gamma)
-
-
-def _positive_modulator(q, sp, gamma: float):
-    """``(1-p)^g`` for :func:`_positive_part`, None where it works in place."""
-    return None if gamma in (0.0, 1.0, 2.0) else _power(q, sp, gamma)
-
-
-def _negative_part(sp, p, q, gamma: float, modulator):
-    """``L- = p^g sp`` (in sp's buffer) and ``dL-/dx = p^g (p + g q sp)``;
-    ``modulator`` is ``p^g`` or None for ``g = 0``."""
-    if modulator is None:
-        return sp, p
-    term = sp.mul_(modulator)
-    return term, modulator.mul_(p).addcmul_(q, term, value=gamma)
-
-
-def _combine(term_pos, term_neg, slope_pos, slope_neg, target, ignored, negated=False):
-    """``loss = t L+ + (1-t) L-`` and ``grad = -t slope_pos + (1-t) slope_neg``, in place
-    in the buffers of ``term_neg`` and ``slope_neg`` (``slope_pos`` is ``-dL+/dx``, or
-    already ``dL+/dx`` when ``negated``)."""
-    loss = term_neg.lerp_(term_pos, target)
-    grad = slope_neg.lerp_(slope_pos if negated else slope_pos.neg_(), target)
-    if ignored is not None:
-        loss.masked_fill_(ignored, 0.0)
-        grad.masked_fill_(ignored, 0.0)
-    return loss, grad
-
-
-class SigmoidFocal(torch.autograd.Function):
-    """Elementwise ``a t (1-p)^g (-log p) + b (1-t) p^g (-log(1-p))``, ``p = sigmoid(x)``.
-
-    ``a`` (positive-term multiplier) and ``b`` (negative-term multiplier) broadcast against
-    ``x`` or are None (1). ``t`` is smoothed by ``smoothing`` and elements whose target
-    equals ``ignore_index`` give loss 0 and gradient 0. Saves only ``dl/dx``.
-    """
-
-    @staticmethod
-    def forward(
-        ctx,
-        input: torch.Tensor,
-        target: torch.Tensor,
-        pos: torch.Tensor | float | None,
-        neg: torch.Tensor | float | None,
-        gamma: float,
-        smoothing: float,
-        ignore_index: float | None,
-    ) -> torch.Tensor:
-        t, ignored = _prepare_target(target, input.dtype, smoothing, ignore_index)
-        sp, sn, p, q = _softplus_pair(input)
-        mod_pos = _positive_modulator(q, sp, gamma)  # (1 - p)^g = exp(-g sp)
-        mod_neg = _power(p, sn, gamma)  # p^g = exp(-g sn)
-        term_neg, slope_neg = _negative_part(sp, p, q, gamma, mod_neg)
-        term_pos, slope_pos = _positive_part(sn, p, q, gamma, mod_pos)
-        if pos is not None:
-            term_pos.mul_(pos)
-            slope_pos.mul_(-pos)  # the sign of dL+/dx folded in
-        if neg is not None:
-            term_neg.mul_(neg)
-            slope_neg.mul_(neg)
-        loss, grad = _combine(
-            term_pos, term_neg, slope_pos, slope_neg, t, ignored, negated=pos is not None
-        )
-        ctx.save_for_backward(grad)
-        return loss
-
-    @staticmethod
-    def backward(ctx, grad_output: torch.Tensor):
-        (grad,) = ctx.saved_tensors
-        return grad_output * grad, None, None, None, None, None, None
-
-
-class Asymmetric(torch.autograd.Function):
-    """Elementwise asymmetric loss (Ridnik et al. 2021) with the exact gradient.
-
-    ``l = -t (1-p)^gp log p - (1-t) p_m^gn log(1 - p_m)``, ``p_m = max(p - clip, 0)``.
-    Saves only ``dl/dx``.
-    """
-
-    @staticmethod
-    def forward(
-        ctx,
-        input: torch.Tensor,
-        target: torch.Tensor,
-        gamma_pos: float,
-        gamma_neg: float,
-        clip: float,
-        ignore_index: float | None,
-    ) -> torch.Tensor:
-        t, ignored = _prepare_target(target, input.dtype, 0.0, ignore_index)
-        sp, sn, p, q = _softplus_pair(input)
-        mod_pos = _positive_modulator(q, sp, gamma_pos)
-        if clip == 0.0:
-            mod_neg = _power(p, sn, gamma_neg)
-            term_neg, slope_neg = _negative_part(sp, p, q, gamma_neg, mod_neg)
-            term_pos, slope_pos = _positive_part(sn, p, q, gamma_pos, mod_pos)
-        else:
-            # p_m = max(p - clip, 0); 1 - p_m = min(1 - p + clip, 1) >= clip.
-            # L- = -p_m^gn log(1 - p_m), 0 exactly where p <= clip, and
-            # dL-/dx = (gn L- / p_m + p_m^gn / (1 - p_m)) p (1 - p) [p > clip], where
-            # L- / p_m = -p_m^(gn - 1) log(1 - p_m) stays finite as p_m -> 0.
-            p_m = torch.sub(p, clip, out=sp).clamp_(min=0.0)  # sp is not needed here
-            one_minus = torch.add(q, clip).clamp_(max=1.0)
-            if gamma_neg == 0.0:
-                modulator = (p_m > 0).to(p.dtype)
-            else:
-                modulator = _power(p_m, lambda: torch.log(p_m).neg_(), gamma_neg)
-            term_neg = torch.log(one_minus).mul_(modulator).neg_()
-            slope_neg = modulator.div_(one_minus)
-            if gamma_neg != 0.0:
-                tiny = torch.finfo(p_m.dtype).tiny
-                ratio = torch.div(term_neg, p_m.clamp_(min=tiny), out=one_minus)
-                slope_neg.add_(ratio, alpha=gamma_neg)
-            slope_neg.mul_(p).mul_(q)
-            term_pos, slope_pos = _positive_part(sn, p, q, gamma_pos, mod_pos)
-        loss, grad = _combine(term_pos, term_neg, slope_pos, slope_neg, t, ignored)
-        ctx.save_for_backward(grad)
-        return loss
-
-    @staticmethod
-    def backward(ctx, grad_output: torch.Tensor):
-        (grad,) = ctx.saved_tensors
-        return grad_output * grad, None, None, None, None, None

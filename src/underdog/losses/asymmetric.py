@@ -39,7 +39,8 @@ from torch import nn
 
 from .._validation import check_int, check_real, check_reduction
 from ._common import reduce_loss
-from ._kernels import Asymmetric, eager, upcast
+from ._elementwise import Asymmetric
+from ._kernels import eager, upcast
 from ._shared import binary_denominator
 from .binary import _check_shapes, binary_cross_entropy_weight_sum
 

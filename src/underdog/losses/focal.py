@@ -26,8 +26,9 @@ the number of elements instead: its ``"mean"`` is ``reduction="sum"`` divided by
 positives. For soft targets the two terms are weighted by ``t`` and ``1 - t`` (torchvision
 instead mixes ``p_t``); for 0/1 targets both agree.
 
-The gradients are analytic (see :mod:`underdog.losses._kernels`): finite for logits of
-+-1e4 and for ``gamma`` in (0, 1); half-precision logits are computed in float32.
+The gradients are analytic (see :mod:`underdog.losses._kernels` and
+:mod:`underdog.losses._elementwise`): finite for logits of +-1e4 and for ``gamma`` in
+(0, 1); half-precision logits are computed in float32.
 
 References:
     T.-Y. Lin, P. Goyal, R. Girshick, K. He, P. Dollar, "Focal Loss for Dense Object
@@ -45,7 +46,8 @@ from .._validation import check_int, check_real, check_reduction, check_weight
 from ..weights import pos_weight as compute_pos_weight
 from ._common import align_to_class_dim, reduce_loss
 from ._constructors import ClassWeightedMean, FromClassWeights
-from ._kernels import SigmoidFocal, check_class_targets, eager, upcast
+from ._elementwise import SigmoidFocal
+from ._kernels import check_class_targets, eager, upcast
 from ._shared import binary_denominator, check_index_input, softmax_rows
 from .binary import _check_shapes, binary_cross_entropy_weight_sum
 

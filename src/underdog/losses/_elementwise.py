@@ -1,0 +1,316 @@
+"""Elementwise autograd Functions for the sigmoid losses: focal and asymmetric.
+
+:class:`SigmoidFocal` and :class:`Asymmetric` compute the local derivative ``dl/dx`` in the
+same sweep as the loss and save only it (one logits-sized tensor; the logits themselves
+are not kept); backward is one multiplication. On the CPU the sweep runs over blocks of
+rows that fit in the core's cache (:func:`_sweep`): a kernel makes some twenty passes, and
+in cache a pass costs a fraction of one through memory.
+
+Logarithms never take an ``eps``: ``-log(1 - p) = softplus(x)``, ``-log p = softplus(x) -
+x`` or ``log1p(q / p)`` with ``q = sigmoid(-x)`` (capped where it overflows), and
+``log(1 - p_m) = log1p(p_m / (1 - p_m))``. Losses and gradients are finite for logits of
++-1e4 and for focusing exponents in (0, 1), where ``(1 - p) ** gamma`` has an infinite
+derivative at ``p = 1`` but the loss's derivative has a finite limit, computed here.
+(``1 - p`` is ``1 - sigmoid(x)`` in the focal kernel: near ``p = 1`` it loses relative
+precision, as BCE's gradient ``sigmoid(x) - 1`` does, only in products that are then
+negligible; the asymmetric kernel computes it as ``sigmoid(-x)``, because its negatives'
+gradient is proportional to it.)
+
+Traceable by ``torch.compile(fullgraph=True)``: no ``.item()``, no branching on tensor
+values (only on Python hyper-parameters).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from ._common import eager
+
+__all__ = ["Asymmetric", "SigmoidFocal"]
+
+
+# Every pass over a block costs about the same, so the kernels work in place, fuse with
+# addcmul_ / lerp_, and compute the gradient in the same sweep as the loss. Notation:
+# sp = softplus(x) = -log(1 - p), sn = softplus(-x) = -log p, q = 1 - p.
+
+
+def _power(base: torch.Tensor, neg_log_base: Any, gamma: float) -> torch.Tensor | None:
+    """``base ** gamma`` in a new buffer; None for ``gamma = 0`` (the factor 1).
+
+    Fast paths for 1 to 4; otherwise ``exp(-gamma * neg_log_base)``, exact in
+    log-space. ``neg_log_base`` is ``-log(base)`` or a callable returning it.
+    """
+    if gamma == 0.0:
+        return None
+    if gamma == 1.0:
+        return base.clone()
+    if gamma == 2.0:
+        return torch.square(base)
+    if gamma == 3.0:
+        return torch.square(base).mul_(base)
+    if gamma == 4.0:
+        return torch.square(base).square_()
+    if callable(neg_log_base):
+        neg_log_base = neg_log_base()
+    return torch.mul(neg_log_base, -gamma).exp_()  # exp(-inf) = 0
+
+
+def _softplus_pair(input: torch.Tensor):
+    """``(sp, sn, p, q)``: ``softplus(x)``, ``softplus(-x)``, ``sigmoid(x)``, ``1 - p``.
+
+    ``softplus`` switches to the identity above 40, where ``log1p(exp(-x))`` is below the
+    float64 rounding of ``x``; ``sn = sp - x`` is exact for any finite ``x``.
+    """
+    sp = F.softplus(input, threshold=40.0)
+    sn = torch.sub(sp, input)
+    p = torch.sigmoid(input)
+    q = torch.rsub(p, 1.0)
+    return sp, sn, p, q
+
+
+def _prepare_target(
+    target: torch.Tensor, dtype: torch.dtype, smoothing: float, ignore_index: float | None
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(smoothed target with ignored entries set to 0, 0/1 mask of kept entries or None).
+
+    The mask is a float tensor: a comparison written straight into floats and a product
+    cost a tenth of a boolean mask and ``masked_fill`` on the CPU.
+    """
+    keep = None
+    if ignore_index is not None:
+        if eager():
+            keep = torch.ne(target, ignore_index, out=torch.empty_like(target, dtype=dtype))
+        else:
+            keep = torch.ne(target, ignore_index).to(dtype)
+        target = target.to(dtype) * keep
+    else:
+        target = target.to(dtype)
+    if smoothing != 0.0:
+        target = target * (1.0 - smoothing) + smoothing / 2
+    return target, keep
+
+
+def _neg_log_sigmoid(neg_input: torch.Tensor, p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    """``-log p = softplus(-x)`` from ``-x``, ``p = sigmoid(x)`` and ``q = sigmoid(-x)``, in a
+    new buffer, at two thirds of the cost of ``softplus`` (which computes ``exp`` and
+    ``log1p``).
+
+    ``log1p(q / p)``, exact to rounding because ``p`` and ``q`` are. Where ``q / p = exp(-x)``
+    overflows (or nearly: ``-x`` above ``log(max) - 1``), ``softplus(-x) = -x`` to rounding:
+    the value is capped below that bound and then raised to ``-x`` (``softplus(-x) >= -x``
+    everywhere, so the raise changes nothing elsewhere).
+    """
+    bound = math.log(torch.finfo(p.dtype).max) - 1.0
+    neg_log_p = torch.div(q, p).log1p_().clamp_(max=bound)
+    return torch.maximum(neg_log_p, neg_input, out=neg_log_p)
+
+
+def _positive_part(sn, p, q, gamma: float, modulator):
+    """``L+ = (1-p)^g sn`` (in sn's buffer) and ``-dL+/dx = (1-p)^g (q + g p sn)``.
+
+    ``modulator`` is ``(1-p)^g``, or None for ``g`` in (0, 1, 2), where ``q`` is consumed
+    in place instead (call this last).
+    """
+    if gamma == 0.0:
+        return sn, q
+    if modulator is None:
+        if gamma == 1.0:
+            term = sn.mul_(q)
+            return term, q.square_().addcmul_(p, term)
+        term = sn.mul_(q).mul_(q)  # gamma == 2
+        return term, q.pow_(3).addcmul_(p, term, value=2.0)
+    term = sn.mul_(modulator)
+    return term, modulator.mul_(q).addcmul_(p, term, value=gamma)
+
+
+def _positive_modulator(q, sp, gamma: float):
+    """``(1-p)^g`` for :func:`_positive_part`, None where it works in place."""
+    return None if gamma in (0.0, 1.0, 2.0) else _power(q, sp, gamma)
+
+
+def _negative_part(sp, p, q, gamma: float, modulator):
+    """``L- = p^g sp`` (in sp's buffer) and ``dL-/dx = p^g (p + g q sp)``;
+    ``modulator`` is ``p^g`` or None for ``g = 0``."""
+    if modulator is None:
+        return sp, p
+    term = sp.mul_(modulator)
+    return term, modulator.mul_(p).addcmul_(q, term, value=gamma)
+
+
+def _combine(term_pos, term_neg, slope_pos, slope_neg, target, keep, out, negated=False):
+    """``loss = t L+ + (1-t) L-`` and ``grad = -t slope_pos + (1-t) slope_neg``, written to
+    the pair of tensors ``out``, or in place in the buffers of ``term_neg`` and
+    ``slope_neg`` when ``out`` is None (``slope_pos`` is ``-dL+/dx``, or already ``dL+/dx``
+    when ``negated``)."""
+    if not negated:
+        slope_pos = slope_pos.neg_()
+    if out is None:
+        loss = term_neg.lerp_(term_pos, target)
+        grad = slope_neg.lerp_(slope_pos, target)
+    else:
+        loss = torch.lerp(term_neg, term_pos, target, out=out[0])
+        grad = torch.lerp(slope_neg, slope_pos, target, out=out[1])
+    if keep is not None:
+        loss.mul_(keep)
+        grad.mul_(keep)
+    return loss, grad
+
+
+# Elements per thread in one block of the CPU sweep. A kernel makes some twenty passes over
+# a dozen block-sized temporaries; at 2^16 float32 elements (256 KiB each) they stay in the
+# core's cache instead of streaming the whole logits through memory on every pass, which
+# makes the sweep about twice as fast at N=8192, C=1000 (benchmarks/bench_losses.py).
+_BLOCK = 1 << 16
+
+
+def _sweep(block, input: torch.Tensor, target: torch.Tensor, *args):
+    """``(loss, dl/dx)`` of ``block(input, target, *args)``, computed over blocks of rows.
+
+    Blocks only on the CPU in eager mode and only when the input is larger than one block;
+    elsewhere (an accelerator, ``torch.compile``, which fuses the passes itself) ``block``
+    runs once on the whole input. The result is the same either way: every kernel is
+    elementwise.
+    """
+    if input.device.type != "cpu" or not eager():
+        return block(input, target, *args, out=None)
+    budget = _BLOCK * torch.get_num_threads()
+    if input.numel() <= budget:
+        return block(input, target, *args, out=None)
+    rows = max(1, budget // (input.numel() // input.shape[0]))
+    loss = torch.empty_like(input, memory_format=torch.contiguous_format)
+    grad = torch.empty_like(loss)
+    for start in range(0, input.shape[0], rows):
+        part = slice(start, start + rows)
+        block(input[part], target[part], *args, out=(loss[part], grad[part]))
+    return loss, grad
+
+
+def _sigmoid_focal_block(input, target, pos, neg, gamma, smoothing, ignore_index, out):
+    t, keep = _prepare_target(target, input.dtype, smoothing, ignore_index)
+    sp, sn, p, q = _softplus_pair(input)
+    mod_pos = _positive_modulator(q, sp, gamma)  # (1 - p)^g = exp(-g sp)
+    mod_neg = _power(p, sn, gamma)  # p^g = exp(-g sn)
+    term_neg, slope_neg = _negative_part(sp, p, q, gamma, mod_neg)
+    term_pos, slope_pos = _positive_part(sn, p, q, gamma, mod_pos)
+    if pos is not None:
+        term_pos.mul_(pos)
+        slope_pos.mul_(-pos)  # the sign of dL+/dx folded in
+    if neg is not None:
+        term_neg.mul_(neg)
+        slope_neg.mul_(neg)
+    return _combine(term_pos, term_neg, slope_pos, slope_neg, t, keep, out, negated=pos is not None)
+
+
+class SigmoidFocal(torch.autograd.Function):
+    """Elementwise ``a t (1-p)^g (-log p) + b (1-t) p^g (-log(1-p))``, ``p = sigmoid(x)``.
+
+    ``a`` (positive-term multiplier) and ``b`` (negative-term multiplier) broadcast against
+    ``x`` along dim 1 or are None (1). ``t`` is smoothed by ``smoothing`` and elements whose
+    target equals ``ignore_index`` give loss 0 and gradient 0. Saves only ``dl/dx``.
+    """
+
+    @staticmethod
+    def forward(
+        ctx,
+        input: torch.Tensor,
+        target: torch.Tensor,
+        pos: torch.Tensor | float | None,
+        neg: torch.Tensor | float | None,
+        gamma: float,
+        smoothing: float,
+        ignore_index: float | None,
+    ) -> torch.Tensor:
+        loss, grad = _sweep(
+            _sigmoid_focal_block, input, target, pos, neg, gamma, smoothing, ignore_index
+        )
+        ctx.save_for_backward(grad)
+        return loss
+
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor):
+        (grad,) = ctx.saved_tensors
+        return grad_output * grad, None, None, None, None, None, None
+
+
+def _asymmetric_block(input, target, gamma_pos, gamma_neg, clip, ignore_index, out):
+    t, keep = _prepare_target(target, input.dtype, 0.0, ignore_index)
+    if clip == 0.0:
+        sp, sn, p, q = _softplus_pair(input)
+        mod_pos = _positive_modulator(q, sp, gamma_pos)
+        mod_neg = _power(p, sn, gamma_neg)
+        term_neg, slope_neg = _negative_part(sp, p, q, gamma_neg, mod_neg)
+        term_pos, slope_pos = _positive_part(sn, p, q, gamma_pos, mod_pos)
+        return _combine(term_pos, term_neg, slope_pos, slope_neg, t, keep, out)
+    p = torch.sigmoid(input)
+    neg_input = torch.neg(input)
+    q = torch.sigmoid(neg_input)  # 1 - p, to full relative precision as p -> 1
+    sn = _neg_log_sigmoid(neg_input, p, q)
+    del neg_input
+    term_neg, slope_neg = _clipped_negative_part(p, q, clip, gamma_neg)
+    mod_pos = _positive_modulator(q, lambda: torch.log(q).neg_(), gamma_pos)
+    term_pos, slope_pos = _positive_part(sn, p, q, gamma_pos, mod_pos)
+    return _combine(term_pos, term_neg, slope_pos, slope_neg, t, keep, out)
+
+
+def _clipped_negative_part(p, q, clip: float, gamma: float):
+    """``L- = -p_m^g log(1 - p_m)`` and ``dL-/dx``, ``p_m = max(p - clip, 0)``, new buffers.
+
+    With ``r = p_m / (1 - p_m)`` (finite: ``1 - p_m >= clip``), ``-log(1 - p_m) =
+    log1p(r)`` and ``dL-/dx = p q p_m^(g-1) (g log1p(r) + r)`` where ``p > clip``, 0
+    elsewhere. For ``g < 1``, ``p_m^(g-1)`` is infinite at ``p_m = 0``; there the factor
+    is ``L- / p_m``, which stays finite (``L- / p_m -> 0`` as ``p_m -> 0``).
+    """
+    p_m = F.softshrink(p, clip)  # p - clip above clip, 0 below (p >= 0)
+    ratio = torch.rsub(p_m, 1.0)
+    ratio = torch.div(p_m, ratio, out=ratio)
+    neg_log = torch.log1p(ratio)
+    if gamma >= 1.0:
+        lower = _power(p_m, lambda: torch.log(p_m).neg_(), gamma - 1.0)  # None for g = 1
+        slope = ratio.add_(neg_log, alpha=gamma)
+        if lower is not None:
+            slope.mul_(lower)
+            neg_log.mul_(lower)
+        term = neg_log.mul_(p_m)
+    else:
+        modulator = (
+            torch.sign(p_m) if gamma == 0.0 else _power(p_m, lambda: torch.log(p_m).neg_(), gamma)
+        )
+        term = neg_log.mul_(modulator)
+        slope = ratio.add_(1.0).mul_(modulator)  # p_m^g / (1 - p_m)
+        if gamma != 0.0:
+            tiny = torch.finfo(p_m.dtype).tiny
+            slope.add_(torch.div(term, p_m.clamp_(min=tiny)), alpha=gamma)
+    return term, slope.mul_(p).mul_(q)
+
+
+class Asymmetric(torch.autograd.Function):
+    """Elementwise asymmetric loss (Ridnik et al. 2021) with the exact gradient.
+
+    ``l = -t (1-p)^gp log p - (1-t) p_m^gn log(1 - p_m)``, ``p_m = max(p - clip, 0)``.
+    Saves only ``dl/dx``.
+    """
+
+    @staticmethod
+    def forward(
+        ctx,
+        input: torch.Tensor,
+        target: torch.Tensor,
+        gamma_pos: float,
+        gamma_neg: float,
+        clip: float,
+        ignore_index: float | None,
+    ) -> torch.Tensor:
+        loss, grad = _sweep(
+            _asymmetric_block, input, target, gamma_pos, gamma_neg, clip, ignore_index
+        )
+        ctx.save_for_backward(grad)
+        return loss
+
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor):
+        (grad,) = ctx.saved_tensors
+        return grad_output * grad, None, None, None, None, None
