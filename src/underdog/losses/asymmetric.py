@@ -15,8 +15,9 @@ Differences from the reference code (Alibaba-MIIL/ASL), on purpose:
 
 - no ``eps``: the reference clamps probabilities at ``eps=1e-8`` before the log, so its
   loss saturates at ``-log(1e-8) = 18.4`` with a zero gradient for ``|x| > 18``, and the
-  clamp underflows in float16. Here ``log p`` and ``log(1 - p)`` are computed in log-space
-  (``log p = -softplus(-x)``), exact for any finite logit;
+  clamp underflows in float16. Here ``-log p = softplus(-x)``, computed as
+  ``log1p(sigmoid(-x) / sigmoid(x))`` (``-x`` where the ratio overflows), and
+  ``-log(1 - p_m) = log1p(p_m / (1 - p_m))``: exact to rounding for any finite logit;
 - the gradient flows through the focusing weights (the reference's default
   ``disable_torch_grad_focal_loss=False``), analytically, finite for any ``gamma`` in
   ``[0, inf)`` including (0, 1);
