@@ -30,7 +30,7 @@ import torch.nn.functional as F
 
 from ._common import eager
 
-__all__ = ["Asymmetric", "SigmoidFocal"]
+__all__ = ["Asymmetric", "SigmoidFocal", "binary_target"]
 
 
 # Every pass over a block costs about the same, so the kernels work in place, fuse with
@@ -72,26 +72,28 @@ def _softplus_pair(input: torch.Tensor):
     return sp, sn, p, q
 
 
-def _prepare_target(
-    target: torch.Tensor, dtype: torch.dtype, smoothing: float, ignore_index: float | None
+def binary_target(
+    target: torch.Tensor, dtype: torch.dtype, ignore_index: float | None
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """(smoothed target with ignored entries set to 0, 0/1 mask of kept entries or None).
+    """``(t, keep)``: the target in ``dtype`` with ignored entries set to 0, and the 0/1
+    float mask of the entries that are not ignored (None without ``ignore_index``).
 
-    The mask is a float tensor: a comparison written straight into floats and a product
-    cost a tenth of a boolean mask and ``masked_fill`` on the CPU.
+    Computed once per call, for the kernel and for the mean's denominator alike. The mask
+    is a float tensor: on the CPU a comparison written straight into floats and a product
+    cost a tenth of a boolean mask and ``masked_fill``.
     """
-    keep = None
-    if ignore_index is not None:
-        if eager():
-            keep = torch.ne(target, ignore_index, out=torch.empty_like(target, dtype=dtype))
-        else:
-            keep = torch.ne(target, ignore_index).to(dtype)
-        target = target.to(dtype) * keep
+    if ignore_index is None:
+        return target.to(dtype), None
+    if eager():
+        keep = torch.ne(target, ignore_index, out=torch.empty_like(target, dtype=dtype))
     else:
-        target = target.to(dtype)
-    if smoothing != 0.0:
-        target = target * (1.0 - smoothing) + smoothing / 2
-    return target, keep
+        keep = torch.ne(target, ignore_index).to(dtype)
+    return target.to(dtype) * keep, keep
+
+
+def _smooth(target: torch.Tensor, smoothing: float) -> torch.Tensor:
+    """Binary label smoothing, ``t (1 - s) + s / 2``."""
+    return target if smoothing == 0.0 else target * (1.0 - smoothing) + smoothing / 2
 
 
 def _neg_log_sigmoid(neg_input: torch.Tensor, p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
@@ -167,8 +169,8 @@ def _combine(term_pos, term_neg, slope_pos, slope_neg, target, keep, out, negate
 _BLOCK = 1 << 16
 
 
-def _sweep(block, input: torch.Tensor, target: torch.Tensor, *args):
-    """``(loss, dl/dx)`` of ``block(input, target, *args)``, computed over blocks of rows.
+def _sweep(block, input: torch.Tensor, target: torch.Tensor, keep: torch.Tensor | None, *args):
+    """``(loss, dl/dx)`` of ``block(input, target, keep, *args)``, over blocks of rows.
 
     Blocks only on the CPU in eager mode and only when the input is larger than one block;
     elsewhere (an accelerator, ``torch.compile``, which fuses the passes itself) ``block``
@@ -176,21 +178,22 @@ def _sweep(block, input: torch.Tensor, target: torch.Tensor, *args):
     elementwise.
     """
     if input.device.type != "cpu" or not eager():
-        return block(input, target, *args, out=None)
+        return block(input, target, keep, *args, out=None)
     budget = _BLOCK * torch.get_num_threads()
     if input.numel() <= budget:
-        return block(input, target, *args, out=None)
+        return block(input, target, keep, *args, out=None)
     rows = max(1, budget // (input.numel() // input.shape[0]))
     loss = torch.empty_like(input, memory_format=torch.contiguous_format)
     grad = torch.empty_like(loss)
     for start in range(0, input.shape[0], rows):
         part = slice(start, start + rows)
-        block(input[part], target[part], *args, out=(loss[part], grad[part]))
+        block_keep = None if keep is None else keep[part]
+        block(input[part], target[part], block_keep, *args, out=(loss[part], grad[part]))
     return loss, grad
 
 
-def _sigmoid_focal_block(input, target, pos, neg, gamma, smoothing, ignore_index, out):
-    t, keep = _prepare_target(target, input.dtype, smoothing, ignore_index)
+def _sigmoid_focal_block(input, target, keep, pos, neg, gamma, smoothing, out):
+    t = _smooth(target, smoothing)
     sp, sn, p, q = _softplus_pair(input)
     mod_pos = _positive_modulator(q, sp, gamma)  # (1 - p)^g = exp(-g sp)
     mod_neg = _power(p, sn, gamma)  # p^g = exp(-g sn)
@@ -209,8 +212,9 @@ class SigmoidFocal(torch.autograd.Function):
     """Elementwise ``a t (1-p)^g (-log p) + b (1-t) p^g (-log(1-p))``, ``p = sigmoid(x)``.
 
     ``a`` (positive-term multiplier) and ``b`` (negative-term multiplier) broadcast against
-    ``x`` along dim 1 or are None (1). ``t`` is smoothed by ``smoothing`` and elements whose
-    target equals ``ignore_index`` give loss 0 and gradient 0. Saves only ``dl/dx``.
+    ``x`` along dim 1 or are None (1). ``target`` and ``keep`` come from
+    :func:`binary_target`: ``t`` is smoothed by ``smoothing`` here, and elements with
+    ``keep = 0`` give loss 0 and gradient 0. Saves only ``dl/dx``.
     """
 
     @staticmethod
@@ -218,15 +222,13 @@ class SigmoidFocal(torch.autograd.Function):
         ctx,
         input: torch.Tensor,
         target: torch.Tensor,
+        keep: torch.Tensor | None,
         pos: torch.Tensor | float | None,
         neg: torch.Tensor | float | None,
         gamma: float,
         smoothing: float,
-        ignore_index: float | None,
     ) -> torch.Tensor:
-        loss, grad = _sweep(
-            _sigmoid_focal_block, input, target, pos, neg, gamma, smoothing, ignore_index
-        )
+        loss, grad = _sweep(_sigmoid_focal_block, input, target, keep, pos, neg, gamma, smoothing)
         ctx.save_for_backward(grad)
         return loss
 
@@ -236,8 +238,7 @@ class SigmoidFocal(torch.autograd.Function):
         return grad_output * grad, None, None, None, None, None, None
 
 
-def _asymmetric_block(input, target, gamma_pos, gamma_neg, clip, ignore_index, out):
-    t, keep = _prepare_target(target, input.dtype, 0.0, ignore_index)
+def _asymmetric_block(input, t, keep, gamma_pos, gamma_neg, clip, out):
     if clip == 0.0:
         sp, sn, p, q = _softplus_pair(input)
         mod_pos = _positive_modulator(q, sp, gamma_pos)
@@ -290,8 +291,8 @@ def _clipped_negative_part(p, q, clip: float, gamma: float):
 class Asymmetric(torch.autograd.Function):
     """Elementwise asymmetric loss (Ridnik et al. 2021) with the exact gradient.
 
-    ``l = -t (1-p)^gp log p - (1-t) p_m^gn log(1 - p_m)``, ``p_m = max(p - clip, 0)``.
-    Saves only ``dl/dx``.
+    ``l = -t (1-p)^gp log p - (1-t) p_m^gn log(1 - p_m)``, ``p_m = max(p - clip, 0)``;
+    ``target`` and ``keep`` as for :class:`SigmoidFocal`. Saves only ``dl/dx``.
     """
 
     @staticmethod
@@ -299,14 +300,12 @@ class Asymmetric(torch.autograd.Function):
         ctx,
         input: torch.Tensor,
         target: torch.Tensor,
+        keep: torch.Tensor | None,
         gamma_pos: float,
         gamma_neg: float,
         clip: float,
-        ignore_index: float | None,
     ) -> torch.Tensor:
-        loss, grad = _sweep(
-            _asymmetric_block, input, target, gamma_pos, gamma_neg, clip, ignore_index
-        )
+        loss, grad = _sweep(_asymmetric_block, input, target, keep, gamma_pos, gamma_neg, clip)
         ctx.save_for_backward(grad)
         return loss
 

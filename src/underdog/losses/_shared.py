@@ -1,5 +1,5 @@
 """Entry points shared by the imbalance losses, between the public functions and the
-autograd Functions of :mod:`underdog.losses._kernels`: shape checks for class-index
+autograd Functions of :mod:`underdog.losses._kernels`: checks for class-index
 losses, the softmax-row driver (focal, LDAM, logit adjustment) with the weighted mean, and
 the denominator of the binary losses' mean."""
 
@@ -16,9 +16,15 @@ __all__ = ["binary_denominator", "check_index_input", "shifted_cross_entropy", "
 
 
 def check_index_input(
-    input: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None, owner: str
+    input: torch.Tensor,
+    target: torch.Tensor,
+    weight: torch.Tensor | None,
+    owner: str,
+    *,
+    ignore_index: int | None,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Shape checks for losses that need class-index targets; returns (target, weight)."""
+    """Checks for losses that need class-index targets: shapes, the weight's length and
+    the class range (:func:`check_class_targets`); returns ``(int64 target, weight)``."""
     if _check_input(input, target, owner):
         raise ShapeError(
             f"The 'target' of {owner} must hold int64 class indices of shape "
@@ -33,7 +39,9 @@ def check_index_input(
                 f"per class of dim 1 of the input {shape_str(input.shape)}. Got shape "
                 f"{shape_str(weight.shape)}."
             )
-    return target.long(), weight
+    target = target.long()
+    check_class_targets(target, classes, ignore_index, owner=owner)
+    return target, weight
 
 
 def softmax_rows(
@@ -86,7 +94,9 @@ def binary_denominator(
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Apply sample weights; return (loss, e) where ``e.sum()`` is the mean's denominator.
 
-    ``target`` is the unsmoothed target with ignored entries set to 0. Without sample
+    ``target`` is the unsmoothed target with ignored entries set to 0 and ``keep`` the
+    0/1 mask of the entries that are not ignored, or None (see
+    :func:`~underdog.losses._elementwise.binary_target`). Without sample
     weights ``e`` is a 0-dim tensor (one pass over the target, none over the loss).
     """
     if sample_weight is not None:
@@ -130,11 +140,10 @@ def shifted_cross_entropy(
     ``margins`` (a margin needs the target class). ``margins`` and ``bias`` are ``(C,)``.
     """
     per_class = margins if margins is not None else bias
-    if margins is not None:
-        target, weight = check_index_input(input, target, weight, owner)
-        probabilities = False
-    else:
-        probabilities = _check_input(input, target, owner)
+    # A margin needs the target class: probability targets are rejected with margins.
+    probabilities = margins is None and _check_input(input, target, owner)
+    if not probabilities:
+        target, weight = check_index_input(input, target, weight, owner, ignore_index=ignore_index)
     classes = input.shape[1]
     if per_class is not None and per_class.shape != (classes,):
         raise ShapeError(
@@ -142,15 +151,12 @@ def shifted_cross_entropy(
             f"dim 1 of the input {shape_str(input.shape)}. Got shape "
             f"{shape_str(per_class.shape)}."
         )
-    if not probabilities:
-        check_class_targets(target, classes, ignore_index, owner=owner)
-        if label_smoothing == 0.0:
-            target, weight = check_index_input(input, target, weight, owner)
-            return softmax_rows(
-                input, target, gamma=0.0, weight=weight, sample_weight=sample_weight,
-                ignore_index=ignore_index, reduction=reduction, owner=owner, scale=scale,
-                margins=margins, bias=bias,
-            )  # fmt: skip
+    if not probabilities and label_smoothing == 0.0:
+        return softmax_rows(
+            input, target, gamma=0.0, weight=weight, sample_weight=sample_weight,
+            ignore_index=ignore_index, reduction=reduction, owner=owner, scale=scale,
+            margins=margins, bias=bias,
+        )  # fmt: skip
     x = upcast(input)
     z = x if scale == 1.0 else torch.mul(x, scale)
     if margins is not None:

@@ -40,7 +40,7 @@ from torch import nn
 
 from .._validation import check_int, check_real, check_reduction
 from ._common import reduce_loss
-from ._elementwise import Asymmetric
+from ._elementwise import Asymmetric, binary_target
 from ._kernels import eager, upcast
 from ._shared import binary_denominator
 from .binary import _check_shapes, binary_cross_entropy_weight_sum
@@ -105,15 +105,9 @@ def asymmetric_loss_with_logits(
         gamma_pos, gamma_neg, clip = _check_params(gamma_pos, gamma_neg, clip, owner)
     _check_shapes(input, target, owner)
     x = upcast(input)
-    loss = Asymmetric.apply(x, target, gamma_pos, gamma_neg, clip, ignore_index)
-    keep = None
-    hard = target
-    if ignore_index is not None:
-        keep = target != ignore_index
-        hard = target.masked_fill(~keep, 0.0)
-    loss, element = binary_denominator(
-        loss, hard.to(loss.dtype), keep, None, sample_weight, reduction, owner
-    )
+    hard, keep = binary_target(target, x.dtype, ignore_index)
+    loss = Asymmetric.apply(x, hard, keep, gamma_pos, gamma_neg, clip)
+    loss, element = binary_denominator(loss, hard, keep, None, sample_weight, reduction, owner)
     return reduce_loss(loss, element, reduction)
 
 

@@ -39,7 +39,6 @@ from ..exceptions import ShapeError
 from ..weights import class_weight
 from ._common import broadcast_sample_weight, cross_entropy_weight_sum, shape_str
 from ._constructors import FromCounts
-from ._kernels import check_class_targets
 from ._shared import check_index_input
 from .focal import focal_cross_entropy, sigmoid_focal_with_logits
 
@@ -71,9 +70,8 @@ def _class_balanced(
     owner: str,
 ) -> torch.Tensor:
     # Shapes and class range are checked here, in this loss's name, before either base.
-    target, _ = check_index_input(input, target, None, owner)
+    target, _ = check_index_input(input, target, None, owner, ignore_index=ignore_index)
     classes = input.shape[1]
-    check_class_targets(target, classes, ignore_index, owner=owner)
     if weight.shape != (classes,):
         raise ShapeError(
             f"The 'counts' of {owner} must have shape ({classes},), one count per class of "

@@ -46,8 +46,8 @@ from .._validation import check_int, check_real, check_reduction, check_weight
 from ..weights import pos_weight as compute_pos_weight
 from ._common import align_to_class_dim, reduce_loss
 from ._constructors import ClassWeightedMean, FromClassWeights
-from ._elementwise import SigmoidFocal
-from ._kernels import check_class_targets, eager, upcast
+from ._elementwise import SigmoidFocal, binary_target
+from ._kernels import eager, upcast
 from ._shared import binary_denominator, check_index_input, softmax_rows
 from .binary import _check_shapes, binary_cross_entropy_weight_sum
 
@@ -106,8 +106,7 @@ def focal_cross_entropy(
     check_reduction(reduction, owner=owner)
     if eager():
         gamma = check_real(gamma, name="gamma", owner=owner, low=0.0)
-    target, weight = check_index_input(input, target, weight, owner)
-    check_class_targets(target, input.shape[1], ignore_index, owner=owner)
+    target, weight = check_index_input(input, target, weight, owner, ignore_index=ignore_index)
     return softmax_rows(
         input,
         target,
@@ -251,15 +250,9 @@ def sigmoid_focal_with_logits(
             # Reduced: weight the terms (alpha / (1 - alpha), 1) and scale the scalar by
             # 1 - alpha afterwards, which saves two passes over the logits.
             pos, neg, outer = pos / neg, None, neg
-    loss = SigmoidFocal.apply(x, target, pos, neg, gamma, label_smoothing, ignore_index)
-    keep = None
-    hard = target
-    if ignore_index is not None:
-        keep = target != ignore_index
-        hard = torch.where(keep, target, torch.zeros_like(target))
-    loss, element = binary_denominator(
-        loss, hard.to(loss.dtype), keep, alpha, sample_weight, reduction, owner
-    )
+    hard, keep = binary_target(target, x.dtype, ignore_index)
+    loss = SigmoidFocal.apply(x, hard, keep, pos, neg, gamma, label_smoothing)
+    loss, element = binary_denominator(loss, hard, keep, alpha, sample_weight, reduction, owner)
     reduced = reduce_loss(loss, element, reduction)
     return reduced if outer is None else reduced * outer
 
