@@ -1,5 +1,7 @@
-"""Mixins shared by the loss Modules: constructors from counts or labels, and weight_sum.
+"""The base and mixins shared by the loss Modules.
 
+- :class:`LossModule`: forwards the Module's options to its loss function by keyword and
+  prints them in ``repr``, so that ``forward`` is one call;
 - :class:`FromClassWeights`: ``from_counts(counts, scheme=...)`` / ``from_labels(labels,
   scheme=...)`` for losses whose only use of the counts is their class ``weight``
   (cross-entropy, softmax focal);
@@ -11,17 +13,36 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
+from torch import nn
 
 from ..counts import class_counts
 from ..weights import class_weight as compute_class_weight
 from ._common import cross_entropy_weight_sum
 
-__all__ = ["ClassWeightedMean", "FromClassWeights", "FromCounts"]
+__all__ = ["ClassWeightedMean", "FromClassWeights", "FromCounts", "LossModule"]
 
 _WEIGHT_OPTIONS = ("beta", "normalize", "max_weight", "zero_count")
+
+
+class LossModule(nn.Module):
+    """A loss Module whose ``forward`` calls its function with the options it holds.
+
+    ``_forwarded`` names the attributes (buffers included) passed to the function as
+    keywords of the same name, ``_shown`` those printed by ``repr`` (strings quoted).
+    """
+
+    _forwarded: ClassVar[tuple[str, ...]] = ()
+    _shown: ClassVar[tuple[str, ...]] = ()
+
+    def options(self) -> dict[str, Any]:
+        """The keyword arguments ``forward`` passes to the loss function."""
+        return {name: getattr(self, name) for name in self._forwarded}
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{name}={getattr(self, name)!r}" for name in self._shown)
 
 
 def _count(labels: Any, num_classes: int | None, distributed: bool, kwargs: dict) -> torch.Tensor:

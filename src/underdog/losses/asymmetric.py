@@ -36,10 +36,10 @@ References:
 from __future__ import annotations
 
 import torch
-from torch import nn
 
 from .._validation import check_int, check_real, check_reduction
 from ._common import reduce_loss
+from ._constructors import LossModule
 from ._elementwise import Asymmetric, binary_target
 from ._kernels import eager, upcast
 from ._shared import binary_denominator
@@ -111,7 +111,7 @@ def asymmetric_loss_with_logits(
     return reduce_loss(loss, element, reduction)
 
 
-class AsymmetricLoss(nn.Module):
+class AsymmetricLoss(LossModule):
     """Module form of :func:`asymmetric_loss_with_logits`.
 
     Args:
@@ -123,6 +123,9 @@ class AsymmetricLoss(nn.Module):
         >>> loss(torch.tensor([[2.0, -1.0, 0.5]]), torch.tensor([[1.0, 0.0, 0.0]]))
         tensor(0.1070)
     """
+
+    _forwarded = ("gamma_pos", "gamma_neg", "clip", "ignore_index", "reduction")
+    _shown = _forwarded
 
     def __init__(
         self,
@@ -159,18 +162,5 @@ class AsymmetricLoss(nn.Module):
         sample_weight: torch.Tensor | None = None,
     ) -> torch.Tensor:
         return asymmetric_loss_with_logits(
-            input,
-            target,
-            gamma_pos=self.gamma_pos,
-            gamma_neg=self.gamma_neg,
-            clip=self.clip,
-            sample_weight=sample_weight,
-            ignore_index=self.ignore_index,
-            reduction=self.reduction,
-        )
-
-    def extra_repr(self) -> str:
-        return (
-            f"gamma_pos={self.gamma_pos}, gamma_neg={self.gamma_neg}, clip={self.clip}, "
-            f"ignore_index={self.ignore_index}, reduction={self.reduction!r}"
+            input, target, sample_weight=sample_weight, **self.options()
         )

@@ -27,7 +27,6 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from .._validation import check_int, check_option, check_real, check_reduction, check_weight
 from ..exceptions import InvalidParameterError, ShapeError
@@ -41,6 +40,7 @@ from ._common import (
     shape_str,
     upcast,
 )
+from ._constructors import LossModule
 
 __all__ = [
     "BCEWithLogitsLoss",
@@ -228,7 +228,7 @@ def binary_cross_entropy_weight_sum(
     return element.sum()
 
 
-class BCEWithLogitsLoss(nn.Module):
+class BCEWithLogitsLoss(LossModule):
     """Module form of :func:`binary_cross_entropy_with_logits`; weights are buffers.
 
     Args:
@@ -246,6 +246,8 @@ class BCEWithLogitsLoss(nn.Module):
 
     class_weight: torch.Tensor | None
     pos_weight: torch.Tensor | None
+    _forwarded = ("class_weight", "pos_weight", "label_smoothing", "ignore_index", "reduction")
+    _shown = ("label_smoothing", "ignore_index", "reduction")
 
     def __init__(
         self,
@@ -344,14 +346,7 @@ class BCEWithLogitsLoss(nn.Module):
         sample_weight: torch.Tensor | None = None,
     ) -> torch.Tensor:
         return binary_cross_entropy_with_logits(
-            input,
-            target,
-            class_weight=self.class_weight,
-            pos_weight=self.pos_weight,
-            sample_weight=sample_weight,
-            label_smoothing=self.label_smoothing,
-            ignore_index=self.ignore_index,
-            reduction=self.reduction,
+            input, target, sample_weight=sample_weight, **self.options()
         )
 
     def weight_sum(
@@ -363,12 +358,6 @@ class BCEWithLogitsLoss(nn.Module):
             class_weight=self.class_weight,
             sample_weight=sample_weight,
             ignore_index=self.ignore_index,
-        )
-
-    def extra_repr(self) -> str:
-        return (
-            f"label_smoothing={self.label_smoothing}, ignore_index={self.ignore_index}, "
-            f"reduction={self.reduction!r}"
         )
 
 

@@ -32,13 +32,12 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from .._validation import check_int, check_option, check_real, check_reduction
 from ..exceptions import ShapeError
 from ..weights import class_weight
 from ._common import broadcast_sample_weight, cross_entropy_weight_sum, shape_str
-from ._constructors import FromCounts
+from ._constructors import FromCounts, LossModule
 from ._shared import check_index_input
 from .focal import focal_cross_entropy, sigmoid_focal_with_logits
 
@@ -170,7 +169,7 @@ def class_balanced_loss(
     )
 
 
-class ClassBalancedLoss(FromCounts, nn.Module):
+class ClassBalancedLoss(FromCounts, LossModule):
     """Module form of :func:`class_balanced_loss`; the weights are the ``weight`` buffer.
 
     Args:
@@ -188,6 +187,8 @@ class ClassBalancedLoss(FromCounts, nn.Module):
     """
 
     weight: torch.Tensor
+    _forwarded = ("base", "gamma", "ignore_index", "reduction")
+    _shown = ("beta", "base", "gamma", "ignore_index", "reduction")
 
     def __init__(
         self,
@@ -230,19 +231,6 @@ class ClassBalancedLoss(FromCounts, nn.Module):
         sample_weight: torch.Tensor | None = None,
     ) -> torch.Tensor:
         return _class_balanced(
-            input,
-            target,
-            self.weight,
-            base=self.base,
-            gamma=self.gamma,
-            sample_weight=sample_weight,
-            ignore_index=self.ignore_index,
-            reduction=self.reduction,
-            owner=self._owner,
-        )
-
-    def extra_repr(self) -> str:
-        return (
-            f"beta={self.beta}, base={self.base!r}, gamma={self.gamma}, "
-            f"ignore_index={self.ignore_index}, reduction={self.reduction!r}"
-        )
+            input, target, self.weight, sample_weight=sample_weight, owner=self._owner,
+            **self.options(),
+        )  # fmt: skip

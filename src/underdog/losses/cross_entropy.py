@@ -20,7 +20,6 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from .._validation import check_int, check_real, check_reduction, check_weight
 from ..exceptions import ShapeError
@@ -33,7 +32,7 @@ from ._common import (
     shape_str,
     upcast,
 )
-from ._constructors import ClassWeightedMean, FromClassWeights
+from ._constructors import ClassWeightedMean, FromClassWeights, LossModule
 
 __all__ = ["CrossEntropyLoss", "cross_entropy", "cross_entropy_weight_sum"]
 
@@ -168,7 +167,7 @@ def cross_entropy(
     return reduce_loss(loss, element, reduction)
 
 
-class CrossEntropyLoss(ClassWeightedMean, FromClassWeights, nn.Module):
+class CrossEntropyLoss(ClassWeightedMean, FromClassWeights, LossModule):
     """Module form of :func:`cross_entropy`; the class weights are a buffer.
 
     Args:
@@ -185,6 +184,8 @@ class CrossEntropyLoss(ClassWeightedMean, FromClassWeights, nn.Module):
     """
 
     weight: torch.Tensor | None
+    _forwarded = ("weight", "ignore_index", "label_smoothing", "reduction")
+    _shown = ("ignore_index", "label_smoothing", "reduction")
 
     def __init__(
         self,
@@ -212,18 +213,4 @@ class CrossEntropyLoss(ClassWeightedMean, FromClassWeights, nn.Module):
         *,
         sample_weight: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        return cross_entropy(
-            input,
-            target,
-            weight=self.weight,
-            sample_weight=sample_weight,
-            ignore_index=self.ignore_index,
-            label_smoothing=self.label_smoothing,
-            reduction=self.reduction,
-        )
-
-    def extra_repr(self) -> str:
-        return (
-            f"ignore_index={self.ignore_index}, label_smoothing={self.label_smoothing}, "
-            f"reduction={self.reduction!r}"
-        )
+        return cross_entropy(input, target, sample_weight=sample_weight, **self.options())

@@ -40,12 +40,11 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch import nn
 
 from .._validation import check_int, check_real, check_reduction, check_weight
 from ..weights import pos_weight as compute_pos_weight
 from ._common import align_to_class_dim, reduce_loss
-from ._constructors import ClassWeightedMean, FromClassWeights
+from ._constructors import ClassWeightedMean, FromClassWeights, LossModule
 from ._elementwise import SigmoidFocal, binary_target
 from ._kernels import eager, upcast
 from ._shared import binary_denominator, check_index_input, softmax_rows
@@ -119,7 +118,7 @@ def focal_cross_entropy(
     )
 
 
-class FocalCrossEntropyLoss(ClassWeightedMean, FromClassWeights, nn.Module):
+class FocalCrossEntropyLoss(ClassWeightedMean, FromClassWeights, LossModule):
     """Module form of :func:`focal_cross_entropy`; the class weights are a buffer.
 
     Args:
@@ -136,6 +135,8 @@ class FocalCrossEntropyLoss(ClassWeightedMean, FromClassWeights, nn.Module):
     """
 
     weight: torch.Tensor | None
+    _forwarded = ("gamma", "weight", "ignore_index", "reduction")
+    _shown = ("gamma", "ignore_index", "reduction")
 
     def __init__(
         self,
@@ -161,18 +162,7 @@ class FocalCrossEntropyLoss(ClassWeightedMean, FromClassWeights, nn.Module):
         *,
         sample_weight: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        return focal_cross_entropy(
-            input,
-            target,
-            gamma=self.gamma,
-            weight=self.weight,
-            sample_weight=sample_weight,
-            ignore_index=self.ignore_index,
-            reduction=self.reduction,
-        )
-
-    def extra_repr(self) -> str:
-        return f"gamma={self.gamma}, ignore_index={self.ignore_index}, reduction={self.reduction!r}"
+        return focal_cross_entropy(input, target, sample_weight=sample_weight, **self.options())
 
 
 def sigmoid_focal_with_logits(
@@ -257,7 +247,7 @@ def sigmoid_focal_with_logits(
     return reduced if outer is None else reduced * outer
 
 
-class SigmoidFocalLoss(nn.Module):
+class SigmoidFocalLoss(LossModule):
     """Module form of :func:`sigmoid_focal_with_logits`; ``pos_weight`` is a buffer.
 
     Args:
@@ -274,6 +264,8 @@ class SigmoidFocalLoss(nn.Module):
     """
 
     pos_weight: torch.Tensor | None
+    _forwarded = ("gamma", "alpha", "pos_weight", "label_smoothing", "ignore_index", "reduction")
+    _shown = ("gamma", "alpha", "label_smoothing", "ignore_index", "reduction")
 
     def __init__(
         self,
@@ -353,19 +345,5 @@ class SigmoidFocalLoss(nn.Module):
         sample_weight: torch.Tensor | None = None,
     ) -> torch.Tensor:
         return sigmoid_focal_with_logits(
-            input,
-            target,
-            gamma=self.gamma,
-            alpha=self.alpha,
-            pos_weight=self.pos_weight,
-            sample_weight=sample_weight,
-            label_smoothing=self.label_smoothing,
-            ignore_index=self.ignore_index,
-            reduction=self.reduction,
-        )
-
-    def extra_repr(self) -> str:
-        return (
-            f"gamma={self.gamma}, alpha={self.alpha}, label_smoothing={self.label_smoothing}, "
-            f"ignore_index={self.ignore_index}, reduction={self.reduction!r}"
+            input, target, sample_weight=sample_weight, **self.options()
         )

@@ -36,7 +36,7 @@ from .._validation import check_int, check_real, check_reduction, check_vector, 
 from ..exceptions import DataError, InvalidParameterError, ShapeError
 from ..weights import class_weight
 from ._common import shape_str
-from ._constructors import ClassWeightedMean, FromCounts
+from ._constructors import ClassWeightedMean, FromCounts, LossModule
 from ._shared import shifted_cross_entropy
 
 __all__ = ["DeferredReweighting", "LDAMLoss", "ldam_cross_entropy", "ldam_margins"]
@@ -133,7 +133,7 @@ def ldam_cross_entropy(
     )
 
 
-class LDAMLoss(ClassWeightedMean, FromCounts, nn.Module):
+class LDAMLoss(ClassWeightedMean, FromCounts, LossModule):
     """Module form of :func:`ldam_cross_entropy`; ``margins`` and ``weight`` are buffers.
 
     Args:
@@ -151,6 +151,8 @@ class LDAMLoss(ClassWeightedMean, FromCounts, nn.Module):
 
     margins: torch.Tensor
     weight: torch.Tensor | None
+    _forwarded = ("scale", "weight", "ignore_index", "label_smoothing", "reduction")
+    _shown = ("max_margin", "scale", "ignore_index", "label_smoothing", "reduction")
 
     def __init__(
         self,
@@ -187,23 +189,9 @@ class LDAMLoss(ClassWeightedMean, FromCounts, nn.Module):
         sample_weight: torch.Tensor | None = None,
     ) -> torch.Tensor:
         return _ldam(
-            input,
-            target,
-            self.margins,
-            scale=self.scale,
-            weight=self.weight,
-            sample_weight=sample_weight,
-            ignore_index=self.ignore_index,
-            label_smoothing=self.label_smoothing,
-            reduction=self.reduction,
-            owner=self._owner,
-        )
-
-    def extra_repr(self) -> str:
-        return (
-            f"max_margin={self.max_margin}, scale={self.scale}, ignore_index={self.ignore_index}, "
-            f"label_smoothing={self.label_smoothing}, reduction={self.reduction!r}"
-        )
+            input, target, self.margins, sample_weight=sample_weight, owner=self._owner,
+            **self.options(),
+        )  # fmt: skip
 
 
 class DeferredReweighting:

@@ -29,11 +29,10 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch import nn
 
 from .._validation import check_int, check_real, check_reduction, check_vector, check_weight
 from ..exceptions import DataError
-from ._constructors import ClassWeightedMean, FromCounts
+from ._constructors import ClassWeightedMean, FromCounts, LossModule
 from ._shared import shifted_cross_entropy
 
 __all__ = [
@@ -173,7 +172,7 @@ def balanced_softmax_cross_entropy(
     )
 
 
-class LogitAdjustedLoss(ClassWeightedMean, FromCounts, nn.Module):
+class LogitAdjustedLoss(ClassWeightedMean, FromCounts, LossModule):
     """Module form of :func:`logit_adjusted_cross_entropy`.
 
     The buffer ``log_prior`` ``(C,)`` holds ``log(n_c / N)``; ``weight`` is an optional
@@ -192,6 +191,8 @@ class LogitAdjustedLoss(ClassWeightedMean, FromCounts, nn.Module):
 
     log_prior: torch.Tensor
     weight: torch.Tensor | None
+    _forwarded = ("weight", "ignore_index", "label_smoothing", "reduction")
+    _shown = ("tau", "ignore_index", "label_smoothing", "reduction")
 
     def __init__(
         self,
@@ -226,22 +227,9 @@ class LogitAdjustedLoss(ClassWeightedMean, FromCounts, nn.Module):
         sample_weight: torch.Tensor | None = None,
     ) -> torch.Tensor:
         return _adjusted_cross_entropy(
-            input,
-            target,
-            self.log_prior * self.tau,
-            weight=self.weight,
-            sample_weight=sample_weight,
-            ignore_index=self.ignore_index,
-            label_smoothing=self.label_smoothing,
-            reduction=self.reduction,
-            owner=self._owner,
-        )
-
-    def extra_repr(self) -> str:
-        return (
-            f"tau={self.tau}, ignore_index={self.ignore_index}, "
-            f"label_smoothing={self.label_smoothing}, reduction={self.reduction!r}"
-        )
+            input, target, self.log_prior * self.tau, sample_weight=sample_weight,
+            owner=self._owner, **self.options(),
+        )  # fmt: skip
 
 
 class BalancedSoftmaxLoss(LogitAdjustedLoss):
@@ -253,6 +241,8 @@ class BalancedSoftmaxLoss(LogitAdjustedLoss):
         >>> loss(torch.tensor([[2.0, 0.0], [0.0, 1.0]]), torch.tensor([0, 1]))
         tensor(0.7380)
     """
+
+    _shown = ("ignore_index", "label_smoothing", "reduction")
 
     def __init__(
         self,
@@ -270,10 +260,4 @@ class BalancedSoftmaxLoss(LogitAdjustedLoss):
             ignore_index=ignore_index,
             label_smoothing=label_smoothing,
             reduction=reduction,
-        )
-
-    def extra_repr(self) -> str:
-        return (
-            f"ignore_index={self.ignore_index}, label_smoothing={self.label_smoothing}, "
-            f"reduction={self.reduction!r}"
         )
