@@ -177,6 +177,44 @@ def test_digits_lt_folds_are_long_tailed_balanced_and_disjoint():
     assert all((a[0] == b[0]).all() for a, b in zip(folds, again, strict=True))
 
 
+@pytest.mark.parametrize("ratio", [1.0, 20.0, 50.0])
+def test_digits_lt_rows_follow_the_documented_construction(ratio):
+    from sklearn.model_selection import StratifiedKFold
+
+    table = load_dataset("digits-lt", imbalance_ratio=ratio)
+    labels = table.labels
+
+    def profile(rows):
+        n_max = np.bincount(labels[rows], minlength=10).min()
+        return long_tail_counts(n_max, num_classes=10, imbalance_ratio=ratio)
+
+    # Training on the whole table: every image is a candidate, n_max the smallest class.
+    rows = table.training_rows(3)
+    assert (np.diff(rows) > 0).all()
+    np.testing.assert_array_equal(np.bincount(labels[rows], minlength=10), profile(slice(None)))
+    np.testing.assert_array_equal(table.training_rows(3), rows)
+    if ratio > 1:
+        assert not np.array_equal(table.training_rows(4), rows)
+
+    # Folds: the rows are drawn from scikit-learn's stratified folds of the balanced set;
+    # each training part is cut to the profile of its own smallest class, each test part
+    # to the same number per class (its smallest class).
+    cv = StratifiedKFold(n_splits=4, shuffle=True, random_state=3)
+    folds = table.folds(4, seed=3)
+    for (train, test), (full_train, full_test) in zip(
+        folds, cv.split(np.zeros(len(labels)), labels), strict=True
+    ):
+        assert (np.diff(train) > 0).all() and (np.diff(test) > 0).all()
+        assert set(train) <= set(full_train) and set(test) <= set(full_test)
+        train_counts = np.bincount(labels[train], minlength=10)
+        np.testing.assert_array_equal(train_counts, profile(full_train))
+        test_counts = np.bincount(labels[test], minlength=10)
+        assert (test_counts == np.bincount(labels[full_test], minlength=10).min()).all()
+    for (a_train, a_test), (b_train, b_test) in zip(folds, table.folds(4, seed=3), strict=True):
+        np.testing.assert_array_equal(a_train, b_train)
+        np.testing.assert_array_equal(a_test, b_test)
+
+
 @pytest.mark.parametrize("name", [n for n in DATASETS if n != "digits-lt"])
 def test_keel_builtins_match_their_listing(name):
     table = load_dataset(name)

@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -131,3 +133,101 @@ def test_bad_parameters():
         fit(mlp(4, 2), x, y, loss=CrossEntropyLoss(), epochs=0)
     with pytest.raises(InvalidParameterError, match="'dropout' parameter of mlp"):
         mlp(4, 2, dropout=1.0)
+
+
+class _NoNumpy(torch.Tensor):
+    """A tensor that fails if anything converts it through numpy (``np.asarray``)."""
+
+    def __array__(self, *args, **kwargs):
+        raise AssertionError("a tensor input went through numpy")
+
+
+def _accuracy_monitor(logits, y_val):
+    assert isinstance(logits, np.ndarray) and isinstance(y_val, np.ndarray)
+    return float((logits.argmax(1) == y_val).mean())
+
+
+def _assert_same_history(a, b, *, exact=True):
+    assert a.best_epoch == b.best_epoch and a.epochs_run == b.epochs_run
+    for event_a, event_b in zip(a.history, b.history, strict=True):
+        values_a, values_b = dataclasses.astuple(event_a), dataclasses.astuple(event_b)
+        if exact:
+            assert values_a == values_b
+        else:  # logits may differ in the last bits with the batch size (matmul kernels)
+            assert values_a == pytest.approx(values_b, rel=1e-6, abs=1e-7)
+
+
+def test_batched_validation_equals_one_forward_pass():
+    x, y = _data(n=300)
+    x_val, y_val = x[:97], y[:97]  # 97 rows: batches of 8 leave a short last one
+    loss = CrossEntropyLoss(weight=torch.tensor([1.0, 3.0]))
+    seen = []
+
+    def monitor(logits, target):
+        seen.append(logits)
+        return _accuracy_monitor(logits, target)
+
+    def reference(event):
+        # After each epoch, one full forward pass over the validation split.
+        with torch.no_grad():
+            logits = model(torch.as_tensor(x_val, dtype=torch.float32))
+            assert event.val_loss == pytest.approx(float(loss(logits, torch.as_tensor(y_val))))
+        np.testing.assert_allclose(seen[-1], logits.double().numpy(), rtol=1e-6, atol=1e-6)
+
+    model = mlp(4, 2, seed=0)
+    kwargs = dict(loss=loss, x_val=x_val, y_val=y_val, epochs=8, batch_size=32, patience=3,
+                  monitor=monitor, seed=1)  # fmt: skip
+    batched = fit(model, x[97:], y[97:], eval_batch_size=8, callbacks=[reference], **kwargs)
+    assert len(seen) == batched.epochs_run and all(s.shape == (97, 2) for s in seen)
+    one_pass = fit(mlp(4, 2, seed=0), x[97:], y[97:], eval_batch_size=97, **kwargs)
+    assert torch.equal(_params(batched.model), _params(one_pass.model))
+    _assert_same_history(batched, one_pass, exact=False)
+
+
+def test_tensor_inputs_train_as_numpy_inputs_without_numpy():
+    x, y = _data()
+    kwargs = dict(loss=CrossEntropyLoss(), epochs=4, patience=2, monitor=_accuracy_monitor,
+                  batch_size=16, eval_batch_size=10, seed=2)  # fmt: skip
+    from_numpy = fit(mlp(4, 2, seed=0), x[50:], y[50:], x_val=x[:50], y_val=y[:50], **kwargs)
+    xt = torch.from_numpy(x).as_subclass(_NoNumpy)
+    yt = torch.from_numpy(y).as_subclass(_NoNumpy)
+    from_tensors = fit(mlp(4, 2, seed=0), xt[50:], yt[50:], x_val=xt[:50], y_val=yt[:50], **kwargs)
+    assert torch.equal(_params(from_tensors.model), _params(from_numpy.model))
+    _assert_same_history(from_tensors, from_numpy)
+    # Other dtypes are converted by torch: float64 features, int32 labels.
+    converted = fit(mlp(4, 2, seed=0), xt[50:].double(), yt[50:].int(), x_val=xt[:50].double(),
+                    y_val=yt[:50].int(), **kwargs)  # fmt: skip
+    assert torch.equal(_params(converted.model), _params(from_numpy.model))
+    np.testing.assert_array_equal(
+        predict_logits(from_numpy.model, xt), predict_logits(from_numpy.model, x)
+    )
+
+
+def test_predict_logits_in_batches_equals_one_pass():
+    x, _ = _data(n=50)
+    model = mlp(4, 3, seed=0).train()
+    one_pass = predict_logits(model, x, batch_size=50)
+    batched = predict_logits(model, x, batch_size=7)
+    np.testing.assert_allclose(batched, one_pass, rtol=1e-6, atol=1e-6)
+    assert batched.dtype == np.float64 and model.training  # the mode is restored
+    with torch.no_grad():
+        expected = model.eval()(torch.as_tensor(x, dtype=torch.float32)).double().numpy()
+    np.testing.assert_array_equal(one_pass, expected)
+    assert predict_logits(model, x[:0]).shape == (0, 0)
+    with pytest.raises(InvalidParameterError, match="'batch_size' parameter of predict_logits"):
+        predict_logits(model, x, batch_size=0)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_tensor_inputs():
+    x, y = _data()
+    xc, yc = torch.from_numpy(x).cuda(), torch.from_numpy(y).cuda()
+    kwargs = dict(loss=CrossEntropyLoss(), epochs=3, monitor=_accuracy_monitor, patience=2,
+                  batch_size=16, eval_batch_size=10)  # fmt: skip
+    result = fit(mlp(4, 2, seed=0).cuda(), xc[50:], yc[50:], x_val=xc[:50], y_val=yc[:50], **kwargs)
+    assert next(result.model.parameters()).is_cuda
+    on_cpu = fit(mlp(4, 2, seed=0), x[50:], y[50:], x_val=x[:50], y_val=y[:50], **kwargs)
+    assert result.epochs_run == on_cpu.epochs_run
+    logits = predict_logits(result.model, xc)
+    assert logits.shape == (len(x), 2) and np.isfinite(logits).all()
+    np.testing.assert_allclose(predict_logits(result.model, x), logits, rtol=1e-5, atol=1e-6)

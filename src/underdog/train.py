@@ -6,6 +6,12 @@ evaluates a validation split after every epoch, stops early when the validation 
 not improved for ``patience`` epochs and restores the best weights. It never prints: it
 reports each epoch to ``callbacks`` as a :class:`TrainEvent`.
 
+Inputs: numpy arrays (or anything ``np.asarray`` takes) and torch tensors on any device.
+Tensors are converted and moved with torch operations only, never through numpy, so CUDA
+tensors work and CPU tensors of the right dtype are not copied. Evaluation (the validation
+split, :func:`predict_logits`) runs the model in batches and concatenates the logits, so its
+memory is bounded by the batch size, not by the number of rows.
+
 Determinism: shuffling, sampling and dropout use a generator state forked from ``seed``, so
 the same inputs give the same model, and the caller's global RNG state is left untouched.
 
@@ -129,16 +135,48 @@ def validation_split(labels: Any, *, fraction: float, seed: int) -> tuple[np.nda
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
 
 
-@torch.no_grad()
+def _as_tensor(
+    data: Any, *, dtype: torch.dtype, device: torch.device | None = None
+) -> torch.Tensor:
+    """``data`` as a ``dtype`` tensor on ``device`` (``None``: a tensor's own device, else CPU).
+
+    A tensor is converted with torch operations from whatever device it is on, never
+    through numpy (a CUDA tensor cannot be, and a CPU tensor of this dtype and device is
+    returned without a copy); anything else goes through ``np.asarray``.
+    """
+    if isinstance(data, torch.Tensor):
+        return data.detach().to(device=device, dtype=dtype)
+    return torch.as_tensor(np.asarray(data), dtype=dtype, device=device)
+
+
+def _batched_logits(model: nn.Module, x: torch.Tensor, *, batch_size: int) -> torch.Tensor:
+    """``model(x)`` without gradients, ``batch_size`` rows at a time, concatenated.
+
+    Each batch is moved to the model's device as it is used, so ``x`` may live elsewhere;
+    the logits stay on the model's device. ``x`` must have at least one row; the caller
+    sets the model's mode.
+    """
+    device = _module_device(model)
+    with torch.no_grad():
+        return torch.cat(
+            [model(x[i : i + batch_size].to(device)) for i in range(0, len(x), batch_size)]
+        )
+
+
 def predict_logits(model: nn.Module, x: Any, *, batch_size: int = 4096) -> np.ndarray:
-    """Logits of ``model`` on ``x`` in eval mode, as a float64 array ``(N, C)``."""
+    """Logits of ``model`` on ``x`` in eval mode, as a float64 array ``(N, C)``.
+
+    ``x`` is a numpy array or a tensor on any device; the model runs on ``batch_size`` rows
+    at a time, each moved to the model's device.
+    """
+    batch_size = check_int(batch_size, name="batch_size", owner="predict_logits", low=1)
+    x = _as_tensor(x, dtype=torch.float32)
+    if len(x) == 0:
+        return np.zeros((0, 0))
     was_training = model.training
     model.eval()
     try:
-        device = next(model.parameters()).device
-        x = torch.as_tensor(x, dtype=torch.float32).to(device)
-        out = [model(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
-        return torch.cat(out).double().cpu().numpy() if out else np.zeros((0, 0))
+        return _batched_logits(model, x, batch_size=batch_size).double().cpu().numpy()
     finally:
         model.train(was_training)
 
@@ -206,16 +244,21 @@ def fit(
     num_threads: int | None = 1,
     device: str | torch.device | None = None,
     distributed: bool = True,
+    eval_batch_size: int | None = None,
 ) -> TrainResult:
     """Train ``model`` on ``(x, y)`` with AdamW; early stopping on ``(x_val, y_val)``.
 
     Args:
         model: any module mapping a float batch ``(B, F)`` to logits ``(B, C)``.
-        x, y: features ``(N, F)`` (float) and int class indices ``(N,)``.
+        x, y: features ``(N, F)`` (float) and int class indices ``(N,)``: numpy arrays
+            (anything ``np.asarray`` takes) or tensors on any device, which are converted
+            and moved with torch operations only (a CUDA tensor never goes through numpy).
         loss: ``loss(logits, y) -> scalar``, e.g. a :class:`~underdog.CrossEntropyLoss`.
         sampler: yields ``N'`` indices per epoch (with ``set_epoch(epoch)`` if it has it);
             ``None`` shuffles all rows each epoch.
-        x_val, y_val: the validation split, evaluated after every epoch.
+        x_val, y_val: the validation split, evaluated after every epoch (in eval mode,
+            ``eval_batch_size`` rows at a time; the loss and ``monitor`` see the logits of
+            all rows at once, so the result is that of one forward pass).
         epochs, batch_size, lr, weight_decay: the optimisation (AdamW).
         patience: stop after this many epochs without a better validation score and
             restore the best weights; ``None`` trains all epochs and keeps the last ones.
@@ -230,6 +273,8 @@ def fit(
         device: where to train (``"cpu"``, ``"cuda:0"``, ...); defaults to the model's.
         distributed: when ``torch.distributed`` is initialised with several ranks, train
             data-parallel (see below); ``False`` trains each rank on its own.
+        eval_batch_size: rows per forward pass on the validation split; ``None`` uses
+            ``batch_size``, so evaluating needs no more memory than a training step.
 
     Data-parallel training: every rank passes the same ``x``, ``y`` and ``seed`` and so
     draws the same batches; rank ``r`` of ``R`` computes positions ``r, r + R, ...`` of
@@ -250,21 +295,24 @@ def fit(
     check_real(weight_decay, name="weight_decay", owner=owner, low=0.0)
     if patience is not None:
         patience = check_int(patience, name="patience", owner=owner, low=1)
-    x = torch.as_tensor(np.asarray(x), dtype=torch.float32)
-    y = torch.as_tensor(np.asarray(y), dtype=torch.long)
-    has_val = x_val is not None and y_val is not None and len(y_val) > 0
-    if has_val:
-        x_val = torch.as_tensor(np.asarray(x_val), dtype=torch.float32)
-        y_val_np = np.asarray(y_val)
-        y_val = torch.as_tensor(y_val_np, dtype=torch.long)
+    if eval_batch_size is None:
+        eval_batch_size = batch_size
+    eval_batch_size = check_int(eval_batch_size, name="eval_batch_size", owner=owner, low=1)
 
     device = torch.device(device) if device is not None else _module_device(model)
+    x = _as_tensor(x, dtype=torch.float32, device=device)
+    y = _as_tensor(y, dtype=torch.long, device=device)
+    has_val = x_val is not None and y_val is not None and len(y_val) > 0
+    if has_val:
+        # The monitor takes numpy; a tensor's labels are copied to the host once, here.
+        y_val_np = (
+            y_val.detach().cpu().numpy() if isinstance(y_val, torch.Tensor) else np.asarray(y_val)
+        )
+        x_val = _as_tensor(x_val, dtype=torch.float32, device=device)
+        y_val = _as_tensor(y_val, dtype=torch.long, device=device)
     model.to(device)
     if isinstance(loss, nn.Module):
         loss.to(device)
-    x, y = x.to(device), y.to(device)
-    if has_val:
-        x_val, y_val = x_val.to(device), y_val.to(device)
     world, rank = _ranks(distributed)
     net: nn.Module = model
     if world > 1:
@@ -315,8 +363,8 @@ def fit(
                 val_loss, score = float("nan"), float("nan")
                 if has_val:
                     model.eval()
+                    logits = _batched_logits(model, x_val, batch_size=eval_batch_size)
                     with torch.no_grad():
-                        logits = model(x_val)
                         val_loss = float(loss(logits, y_val))
                     score = (
                         -val_loss

@@ -70,6 +70,28 @@ def long_tail_counts(n_max: int, *, num_classes: int, imbalance_ratio: float) ->
     return np.maximum(counts, 1).astype(np.int64)
 
 
+def _take_per_class(
+    rows: np.ndarray, labels: np.ndarray, counts: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """A random ``counts[c]`` of the ``rows`` of each class ``c`` (all where fewer), sorted."""
+    chosen = [rng.permutation(rows[labels[rows] == c])[: counts[c]] for c in range(len(counts))]
+    return np.sort(np.concatenate(chosen))
+
+
+def _long_tail_rows(
+    rows: np.ndarray,
+    labels: np.ndarray,
+    *,
+    num_classes: int,
+    imbalance_ratio: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """``rows`` subsampled to the long tail, ``n_max`` the smallest class among them."""
+    n_max = np.bincount(labels[rows], minlength=num_classes).min()
+    keep = long_tail_counts(n_max, num_classes=num_classes, imbalance_ratio=imbalance_ratio)
+    return _take_per_class(rows, labels, keep, rng)
+
+
 def _digits_splitter(labels: np.ndarray, imbalance_ratio: float):
     num_classes = int(labels.max()) + 1
 
@@ -79,17 +101,13 @@ def _digits_splitter(labels: np.ndarray, imbalance_ratio: float):
         cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
         out = []
         for fold, (train, test) in enumerate(cv.split(np.zeros(len(labels)), labels)):
-            rng = np.random.default_rng([seed, fold])
+            rng = np.random.default_rng([seed, fold])  # train rows drawn first, then test
+            train_rows = _long_tail_rows(
+                train, labels, num_classes=num_classes, imbalance_ratio=imbalance_ratio, rng=rng
+            )
             n_test = np.bincount(labels[test], minlength=num_classes).min()
-            n_max = np.bincount(labels[train], minlength=num_classes).min()
-            keep = long_tail_counts(n_max, num_classes=num_classes, imbalance_ratio=imbalance_ratio)
-            train_idx = [
-                rng.permutation(train[labels[train] == c])[: keep[c]] for c in range(num_classes)
-            ]
-            test_idx = [
-                rng.permutation(test[labels[test] == c])[:n_test] for c in range(num_classes)
-            ]
-            out.append((np.sort(np.concatenate(train_idx)), np.sort(np.concatenate(test_idx))))
+            test_rows = _take_per_class(test, labels, np.full(num_classes, n_test), rng)
+            out.append((train_rows, test_rows))
         return out
 
     return split
@@ -101,12 +119,13 @@ def _digits_training_rows(labels: np.ndarray, imbalance_ratio: float):
 
     def rows(seed: int) -> np.ndarray:
         rng = np.random.default_rng([seed, 1 << 20])
-        n_max = np.bincount(labels, minlength=num_classes).min()
-        keep = long_tail_counts(n_max, num_classes=num_classes, imbalance_ratio=imbalance_ratio)
-        chosen = [
-            rng.permutation(np.flatnonzero(labels == c))[: keep[c]] for c in range(num_classes)
-        ]
-        return np.sort(np.concatenate(chosen))
+        return _long_tail_rows(
+            np.arange(len(labels)),
+            labels,
+            num_classes=num_classes,
+            imbalance_ratio=imbalance_ratio,
+            rng=rng,
+        )
 
     return rows
 
