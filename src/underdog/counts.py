@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, IterableDataset, Subset
 
+from ._dist import all_reduce, distributed_active, sum_across_ranks
 from ._validation import check_bool, check_int, describe
 from .exceptions import DataError, InvalidParameterError
 
@@ -152,41 +153,6 @@ def _is_container(labels: Any) -> bool:
     )
 
 
-# ----------------------------------------------------------------------------- distributed
-
-
-def _distributed_active(distributed: bool) -> bool:
-    return (
-        distributed
-        and torch.distributed.is_available()
-        and torch.distributed.is_initialized()
-        and torch.distributed.get_world_size() > 1
-    )
-
-
-def _reduce_device() -> torch.device:
-    backend = torch.distributed.get_backend()
-    if backend == "nccl":
-        return torch.device("cuda", torch.cuda.current_device())
-    return torch.device("cpu")
-
-
-def _all_reduce(tensor: torch.Tensor, op: Any) -> torch.Tensor:
-    device = _reduce_device()
-    buffer = tensor.to(device=device, copy=True)
-    torch.distributed.all_reduce(buffer, op=op)
-    return buffer.cpu()
-
-
-def _sum_across_ranks(counts: torch.Tensor) -> torch.Tensor:
-    """Sum int64 counts of shape (..., K) across ranks, padding K to the largest."""
-    size = torch.tensor([counts.shape[-1]], dtype=torch.int64)
-    width = int(_all_reduce(size, torch.distributed.ReduceOp.MAX)[0])
-    if width > counts.shape[-1]:
-        counts = torch.nn.functional.pad(counts, (0, width - counts.shape[-1]))
-    return _all_reduce(counts, torch.distributed.ReduceOp.SUM)
-
-
 # ----------------------------------------------------------------------------- class counts
 
 
@@ -298,8 +264,8 @@ def class_counts(
         )
 
     counts = counter.counts
-    if _distributed_active(distributed):
-        counts = _sum_across_ranks(counts)
+    if distributed and distributed_active():
+        counts = sum_across_ranks(counts)
     if int(counts.sum()) == 0:
         raise DataError(
             f"The 'labels' parameter of {owner} must hold at least one label"
@@ -409,9 +375,9 @@ def multilabel_counts(
 
     if positives is None:
         positives = negatives = torch.zeros(0, dtype=torch.int64)
-    if _distributed_active(distributed):
+    if distributed and distributed_active():
         width = torch.tensor([positives.numel(), -positives.numel()], dtype=torch.int64)
-        high, neg_low = _all_reduce(width, torch.distributed.ReduceOp.MAX).tolist()
+        high, neg_low = all_reduce(width, torch.distributed.ReduceOp.MAX).tolist()
         if high != -neg_low:
             raise DataError(
                 f"The 'targets' parameter of {owner} must have the same number of labels on "
@@ -420,7 +386,7 @@ def multilabel_counts(
         if positives.numel() == 0:
             positives = negatives = torch.zeros(high, dtype=torch.int64)
         stacked = torch.cat([positives, negatives, torch.tensor([rows])])
-        stacked = _all_reduce(stacked, torch.distributed.ReduceOp.SUM)
+        stacked = all_reduce(stacked, torch.distributed.ReduceOp.SUM)
         positives, negatives, rows = stacked[:high], stacked[high:-1], int(stacked[-1])
     if rows == 0 or positives.numel() == 0:
         raise DataError(f"The 'targets' parameter of {owner} must hold at least one row. Got none.")
