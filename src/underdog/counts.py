@@ -130,7 +130,7 @@ def _pick_target(item: Any, target: int | str | None, owner: str) -> Any:
     return item
 
 
-def _iter_targets(source: Any, *, target: int | str | None, owner: str):
+def _iter_targets(source: Any, *, target: int | str | None, name: str, owner: str):
     """Yield target tensors from a dataset (one sample at a time) or an iterable of batches.
 
     Yields ``(tensor, is_sample)``: samples come from datasets, batches from iterables.
@@ -138,18 +138,42 @@ def _iter_targets(source: Any, *, target: int | str | None, owner: str):
     if isinstance(source, Dataset) and not isinstance(source, IterableDataset):
         for index in range(len(source)):  # type: ignore[arg-type]
             yield (
-                _to_tensor(_pick_target(source[index], target, owner), name="labels", owner=owner),
+                _to_tensor(_pick_target(source[index], target, owner), name=name, owner=owner),
                 True,
             )
         return
     is_sample = isinstance(source, IterableDataset)
     for item in source:
-        yield _to_tensor(_pick_target(item, target, owner), name="labels", owner=owner), is_sample
+        yield _to_tensor(_pick_target(item, target, owner), name=name, owner=owner), is_sample
 
 
 def _is_container(labels: Any) -> bool:
     return isinstance(labels, (torch.Tensor, np.ndarray, list, tuple)) or (
         hasattr(labels, "to_numpy") and hasattr(labels, "dtype")
+    )
+
+
+def _label_batches(
+    source: Any, *, target: int | str | None, name: str, owner: str
+) -> Iterable[tuple[torch.Tensor, bool]]:
+    """The labels of any accepted source as ``(tensor, is_sample)`` pairs, in constant memory.
+
+    A container, or a dataset's ``targets`` / ``labels`` attribute, is one tensor; other
+    datasets and iterables are streamed. A bad ``source``, or a ``target`` that cannot apply,
+    raises here, before anything is read.
+    """
+    if isinstance(source, Dataset):
+        exposed = _dataset_targets(source) if target is None else None
+        if exposed is not None:
+            return [(_to_tensor(exposed, name=name, owner=owner), False)]
+        return _iter_targets(source, target=target, name=name, owner=owner)
+    if _is_container(source):
+        return [(_to_tensor(source, name=name, owner=owner), False)]
+    if isinstance(source, Iterable):
+        return _iter_targets(source, target=target, name=name, owner=owner)
+    raise InvalidParameterError(
+        f"The '{name}' parameter of {owner} must be an array, tensor, list, Series, "
+        f"Dataset or iterable of batches. Got {describe(source)} instead."
     )
 
 
@@ -244,24 +268,10 @@ def class_counts(
         ignore_index = check_int(ignore_index, name="ignore_index", owner=owner)
     distributed = check_bool(distributed, name="distributed", owner=owner)
 
+    batches = _label_batches(labels, target=target, name="labels", owner=owner)
     counter = _ClassCounter(num_classes=num_classes, ignore_index=ignore_index, owner=owner)
-    if isinstance(labels, Dataset):
-        exposed = _dataset_targets(labels)
-        if exposed is not None and target is None:
-            counter.add(_to_tensor(exposed, name="labels", owner=owner))
-        else:
-            for batch, _ in _iter_targets(labels, target=target, owner=owner):
-                counter.add(batch)
-    elif _is_container(labels):
-        counter.add(_to_tensor(labels, name="labels", owner=owner))
-    elif isinstance(labels, Iterable):
-        for batch, _ in _iter_targets(labels, target=target, owner=owner):
-            counter.add(batch)
-    else:
-        raise InvalidParameterError(
-            f"The 'labels' parameter of {owner} must be an array, tensor, list, Series, "
-            f"Dataset or iterable of batches. Got {describe(labels)} instead."
-        )
+    for batch, _ in batches:
+        counter.add(batch)
 
     counts = counter.counts
     if distributed and distributed_active():
@@ -328,22 +338,7 @@ def multilabel_counts(
             )
     distributed = check_bool(distributed, name="distributed", owner=owner)
 
-    if isinstance(targets, Dataset):
-        exposed = _dataset_targets(targets)
-        if exposed is not None and target is None:
-            batches = [(_to_tensor(exposed, name="targets", owner=owner), False)]
-        else:
-            batches = _iter_targets(targets, target=target, owner=owner)
-    elif _is_container(targets):
-        batches = [(_to_tensor(targets, name="targets", owner=owner), False)]
-    elif isinstance(targets, Iterable):
-        batches = _iter_targets(targets, target=target, owner=owner)
-    else:
-        raise InvalidParameterError(
-            f"The 'targets' parameter of {owner} must be an array, tensor, list, Dataset or "
-            f"iterable of batches. Got {describe(targets)} instead."
-        )
-
+    batches = _label_batches(targets, target=target, name="targets", owner=owner)
     positives = negatives = None
     rows = 0
     for batch, is_sample in batches:
