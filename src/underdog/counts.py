@@ -5,7 +5,7 @@ positives and negatives of each label of a 0/1 target matrix. Both accept
 
 - a label container: a numpy array, a torch tensor, a list or a pandas ``Series``;
 - a ``torch.utils.data.Dataset``: its ``targets`` / ``labels`` attribute when it has one
-  (also through ``Subset``), else every sample ``dataset[i]`` in turn;
+  (also through ``Subset``) and ``target`` is not given, else every sample ``dataset[i]``;
 - any other iterable of batches, such as a ``DataLoader``, yielding ``y`` or ``(x, y, ...)``
   (or dicts, see ``target``); these are streamed in constant memory.
 
@@ -137,10 +137,8 @@ def _iter_targets(source: Any, *, target: int | str | None, name: str, owner: st
     """
     if isinstance(source, Dataset) and not isinstance(source, IterableDataset):
         for index in range(len(source)):  # type: ignore[arg-type]
-            yield (
-                _to_tensor(_pick_target(source[index], target, owner), name=name, owner=owner),
-                True,
-            )
+            sample = _pick_target(source[index], target, owner)
+            yield _to_tensor(sample, name=name, owner=owner), True
         return
     is_sample = isinstance(source, IterableDataset)
     for item in source:
@@ -168,6 +166,13 @@ def _label_batches(
             return [(_to_tensor(exposed, name=name, owner=owner), False)]
         return _iter_targets(source, target=target, name=name, owner=owner)
     if _is_container(source):
+        if target is not None:
+            raise InvalidParameterError(
+                f"The 'target' parameter of {owner} must be None when '{name}' is an array, "
+                "tensor, list or Series, whose every element is a label (target picks the "
+                f"labels out of each sample of a Dataset or batch of an iterable). Got {target!r} "
+                "instead."
+            )
         return [(_to_tensor(source, name=name, owner=owner), False)]
     if isinstance(source, Iterable):
         return _iter_targets(source, target=target, name=name, owner=owner)
@@ -245,6 +250,9 @@ def class_counts(
         target: which part of each batch or sample holds the labels: an index or a dict
             key. By default a tuple/list ``(x, y, ...)`` gives ``y``, a dict its
             ``"target"``/``"label"``/``"labels"``/``"y"`` entry, anything else itself.
+            Only for a ``Dataset`` or an iterable: a ``Dataset`` given ``target`` is read
+            sample by sample even when it has a ``targets`` attribute, and a container
+            (whose every element is a label) given ``target`` raises.
         distributed: sum the counts across ranks when ``torch.distributed`` is initialised.
 
     Returns:
@@ -253,7 +261,8 @@ def class_counts(
     Raises:
         DataError: labels that are not integers (floats, NaN, strings), negative labels,
             labels ``>= num_classes``, or no labels at all.
-        InvalidParameterError: a parameter of the wrong type or value.
+        InvalidParameterError: a parameter of the wrong type or value, ``target`` with a
+            container, or a ``target`` that does not index the batches.
 
     Example:
         >>> class_counts([0, 2, 2, 1, 2])
@@ -312,8 +321,8 @@ def multilabel_counts(
             ``(N, L, d1, ...)`` (labels on dim 1); a 1-D vector counts as one label. Also a
             ``Dataset`` (samples of shape ``(L,)``) or an iterable of batches.
         ignore_index: a target value marking unknown entries, which are skipped.
-        target: which part of each batch or sample holds the targets (see
-            :func:`class_counts`).
+        target: which part of each batch or sample holds the targets, for a ``Dataset``
+            or an iterable only (see :func:`class_counts`).
         distributed: sum the counts across ranks when ``torch.distributed`` is initialised.
 
     Returns:
@@ -323,6 +332,8 @@ def multilabel_counts(
     Raises:
         DataError: values other than 0, 1 (and ``ignore_index``), a label count that changes
             between batches, or no targets at all.
+        InvalidParameterError: a parameter of the wrong type or value, ``target`` with a
+            container, or a ``target`` that does not index the batches.
 
     Example:
         >>> multilabel_counts([[1, 0], [1, 1], [0, 0]])
