@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -57,11 +58,18 @@ def run_ranks(tmp_path):
         script = tmp_path / "ranks.py"
         script.write_text(_LAUNCH.format(body=textwrap.dedent(body)))
         out = tmp_path / "result"
+        # The ranks must import the underdog under test, even when it is found through a
+        # relative PYTHONPATH (such as src): they run in tmp_path.
+        import underdog
+
+        source = os.path.dirname(os.path.dirname(os.path.abspath(underdog.__file__)))
+        path = os.pathsep.join(p for p in (source, os.environ.get("PYTHONPATH")) if p)
         subprocess.run(
             [sys.executable, str(script), str(_free_port()), str(out), str(world_size)],
             check=True,
             timeout=timeout,
             cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": path},
         )
         return [json.loads((tmp_path / f"result.{rank}").read_text()) for rank in range(world_size)]
 

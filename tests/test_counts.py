@@ -121,6 +121,111 @@ def test_dataloader_of_tuples_and_of_dicts():
     assert class_counts(custom, target="cls").tolist() == EXPECTED
 
 
+# ----------------------------------------------------------------------------- target=
+
+RNG_LABELS = np.random.default_rng(0).integers(0, 6, 40)
+RNG_EXPECTED = np.bincount(RNG_LABELS).tolist()
+
+
+class _Dicts(Dataset):
+    """Samples are dicts whose "cls" entry is the label; ``targets`` says something else."""
+
+    def __init__(self, labels, targets=None):
+        self.labels_ = labels
+        if targets is not None:
+            self.targets = targets
+
+    def __len__(self):
+        return len(self.labels_)
+
+    def __getitem__(self, i):
+        return {"x": torch.zeros(3), "cls": int(self.labels_[i])}
+
+
+def test_target_with_a_dataset_reads_the_samples_not_the_targets_attribute():
+    decoy = [0] * len(RNG_LABELS)  # what the attribute would give
+    dataset = _Dicts(RNG_LABELS, targets=decoy)
+    assert class_counts(dataset).tolist() == [len(RNG_LABELS)]
+    assert class_counts(dataset, target="cls").tolist() == RNG_EXPECTED
+    indices = [3, 1, 4, 1, 5, 9, 2, 6]
+    subset = Subset(dataset, indices)
+    assert class_counts(subset).tolist() == [len(indices)]
+    expected = np.bincount(RNG_LABELS[indices], minlength=6).tolist()
+    assert class_counts(subset, target="cls", num_classes=6).tolist() == expected
+
+
+def test_target_index_with_datasets_and_loaders():
+    y = torch.from_numpy(RNG_LABELS)
+    swapped = TensorDataset(y, torch.randn(len(y), 2))  # labels first: the default picks x
+    assert class_counts(swapped, target=0).tolist() == RNG_EXPECTED
+    assert class_counts(DataLoader(swapped, batch_size=7), target=0).tolist() == RNG_EXPECTED
+    with pytest.raises(DataError, match="must hold integer class indices"):
+        class_counts(DataLoader(swapped, batch_size=7))  # x is float: default y=item[1]
+
+    class Stream(IterableDataset):
+        def __iter__(self):
+            return iter([{"x": 0, "cls": int(v)} for v in RNG_LABELS])
+
+    assert class_counts(Stream(), target="cls").tolist() == RNG_EXPECTED
+
+
+def test_multilabel_target_with_datasets_and_loaders():
+    y = (torch.rand(30, 4, generator=torch.Generator().manual_seed(1)) < 0.4).long()
+    reference = y.numpy()
+
+    class Rows(Dataset):
+        targets = torch.zeros(30, 4)  # a decoy: target= must read the samples
+
+        def __len__(self):
+            return 30
+
+        def __getitem__(self, i):
+            return {"x": torch.zeros(2), "tags": y[i]}
+
+    for source in (Rows(), DataLoader(Rows(), batch_size=4)):
+        counts = multilabel_counts(source, target="tags")
+        assert counts.positives.tolist() == reference.sum(0).tolist()
+        assert counts.negatives.tolist() == (1 - reference).sum(0).tolist()
+        assert counts.num_samples == 30
+    assert multilabel_counts(Rows()).positives.tolist() == [0, 0, 0, 0]
+
+
+@pytest.mark.parametrize(
+    "container",
+    [np.array, torch.tensor, list, tuple, pd.Series],
+    ids=["numpy", "torch", "list", "tuple", "series"],
+)
+@pytest.mark.parametrize("target", [1, "label"])
+def test_target_with_a_container_raises(container, target):
+    """A container is all labels: a target= that cannot apply raises instead of being ignored."""
+    with pytest.raises(InvalidParameterError) as info:
+        class_counts(container(LABELS), target=target)
+    assert str(info.value) == (
+        "The 'target' parameter of class_counts must be None when 'labels' is an array, "
+        "tensor, list or Series, whose every element is a label (target picks the labels "
+        f"out of each sample of a Dataset or batch of an iterable). Got {target!r} instead."
+    )
+    rows = container([1, 0, 1]) if container is pd.Series else container([[1, 0], [0, 1]])
+    with pytest.raises(InvalidParameterError) as info:
+        multilabel_counts(rows, target=target)
+    assert str(info.value).startswith(
+        "The 'target' parameter of multilabel_counts must be None when 'targets' is an array"
+    )
+    assert str(info.value).endswith(f"Got {target!r} instead.")
+
+
+def test_target_that_does_not_index_the_batches():
+    loader = DataLoader(TensorDataset(torch.randn(6, 2), torch.tensor(LABELS)), batch_size=4)
+    with pytest.raises(InvalidParameterError) as info:
+        class_counts(loader, target=5)
+    assert str(info.value) == (
+        "The 'target' parameter of class_counts must select the labels of each batch. "
+        "Got 5, which does not index a batch of type list."
+    )
+    with pytest.raises(InvalidParameterError, match="Got 'cls', which does not index"):
+        multilabel_counts(iter([{"y": torch.ones(2, 2)}]), target="cls")
+
+
 def test_streaming_keeps_no_batch_alive():
     """Each batch is released before the next is drawn: the counter holds only O(C) state."""
     alive = []

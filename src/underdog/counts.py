@@ -5,7 +5,7 @@ positives and negatives of each label of a 0/1 target matrix. Both accept
 
 - a label container: a numpy array, a torch tensor, a list or a pandas ``Series``;
 - a ``torch.utils.data.Dataset``: its ``targets`` / ``labels`` attribute when it has one
-  (also through ``Subset``), else every sample ``dataset[i]`` in turn;
+  (also through ``Subset``) and ``target`` is not given, else every sample ``dataset[i]``;
 - any other iterable of batches, such as a ``DataLoader``, yielding ``y`` or ``(x, y, ...)``
   (or dicts, see ``target``); these are streamed in constant memory.
 
@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, IterableDataset, Subset
 
+from ._dist import all_reduce, distributed_active, sum_across_ranks
 from ._validation import check_bool, check_int, describe
 from .exceptions import DataError, InvalidParameterError
 
@@ -129,21 +130,19 @@ def _pick_target(item: Any, target: int | str | None, owner: str) -> Any:
     return item
 
 
-def _iter_targets(source: Any, *, target: int | str | None, owner: str):
+def _iter_targets(source: Any, *, target: int | str | None, name: str, owner: str):
     """Yield target tensors from a dataset (one sample at a time) or an iterable of batches.
 
     Yields ``(tensor, is_sample)``: samples come from datasets, batches from iterables.
     """
     if isinstance(source, Dataset) and not isinstance(source, IterableDataset):
         for index in range(len(source)):  # type: ignore[arg-type]
-            yield (
-                _to_tensor(_pick_target(source[index], target, owner), name="labels", owner=owner),
-                True,
-            )
+            sample = _pick_target(source[index], target, owner)
+            yield _to_tensor(sample, name=name, owner=owner), True
         return
     is_sample = isinstance(source, IterableDataset)
     for item in source:
-        yield _to_tensor(_pick_target(item, target, owner), name="labels", owner=owner), is_sample
+        yield _to_tensor(_pick_target(item, target, owner), name=name, owner=owner), is_sample
 
 
 def _is_container(labels: Any) -> bool:
@@ -152,39 +151,35 @@ def _is_container(labels: Any) -> bool:
     )
 
 
-# ----------------------------------------------------------------------------- distributed
+def _label_batches(
+    source: Any, *, target: int | str | None, name: str, owner: str
+) -> Iterable[tuple[torch.Tensor, bool]]:
+    """The labels of any accepted source as ``(tensor, is_sample)`` pairs, in constant memory.
 
-
-def _distributed_active(distributed: bool) -> bool:
-    return (
-        distributed
-        and torch.distributed.is_available()
-        and torch.distributed.is_initialized()
-        and torch.distributed.get_world_size() > 1
+    A container, or a dataset's ``targets`` / ``labels`` attribute, is one tensor; other
+    datasets and iterables are streamed. A bad ``source``, or a ``target`` that cannot apply,
+    raises here, before anything is read.
+    """
+    if isinstance(source, Dataset):
+        exposed = _dataset_targets(source) if target is None else None
+        if exposed is not None:
+            return [(_to_tensor(exposed, name=name, owner=owner), False)]
+        return _iter_targets(source, target=target, name=name, owner=owner)
+    if _is_container(source):
+        if target is not None:
+            raise InvalidParameterError(
+                f"The 'target' parameter of {owner} must be None when '{name}' is an array, "
+                "tensor, list or Series, whose every element is a label (target picks the "
+                f"labels out of each sample of a Dataset or batch of an iterable). Got {target!r} "
+                "instead."
+            )
+        return [(_to_tensor(source, name=name, owner=owner), False)]
+    if isinstance(source, Iterable):
+        return _iter_targets(source, target=target, name=name, owner=owner)
+    raise InvalidParameterError(
+        f"The '{name}' parameter of {owner} must be an array, tensor, list, Series, "
+        f"Dataset or iterable of batches. Got {describe(source)} instead."
     )
-
-
-def _reduce_device() -> torch.device:
-    backend = torch.distributed.get_backend()
-    if backend == "nccl":
-        return torch.device("cuda", torch.cuda.current_device())
-    return torch.device("cpu")
-
-
-def _all_reduce(tensor: torch.Tensor, op: Any) -> torch.Tensor:
-    device = _reduce_device()
-    buffer = tensor.to(device=device, copy=True)
-    torch.distributed.all_reduce(buffer, op=op)
-    return buffer.cpu()
-
-
-def _sum_across_ranks(counts: torch.Tensor) -> torch.Tensor:
-    """Sum int64 counts of shape (..., K) across ranks, padding K to the largest."""
-    size = torch.tensor([counts.shape[-1]], dtype=torch.int64)
-    width = int(_all_reduce(size, torch.distributed.ReduceOp.MAX)[0])
-    if width > counts.shape[-1]:
-        counts = torch.nn.functional.pad(counts, (0, width - counts.shape[-1]))
-    return _all_reduce(counts, torch.distributed.ReduceOp.SUM)
 
 
 # ----------------------------------------------------------------------------- class counts
@@ -255,6 +250,9 @@ def class_counts(
         target: which part of each batch or sample holds the labels: an index or a dict
             key. By default a tuple/list ``(x, y, ...)`` gives ``y``, a dict its
             ``"target"``/``"label"``/``"labels"``/``"y"`` entry, anything else itself.
+            Only for a ``Dataset`` or an iterable: a ``Dataset`` given ``target`` is read
+            sample by sample even when it has a ``targets`` attribute, and a container
+            (whose every element is a label) given ``target`` raises.
         distributed: sum the counts across ranks when ``torch.distributed`` is initialised.
 
     Returns:
@@ -263,7 +261,8 @@ def class_counts(
     Raises:
         DataError: labels that are not integers (floats, NaN, strings), negative labels,
             labels ``>= num_classes``, or no labels at all.
-        InvalidParameterError: a parameter of the wrong type or value.
+        InvalidParameterError: a parameter of the wrong type or value, ``target`` with a
+            container, or a ``target`` that does not index the batches.
 
     Example:
         >>> class_counts([0, 2, 2, 1, 2])
@@ -278,28 +277,14 @@ def class_counts(
         ignore_index = check_int(ignore_index, name="ignore_index", owner=owner)
     distributed = check_bool(distributed, name="distributed", owner=owner)
 
+    batches = _label_batches(labels, target=target, name="labels", owner=owner)
     counter = _ClassCounter(num_classes=num_classes, ignore_index=ignore_index, owner=owner)
-    if isinstance(labels, Dataset):
-        exposed = _dataset_targets(labels)
-        if exposed is not None and target is None:
-            counter.add(_to_tensor(exposed, name="labels", owner=owner))
-        else:
-            for batch, _ in _iter_targets(labels, target=target, owner=owner):
-                counter.add(batch)
-    elif _is_container(labels):
-        counter.add(_to_tensor(labels, name="labels", owner=owner))
-    elif isinstance(labels, Iterable):
-        for batch, _ in _iter_targets(labels, target=target, owner=owner):
-            counter.add(batch)
-    else:
-        raise InvalidParameterError(
-            f"The 'labels' parameter of {owner} must be an array, tensor, list, Series, "
-            f"Dataset or iterable of batches. Got {describe(labels)} instead."
-        )
+    for batch, _ in batches:
+        counter.add(batch)
 
     counts = counter.counts
-    if _distributed_active(distributed):
-        counts = _sum_across_ranks(counts)
+    if distributed and distributed_active():
+        counts = sum_across_ranks(counts)
     if int(counts.sum()) == 0:
         raise DataError(
             f"The 'labels' parameter of {owner} must hold at least one label"
@@ -336,8 +321,8 @@ def multilabel_counts(
             ``(N, L, d1, ...)`` (labels on dim 1); a 1-D vector counts as one label. Also a
             ``Dataset`` (samples of shape ``(L,)``) or an iterable of batches.
         ignore_index: a target value marking unknown entries, which are skipped.
-        target: which part of each batch or sample holds the targets (see
-            :func:`class_counts`).
+        target: which part of each batch or sample holds the targets, for a ``Dataset``
+            or an iterable only (see :func:`class_counts`).
         distributed: sum the counts across ranks when ``torch.distributed`` is initialised.
 
     Returns:
@@ -347,6 +332,8 @@ def multilabel_counts(
     Raises:
         DataError: values other than 0, 1 (and ``ignore_index``), a label count that changes
             between batches, or no targets at all.
+        InvalidParameterError: a parameter of the wrong type or value, ``target`` with a
+            container, or a ``target`` that does not index the batches.
 
     Example:
         >>> multilabel_counts([[1, 0], [1, 1], [0, 0]])
@@ -362,22 +349,7 @@ def multilabel_counts(
             )
     distributed = check_bool(distributed, name="distributed", owner=owner)
 
-    if isinstance(targets, Dataset):
-        exposed = _dataset_targets(targets)
-        if exposed is not None and target is None:
-            batches = [(_to_tensor(exposed, name="targets", owner=owner), False)]
-        else:
-            batches = _iter_targets(targets, target=target, owner=owner)
-    elif _is_container(targets):
-        batches = [(_to_tensor(targets, name="targets", owner=owner), False)]
-    elif isinstance(targets, Iterable):
-        batches = _iter_targets(targets, target=target, owner=owner)
-    else:
-        raise InvalidParameterError(
-            f"The 'targets' parameter of {owner} must be an array, tensor, list, Dataset or "
-            f"iterable of batches. Got {describe(targets)} instead."
-        )
-
+    batches = _label_batches(targets, target=target, name="targets", owner=owner)
     positives = negatives = None
     rows = 0
     for batch, is_sample in batches:
@@ -409,9 +381,9 @@ def multilabel_counts(
 
     if positives is None:
         positives = negatives = torch.zeros(0, dtype=torch.int64)
-    if _distributed_active(distributed):
+    if distributed and distributed_active():
         width = torch.tensor([positives.numel(), -positives.numel()], dtype=torch.int64)
-        high, neg_low = _all_reduce(width, torch.distributed.ReduceOp.MAX).tolist()
+        high, neg_low = all_reduce(width, torch.distributed.ReduceOp.MAX).tolist()
         if high != -neg_low:
             raise DataError(
                 f"The 'targets' parameter of {owner} must have the same number of labels on "
@@ -420,7 +392,7 @@ def multilabel_counts(
         if positives.numel() == 0:
             positives = negatives = torch.zeros(high, dtype=torch.int64)
         stacked = torch.cat([positives, negatives, torch.tensor([rows])])
-        stacked = _all_reduce(stacked, torch.distributed.ReduceOp.SUM)
+        stacked = all_reduce(stacked, torch.distributed.ReduceOp.SUM)
         positives, negatives, rows = stacked[:high], stacked[high:-1], int(stacked[-1])
     if rows == 0 or positives.numel() == 0:
         raise DataError(f"The 'targets' parameter of {owner} must hold at least one row. Got none.")

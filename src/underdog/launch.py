@@ -20,6 +20,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
+from . import _dist
 from ._validation import check_int
 
 __all__ = [
@@ -43,14 +44,14 @@ def backend_for(nproc: int) -> str:
 
 def device_for_rank(local_rank: int) -> torch.device:
     """The device a process trains on: its own GPU under NCCL, else the CPU."""
-    if dist.is_initialized() and dist.get_backend() == "nccl":
+    if _dist.initialized() and dist.get_backend() == "nccl":
         return torch.device("cuda", local_rank)
     return torch.device("cpu")
 
 
 def rank() -> int:
     """This process's rank, 0 without a process group."""
-    return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
+    return _dist.rank()
 
 
 def _free_port() -> int:
@@ -80,7 +81,7 @@ def _worker(
 def shutdown() -> None:
     """Tear down this process's group: free DDP reducers (held in reference cycles) while
     the group still exists, wait for every rank, then destroy it. No group: nothing."""
-    if not (dist.is_available() and dist.is_initialized()):
+    if not _dist.initialized():
         return
     gc.collect()
     try:
@@ -107,7 +108,7 @@ def init_from_environment() -> int | None:
     Returns ``None`` (and does nothing) when the environment describes no group of more
     than one process, or when a group is already initialised.
     """
-    if dist.is_initialized() or int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+    if _dist.initialized() or int(os.environ.get("WORLD_SIZE", "1")) <= 1:
         return None
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     backend = backend_for(int(os.environ.get("LOCAL_WORLD_SIZE", os.environ["WORLD_SIZE"])))

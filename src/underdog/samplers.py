@@ -28,6 +28,7 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset, Sampler
 
+from . import _dist
 from ._validation import check_int, check_real, check_vector
 from .counts import (
     _check_integer_labels,
@@ -203,13 +204,11 @@ class DistributedClassBalancedSampler(ClassBalancedSampler):
         **kwargs: Any,
     ) -> None:
         if num_replicas is None or rank is None:
-            if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+            if not _dist.initialized():
                 raise InvalidParameterError(
                     f"The 'num_replicas' and 'rank' parameters of {type(self).__name__} are "
                     "required when torch.distributed is not initialised. Got None."
                 )
-            num_replicas = (
-                torch.distributed.get_world_size() if num_replicas is None else num_replicas
-            )
-            rank = torch.distributed.get_rank() if rank is None else rank
+            num_replicas = _dist.world_size() if num_replicas is None else num_replicas
+            rank = _dist.rank() if rank is None else rank
         super().__init__(labels, num_replicas=num_replicas, rank=rank, **kwargs)

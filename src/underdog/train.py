@@ -32,6 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ._dist import distributed_active
 from ._validation import check_int, check_real
 from .exceptions import InvalidParameterError
 
@@ -188,12 +189,7 @@ def _module_device(model: nn.Module) -> torch.device:
 
 def _ranks(distributed: bool) -> tuple[int, int]:
     """(world size, rank) of data-parallel training; (1, 0) without it."""
-    if (
-        distributed
-        and torch.distributed.is_available()
-        and torch.distributed.is_initialized()
-        and torch.distributed.get_world_size() > 1
-    ):
+    if distributed and distributed_active():
         return torch.distributed.get_world_size(), torch.distributed.get_rank()
     return 1, 0
 

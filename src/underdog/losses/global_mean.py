@@ -23,16 +23,11 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from .. import _dist
 from .._validation import check_int
 from ..exceptions import InvalidParameterError
 
 __all__ = ["GlobalMean"]
-
-
-def _world_size(group) -> int:
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        return torch.distributed.get_world_size(group)
-    return 1
 
 
 class GlobalMean(nn.Module):
@@ -78,7 +73,7 @@ class GlobalMean(nn.Module):
 
     @property
     def world_size(self) -> int:
-        return self._world_size if self._world_size is not None else _world_size(self.group)
+        return self._world_size if self._world_size is not None else _dist.world_size(self.group)
 
     def denominator(
         self,
@@ -106,7 +101,7 @@ class GlobalMean(nn.Module):
             for target, weight in zip(targets, sample_weights, strict=True)
         )
         total = torch.as_tensor(total)
-        if _world_size(self.group) > 1:
+        if _dist.world_size(self.group) > 1:
             total = total.clone()
             torch.distributed.all_reduce(total, group=self.group)
         return total

@@ -1,0 +1,50 @@
+"""The torch.distributed helpers, without a process group and on two gloo ranks."""
+
+from __future__ import annotations
+
+from underdog import _dist, launch
+from underdog.losses import CrossEntropyLoss, GlobalMean
+from underdog.train import _ranks
+
+
+def test_without_a_process_group():
+    assert not _dist.initialized()
+    assert not _dist.distributed_active()
+    assert (_dist.world_size(), _dist.rank(), launch.rank()) == (1, 0, 0)
+    assert _ranks(True) == (1, 0)
+    assert GlobalMean(CrossEntropyLoss(reduction="sum")).world_size == 1
+
+
+BODY = """
+import torch
+from underdog import _dist, launch
+from underdog.losses import CrossEntropyLoss, GlobalMean
+from underdog.samplers import DistributedClassBalancedSampler
+from underdog.train import _ranks
+
+def run(rank, world):
+    sampler = DistributedClassBalancedSampler([0, 1, 1, 2] * 3, seed=0)
+    counts = torch.arange(1, 3 + rank, dtype=torch.int64)  # rank 1 has one class more
+    return {
+        "initialized": _dist.initialized(),
+        "active": _dist.distributed_active(),
+        "world_rank": [_dist.world_size(), _dist.rank(), launch.rank()],
+        "train": list(_ranks(True)),
+        "train_off": list(_ranks(False)),
+        "sampler": [sampler.num_replicas, sampler.rank],
+        "global_mean": GlobalMean(CrossEntropyLoss(reduction="sum")).world_size,
+        "sum": _dist.sum_across_ranks(counts).tolist(),
+    }
+"""
+
+
+def test_on_two_ranks(run_ranks):
+    results = run_ranks(BODY)
+    for rank, result in enumerate(results):
+        assert result["initialized"] and result["active"]
+        assert result["world_rank"] == [2, rank, rank]
+        assert result["train"] == [2, rank]
+        assert result["train_off"] == [1, 0]
+        assert result["sampler"] == [2, rank]
+        assert result["global_mean"] == 2
+        assert result["sum"] == [2, 4, 3]  # [1, 2] padded to [1, 2, 0], plus [1, 2, 3]
