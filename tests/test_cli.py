@@ -10,8 +10,8 @@ import torch
 
 from _tables import TINY_ARGS, binary_csv, make_frame, multiclass_csv
 from underdog.cli import main
-from underdog.recipes import DEFAULT_RECIPE
-from underdog.weights import class_weight
+from underdog.recipes import DEFAULT_RECIPE, EFFECTIVE_BETA
+from underdog.weights import NORMALIZATIONS, SCHEMES, class_weight
 
 
 def run(*args):
@@ -140,6 +140,25 @@ def test_weights_table_and_json(tmp_path):
     assert len(out.splitlines()) == 4
     assert_bad_input(tmp_path, ["weights", path, "--target", "label", "--beta", "0.9"], "--beta")
     assert_bad_input(tmp_path, ["weights", tmp_path / "no.csv", "--target", "y"], "no.csv")
+
+
+def test_weights_schemes_are_the_librarys_spelled_with_hyphens(tmp_path):
+    path = multiclass_csv(tmp_path)
+    spelled = {"inverse_sqrt": "inverse-sqrt"}  # the spelling users already have
+    for scheme in SCHEMES:
+        beta = EFFECTIVE_BETA if scheme == "effective" else None
+        for normalize in (None, *NORMALIZATIONS):
+            extra = ["--normalize", normalize] if normalize else []
+            code, out, err = run("weights", path, "--target", "label", "--json",
+                                 "--scheme", spelled.get(scheme, scheme), *extra)  # fmt: skip
+            assert code == 0, err
+            payload = json.loads(out)
+            assert payload["scheme"] == scheme and payload["normalize"] == normalize
+            counts = [row["count"] for row in payload["classes"]]
+            expected = class_weight(counts, scheme=scheme, beta=beta, normalize=normalize)
+            assert [row["weight"] for row in payload["classes"]] == pytest.approx(expected.tolist())
+    code, _, err = run("weights", path, "--target", "label", "--scheme", "inverse_sqrt")
+    assert code == 2 and "invalid choice: 'inverse_sqrt'" in err and "inverse-sqrt" in err
 
 
 def test_train_and_predict_round_trip(tmp_path):

@@ -50,6 +50,14 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _weight_schemes() -> dict[str, str]:
+    """``--scheme`` spellings -> :data:`underdog.weights.SCHEMES` names. The command line
+    spells names with hyphens, as recipes are (``inverse-sqrt`` for ``inverse_sqrt``)."""
+    from .weights import SCHEMES
+
+    return {name.replace("_", "-"): name for name in SCHEMES}
+
+
 def _load(args: argparse.Namespace):
     """The table named by FILE --target COL or --dataset NAME."""
     from .data import load_dataset, load_table
@@ -210,7 +218,7 @@ def cmd_weights(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .weights import class_weight
 
     table = _load(args)
-    scheme = args.scheme.replace("-", "_")
+    scheme = _weight_schemes()[args.scheme]
     beta = (
         (args.beta if args.beta is not None else EFFECTIVE_BETA) if scheme == "effective" else None
     )
@@ -318,7 +326,8 @@ def cmd_predict(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from .metrics import METRICS
-    from .recipes import DEFAULT_RECIPE
+    from .recipes import DEFAULT_RECIPE, EFFECTIVE_BETA
+    from .weights import NORMALIZATIONS
 
     parser = argparse.ArgumentParser(
         prog=PROG, description="Train and compare classifiers on imbalanced data."
@@ -352,11 +361,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--scheme",
         default="balanced",
-        choices=("balanced", "inverse", "inverse-sqrt", "effective", "median", "uniform"),
+        choices=_weight_schemes(),
         help="weighting scheme (balanced)",
     )
-    p.add_argument("--beta", type=float, help="effective-number beta (0.99)")
-    p.add_argument("--normalize", choices=("mean", "samples", "max"), help="normalisation")
+    p.add_argument("--beta", type=float, help=f"effective-number beta ({EFFECTIVE_BETA})")
+    p.add_argument("--normalize", choices=NORMALIZATIONS, help="normalisation")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_weights)
 
