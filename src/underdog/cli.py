@@ -2,7 +2,9 @@
 
 Commands: ``compare`` (the main job), ``datasets``, ``recipes``, ``weights``, ``train`` and
 ``predict``; see ``docs/cli.md``. Every error about the user's input is one line on stderr,
-``underdog: error: ...``, with exit code 2 and nothing written.
+``underdog: error: ...``, with exit code 2 and nothing written. Bad input is what the CLI's
+own checks (:class:`UsageError`) and the library (:class:`~underdog.UnderdogError`) report;
+any other exception is a bug and propagates with its traceback.
 """
 
 from __future__ import annotations
@@ -40,14 +42,22 @@ def _hidden(text: str) -> tuple[int, ...]:
     return sizes
 
 
-def _positive_int(text: str) -> int:
+def _int_at_least(text: str, low: int, what: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected {what}; got {text!r}") from None
+    if value < low:
+        raise argparse.ArgumentTypeError(f"expected {what}; got {text!r}")
     return value
+
+
+def _positive_int(text: str) -> int:
+    return _int_at_least(text, 1, "a positive integer")
+
+
+def _nonnegative_int(text: str) -> int:
+    return _int_at_least(text, 0, "a non-negative integer")
 
 
 def _weight_schemes() -> dict[str, str]:
@@ -266,7 +276,7 @@ def _train_worker(local_rank: int, argv: list[str]) -> None:
 
 
 def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .launch import init_from_environment, rank, shutdown, spawn
+    from .launch import init_from_environment, rank, shutdown, spawn, world_size_from_environment
     from .model import TrainedModel
     from .recipes import get_recipe
 
@@ -275,7 +285,7 @@ def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     recipe.check(num_classes=table.num_classes, name=table.name)
     _config(args, table.num_classes).check(num_classes=table.num_classes)
     if args.nproc > 1:
-        if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        if world_size_from_environment() > 1:
             raise UsageError("--nproc starts its own processes; do not combine it with torchrun")
         spawn(_train_worker, args.nproc, args.argv)
         info = TrainedModel.load(args.out).info
@@ -378,7 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", required=True, metavar="MODEL_DIR", help="model directory")
     p.add_argument("--metric", choices=METRICS, help="tune post-hoc rules by")
-    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    p.add_argument("--seed", type=_nonnegative_int, default=0, help="random seed (0)")
     p.add_argument(
         "--nproc",
         type=_positive_int,
@@ -402,7 +412,11 @@ def _one_line(message: str) -> str:
 
 def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
          stderr: TextIO | None = None) -> int:  # fmt: skip
-    """Run the command line; returns the exit code (0 success, 2 bad input)."""
+    """Run the command line; returns the exit code (0 success, 2 bad input).
+
+    Errors that are not bad input (bugs) are raised, not reported as bad input: the console
+    script then prints the traceback and exits with 1.
+    """
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -419,7 +433,9 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
     started = time.perf_counter()
     try:
         code = args.func(args, out, err)
-    except (UsageError, UnderdogError, ValueError, ImportError) as exc:
+    except (UsageError, UnderdogError) as exc:
+        # Bad input. What other libraries reject in the user's input (pandas parsing a file,
+        # an environment variable) is turned into the library's errors where it arises.
         print(f"{PROG}: error: {_one_line(exc)}", file=err)
         return 2
     except BrokenPipeError:

@@ -137,8 +137,9 @@ def predict_logits(model: nn.Module, x: Any, *, batch_size: int = 4096) -> np.nd
     try:
         device = next(model.parameters()).device
         x = torch.as_tensor(x, dtype=torch.float32).to(device)
-        out = [model(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
-        return torch.cat(out).double().cpu().numpy() if out else np.zeros((0, 0))
+        # At least one batch, so that zero rows give logits of shape (0, C).
+        out = [model(x[i : i + batch_size]) for i in range(0, max(len(x), 1), batch_size)]
+        return torch.cat(out).double().cpu().numpy()
     finally:
         model.train(was_training)
 
