@@ -59,7 +59,7 @@ import torch  # noqa: E402
 
 from underdog._io import write_file_atomically  # noqa: E402
 from underdog.compare import CompareConfig, prepare_fold, run_fold  # noqa: E402
-from underdog.data import DATASETS, load_table, read_keel  # noqa: E402
+from underdog.data import DATASETS, read_keel, table_from_frame  # noqa: E402
 from underdog.metrics import evaluate  # noqa: E402
 from underdog.recipes import RECIPES, recipe_names  # noqa: E402
 
@@ -159,10 +159,8 @@ def load_keel(path: str | os.PathLike) -> Any:
     class), cached per process."""
     key = os.fspath(path)
     if key not in _TABLES:
-        target = read_keel(key).columns[-1]
-        table = load_table(key, target=target)
-        table.name = Path(key).stem
-        _TABLES[key] = table
+        frame = read_keel(key)  # parsed once: the class column is the last one
+        _TABLES[key] = table_from_frame(frame, target=frame.columns[-1], name=Path(key).stem)
     return _TABLES[key]
 
 

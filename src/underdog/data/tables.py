@@ -29,7 +29,15 @@ import numpy as np
 
 from ..exceptions import DataError, MissingDependencyError
 
-__all__ = ["MISSING_LEVEL", "Preprocessor", "Table", "load_table", "read_frame", "read_keel"]
+__all__ = [
+    "MISSING_LEVEL",
+    "Preprocessor",
+    "Table",
+    "load_table",
+    "read_frame",
+    "read_keel",
+    "table_from_frame",
+]
 
 MISSING_LEVEL = "<missing>"
 EXTENSIONS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".dat": "keel"}
@@ -265,9 +273,20 @@ def load_table(path: str | os.PathLike, *, target: str) -> Table:
             the parser knows it), a missing target column (listing the columns), missing
             labels, a single class, or no feature columns.
     """
-    frame = read_frame(path)
-    name = os.path.basename(path)
-    frame.columns = [str(c) for c in frame.columns]
+    return table_from_frame(read_frame(path), target=target, name=os.path.basename(path))
+
+
+def table_from_frame(frame: Any, *, target: str, name: str) -> Table:
+    """A :class:`Table` from a ``DataFrame`` already read (by :func:`read_frame` or
+    :func:`read_keel`), with ``target`` as the class column; ``name`` names it in messages
+    and reports. Column names become strings; ``frame`` itself is not changed.
+
+    Raises:
+        DataError: a missing target column (listing the columns), missing labels, a single
+            class, no feature columns or no rows.
+    """
+    if not all(isinstance(c, str) for c in frame.columns):
+        frame = frame.set_axis([str(c) for c in frame.columns], axis=1)
     if target not in frame.columns:
         listed = ", ".join(frame.columns[:30]) + (" ..." if len(frame.columns) > 30 else "")
         raise DataError(f"the target column {target!r} is not in {name}; columns: {listed}")
