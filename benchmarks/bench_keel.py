@@ -59,9 +59,9 @@ import torch  # noqa: E402
 
 from underdog._io import write_file_atomically  # noqa: E402
 from underdog.compare import CompareConfig, prepare_fold, run_fold  # noqa: E402
-from underdog.data import DATASETS, load_table, read_keel  # noqa: E402
+from underdog.data import DATASETS, read_keel, table_from_frame  # noqa: E402
 from underdog.metrics import evaluate  # noqa: E402
-from underdog.recipes import RECIPES  # noqa: E402
+from underdog.recipes import RECIPES, recipe_names  # noqa: E402
 
 #: Metrics reported, in table order (all higher-is-better).
 METRICS = ("g_mean", "balanced_accuracy", "minority_f1", "roc_auc", "average_precision")
@@ -159,10 +159,8 @@ def load_keel(path: str | os.PathLike) -> Any:
     class), cached per process."""
     key = os.fspath(path)
     if key not in _TABLES:
-        target = read_keel(key).columns[-1]
-        table = load_table(key, target=target)
-        table.name = Path(key).stem
-        _TABLES[key] = table
+        frame = read_keel(key)  # parsed once: the class column is the last one
+        _TABLES[key] = table_from_frame(frame, target=frame.columns[-1], name=Path(key).stem)
     return _TABLES[key]
 
 
@@ -471,13 +469,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     datasets = sorted(tables, key=lambda n: -len(tables[n].labels))  # large first: balance
     binary = all(t.num_classes == 2 for t in tables.values())
 
-    # Methods: recipe names looked up in the registry, then the alternatives.
+    # Methods: recipe names (parsed as `underdog compare --recipes` parses them) looked up in
+    # the registry, then the alternatives.
     notes = []
-    names = (
-        list(RECIPES)
-        if args.recipes.strip() == "all"
-        else [n.strip() for n in args.recipes.split(",") if n.strip()]
-    )
+    names = recipe_names(args.recipes)
     if REFERENCE not in names:
         names.insert(0, REFERENCE)
     recipes = []

@@ -43,7 +43,7 @@ import torch  # noqa: E402
 from underdog._io import write_file_atomically  # noqa: E402
 from underdog.compare import CompareConfig, prepare_fold, run_fold  # noqa: E402
 from underdog.data import load_dataset  # noqa: E402
-from underdog.recipes import RECIPES  # noqa: E402
+from underdog.recipes import RECIPES, recipe_names  # noqa: E402
 
 #: The recipes of this benchmark, looked up in the registry (missing ones are skipped).
 #: ``focal`` is there so that every method of the published ordering is measured.
@@ -251,11 +251,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     started = time.perf_counter()
 
     ratios = [float(r) for r in args.ratios.split(",") if r.strip()]
-    names = (
-        list(RECIPES)
-        if args.recipes.strip() == "all"
-        else [n.strip() for n in args.recipes.split(",") if n.strip()]
-    )
+    names = recipe_names(args.recipes)  # as `underdog compare --recipes` parses them
     if "none" not in names:
         names.insert(0, "none")
     notes, recipes = [], []

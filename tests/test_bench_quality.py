@@ -89,6 +89,18 @@ def test_bench_keel_without_imblearn_skips_its_alternatives(keel, tmp_path, monk
     assert "skipping recipe 'not-a-recipe': not registered" in printed
 
 
+def test_bench_keel_parses_each_file_once(keel, monkeypatch):
+    calls = []
+    read_keel = keel.read_keel
+    monkeypatch.setattr(keel, "read_keel", lambda path: calls.append(path) or read_keel(path))
+    monkeypatch.setattr(keel, "_TABLES", {})
+    path = keel.shipped_datasets()["ecoli1"]
+    table = keel.load_keel(path)
+    assert keel.load_keel(path) is table and len(calls) == 1
+    assert table.name == "ecoli1" and table.classes == ("negative", "positive")
+    assert table.target == "Class" and len(table.labels) == 336
+
+
 def test_bench_keel_statistics(keel):
     assert keel.wins_ties_losses([0.5, 0.6, 0.7], [0.5, 0.5, 0.8]) == (1, 1, 1)
     assert keel.wilcoxon_p([0.1, 0.2], [0.1, 0.2]) == 1.0

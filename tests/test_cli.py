@@ -3,15 +3,18 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 
 import pandas as pd
 import pytest
 import torch
 
+import underdog.weights
 from _tables import TINY_ARGS, binary_csv, make_frame, multiclass_csv
 from underdog.cli import main
-from underdog.recipes import DEFAULT_RECIPE
-from underdog.weights import class_weight
+from underdog.data import Preprocessor
+from underdog.recipes import DEFAULT_RECIPE, EFFECTIVE_BETA
+from underdog.weights import NORMALIZATIONS, SCHEMES, class_weight
 
 
 def run(*args):
@@ -142,6 +145,25 @@ def test_weights_table_and_json(tmp_path):
     assert_bad_input(tmp_path, ["weights", tmp_path / "no.csv", "--target", "y"], "no.csv")
 
 
+def test_weights_schemes_are_the_librarys_spelled_with_hyphens(tmp_path):
+    path = multiclass_csv(tmp_path)
+    spelled = {"inverse_sqrt": "inverse-sqrt"}  # the spelling users already have
+    for scheme in SCHEMES:
+        beta = EFFECTIVE_BETA if scheme == "effective" else None
+        for normalize in (None, *NORMALIZATIONS):
+            extra = ["--normalize", normalize] if normalize else []
+            code, out, err = run("weights", path, "--target", "label", "--json",
+                                 "--scheme", spelled.get(scheme, scheme), *extra)  # fmt: skip
+            assert code == 0, err
+            payload = json.loads(out)
+            assert payload["scheme"] == scheme and payload["normalize"] == normalize
+            counts = [row["count"] for row in payload["classes"]]
+            expected = class_weight(counts, scheme=scheme, beta=beta, normalize=normalize)
+            assert [row["weight"] for row in payload["classes"]] == pytest.approx(expected.tolist())
+    code, _, err = run("weights", path, "--target", "label", "--scheme", "inverse_sqrt")
+    assert code == 2 and "invalid choice: 'inverse_sqrt'" in err and "inverse-sqrt" in err
+
+
 def test_train_and_predict_round_trip(tmp_path):
     path = binary_csv(tmp_path)
     model_dir = tmp_path / "model"
@@ -170,6 +192,10 @@ def test_train_and_predict_round_trip(tmp_path):
     assert ((frame["proba_yes"] >= threshold) == (frame["prediction"] == "yes")).all()
     code, stdout, _ = run("predict", model_dir, path)  # with the target column, to stdout
     assert code == 0 and stdout.startswith("prediction,proba_no,proba_yes\n")
+    header_only = tmp_path / "none.csv"
+    header_only.write_text("x1,x2,color\n")
+    code, stdout, err = run("predict", model_dir, header_only)  # no rows: no predictions
+    assert code == 0 and stdout == "prediction,proba_no,proba_yes\n", err
 
 
 def test_train_and_predict_bad_inputs(tmp_path):
@@ -226,3 +252,77 @@ def test_a_closed_pipe_is_not_an_error():
     err = io.StringIO()
     assert main(["weights", "--dataset", "pima"], stdout=ClosedPipe(), stderr=err) == 0
     assert err.getvalue() == ""
+
+
+def test_bad_input_reported_by_other_libraries_is_bad_input(tmp_path, monkeypatch):
+    """What pandas, numpy or the environment reject in the user's input is turned into the
+    library's errors where it arises: one line, exit 2."""
+    multi = multiclass_csv(tmp_path)
+    latin = tmp_path / "latin.dat"
+    latin.write_bytes(b"@relation r\n@attribute a real\n@attribute y {p, n}\n@data\n1,p\n\xe92,n\n")
+    twice = tmp_path / "twice.dat"
+    twice.write_text(
+        "@relation r\n@attribute a real\n@attribute a real\n@attribute y {p, n}\n@data\n"
+    )
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "model.json").write_text('{"format": "underdog-model", "version": 1}')
+    (broken / "model.pt").write_bytes(b"not a state dict")
+    out = tmp_path / "out"
+    cases = [
+        (["compare", latin, "--target", "y"], "cannot parse latin.dat: it is not UTF-8 text"),
+        (["compare", twice, "--target", "y"], "line 3: the attribute 'a' is declared twice"),
+        (["predict", broken, multi], "cannot read the model in"),
+    ]
+    for args, message in cases:
+        assert_bad_input(tmp_path, args, message)
+    code, _, err = run("train", multi, "--target", "label", "--seed", "-1", "--out", out)
+    assert code == 2 and "--seed: expected a non-negative integer; got '-1'" in err
+    monkeypatch.setenv("WORLD_SIZE", "two")
+    assert_bad_input(tmp_path, ["train", multi, "--target", "label", "--out", out],
+                     "The environment variable WORLD_SIZE must be an integer", out_dir=out)  # fmt: skip
+
+
+def test_a_missing_optional_dependency_is_one_line(tmp_path, monkeypatch):
+    path = tmp_path / "table.parquet"
+    path.write_bytes(b"never read")
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)  # as if pyarrow were missing
+    assert_bad_input(tmp_path, ["compare", path, "--target", "y"], "pip install 'underdog[data]'")
+
+
+@pytest.mark.parametrize("error", [ValueError, ImportError, TypeError])
+def test_internal_errors_are_not_reported_as_bad_input(tmp_path, monkeypatch, error):
+    """A bug that raises a plain ValueError (or ImportError, ...) propagates: main() raises,
+    and the console script prints the traceback and exits 1."""
+    path = multiclass_csv(tmp_path)
+
+    def broken(*args, **kwargs):
+        raise error("a bug, not the user's input")
+
+    monkeypatch.setattr(underdog.weights, "class_weight", broken)
+    with pytest.raises(error, match="a bug"):
+        run("weights", path, "--target", "label")
+    monkeypatch.setattr(Preprocessor, "fit", broken)  # deep inside compare's folds
+    with pytest.raises(error, match="a bug"):
+        run("compare", path, "--target", "label", "--out", tmp_path / "r", *TINY_ARGS)
+    assert not (tmp_path / "r").exists()
+
+
+def test_an_internal_error_exits_with_its_traceback(tmp_path):
+    path = multiclass_csv(tmp_path)
+    script = textwrap.dedent(f"""
+        import sys
+        import underdog.weights
+
+        def broken(*args, **kwargs):
+            raise ValueError("a bug, not the user's input")
+
+        underdog.weights.class_weight = broken
+        from underdog.cli import main
+        sys.exit(main(["weights", {str(path)!r}, "--target", "label"]))
+    """)
+    env = {**os.environ, "PYTHONPATH": os.path.join(os.path.dirname(__file__), "..", "src")}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
+    assert done.returncode == 1
+    assert "Traceback" in done.stderr and "ValueError: a bug" in done.stderr
+    assert "underdog: error" not in done.stderr

@@ -74,6 +74,7 @@ def test_keel_spaces_types_and_missing(tmp_path):
         (KEEL.replace("@attribute count integer", "@attribute count complex"), "line 3"),
         (KEEL.replace("1.5, 2", "abc, 2"), "'size' is numeric but data row 1 holds 'abc'"),
         ("just text\n", "line 1"),
+        (KEEL.replace("@attribute count", "@attribute size"), "line 3: the attribute 'size' is"),
     ],
 )
 def test_malformed_keel_names_the_line(tmp_path, text, message):
@@ -88,6 +89,29 @@ def test_malformed_csv_names_the_line(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text("a,b,y\n1,2,0\n3,4,1\n5,6,7,8\n")
     with pytest.raises(DataError, match=r"cannot parse bad.csv: .*line 4"):
+        load_table(path, target="y")
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [("latin.csv", "x,y\n1,caf\xe9\n2,b\n"), ("latin.dat", KEEL.replace("A", "\xc9"))],
+)
+def test_text_that_is_not_utf8(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_bytes(text.encode("latin-1"))
+    with pytest.raises(DataError, match=f"cannot parse {name}: it is not UTF-8 text"):
+        load_table(path, target="y")
+
+
+def test_what_pandas_rejects_in_a_csv_is_a_data_error(tmp_path, monkeypatch):
+    path = tmp_path / "odd.csv"
+    path.write_text("x,y\n1,a\n")
+
+    def reject(*args, **kwargs):
+        raise ValueError("a complaint about the content")
+
+    monkeypatch.setattr(pd, "read_csv", reject)
+    with pytest.raises(DataError, match="cannot parse odd.csv: a complaint about the content"):
         load_table(path, target="y")
 
 

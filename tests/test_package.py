@@ -9,7 +9,13 @@ import pkgutil
 import pytest
 
 import underdog
-from underdog import DataError, InvalidParameterError, ShapeError, UnderdogError
+from underdog import (
+    DataError,
+    InvalidParameterError,
+    MissingDependencyError,
+    ShapeError,
+    UnderdogError,
+)
 
 
 def _modules():
@@ -37,6 +43,8 @@ def test_exception_hierarchy():
     assert issubclass(InvalidParameterError, TypeError)
     assert issubclass(ShapeError, ValueError) and issubclass(ShapeError, UnderdogError)
     assert issubclass(DataError, ValueError) and issubclass(DataError, UnderdogError)
+    assert issubclass(MissingDependencyError, ImportError)
+    assert issubclass(MissingDependencyError, UnderdogError)
 
 
 @pytest.mark.parametrize("module", list(_modules()), ids=lambda m: m.__name__)

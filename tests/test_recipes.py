@@ -15,6 +15,7 @@ from underdog.recipes import (
     EFFECTIVE_BETA,
     RECIPES,
     Recipe,
+    recipe_names,
     resolve_recipes,
 )
 from underdog.samplers import ClassBalancedSampler
@@ -116,6 +117,18 @@ def test_resolve_recipes():
         resolve_recipes("balanced,nope", num_classes=3)
     with pytest.raises(DataError, match="'pos-weight' needs a binary target, but x has 3"):
         resolve_recipes("pos-weight", num_classes=3, name="x")
+
+
+def test_recipe_names_parses_without_checking():
+    assert (
+        recipe_names(None) == recipe_names(" ") == recipe_names("default") == list(DEFAULT_RECIPES)
+    )
+    assert recipe_names(" all ") == list(RECIPES)
+    assert recipe_names("focal, nope,,focal") == ["focal", "nope"]  # looked up by resolve_recipes
+    with pytest.raises(DataError, match="the recipe list is empty"):
+        recipe_names(" , ")
+    with pytest.raises(DataError, match="the recipe list is empty"):
+        resolve_recipes(",", num_classes=3)
 
 
 def test_epoch_hook_sees_the_loss_and_the_schedule():

@@ -148,3 +148,20 @@ def test_nan_metrics_become_null(binary):
                                                           "roc_auc": float("nan")})  # fmt: skip
     copy = dataclasses.replace(binary, runs=[broken, *binary.runs[1:]])
     json.loads(report_files(copy)["summary.json"])  # allow_nan=False would raise
+
+
+def test_the_summary_is_computed_once_per_report(binary, monkeypatch):
+    import underdog.compare
+
+    calls = []
+    paired_test = underdog.compare.paired_test
+    monkeypatch.setattr(underdog.compare, "paired_test",
+                        lambda *a, **k: calls.append(a) or paired_test(*a, **k))  # fmt: skip
+    fresh = dataclasses.replace(binary)  # a new comparison, nothing computed yet
+    files = report_files(fresh)
+    text = format_table(fresh)
+    assert len(calls) == len(fresh.recipes) - 1  # one test per recipe against none, once
+    assert files == report_files(binary) and text == format_table(binary)
+    rows = fresh.summary()
+    rows[0]["recipe"] = "changed"  # callers get a copy
+    assert fresh.summary()[0]["recipe"] == fresh.best != "changed"

@@ -213,7 +213,7 @@ def test_predict_logits_in_batches_equals_one_pass():
     with torch.no_grad():
         expected = model.eval()(torch.as_tensor(x, dtype=torch.float32)).double().numpy()
     np.testing.assert_array_equal(one_pass, expected)
-    assert predict_logits(model, x[:0]).shape == (0, 0)
+    assert predict_logits(model, x[:0]).shape == (0, 3)  # zero rows, still C columns
     with pytest.raises(InvalidParameterError, match="'batch_size' parameter of predict_logits"):
         predict_logits(model, x, batch_size=0)
 

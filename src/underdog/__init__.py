@@ -2,7 +2,13 @@
 
 from . import losses
 from .counts import MultilabelCounts, class_counts, multilabel_counts
-from .exceptions import DataError, InvalidParameterError, ShapeError, UnderdogError
+from .exceptions import (
+    DataError,
+    InvalidParameterError,
+    MissingDependencyError,
+    ShapeError,
+    UnderdogError,
+)
 from .losses import (
     AsymmetricLoss,
     BalancedSoftmaxLoss,
@@ -49,6 +55,7 @@ __all__ = [
     "InvalidParameterError",
     "LDAMLoss",
     "LogitAdjustedLoss",
+    "MissingDependencyError",
     "MultilabelCounts",
     "PostHoc",
     "RECIPES",

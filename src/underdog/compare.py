@@ -28,9 +28,11 @@ far too optimistic.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -65,9 +67,13 @@ __all__ = [
 ]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Comparison:
-    """Everything a comparison produced; :mod:`underdog.report` renders it."""
+    """Everything a comparison produced; :mod:`underdog.report` renders it.
+
+    Frozen: :meth:`summary` (which runs the paired tests) is computed once, on first use,
+    and kept; :func:`dataclasses.replace` gives a new comparison with its own summary.
+    """
 
     table: Table
     recipes: list[Recipe]
@@ -104,7 +110,14 @@ class Comparison:
 
     def summary(self) -> list[dict[str, Any]]:
         """One dict per recipe, best first by ``config.metric``: mean / std of every metric,
-        the mean difference to ``none`` and its paired-test p-value."""
+        the mean difference to ``none`` and its paired-test p-value.
+
+        Computed once per comparison; each call returns a fresh copy, free to modify.
+        """
+        return copy.deepcopy(self._summary)
+
+    @cached_property
+    def _summary(self) -> list[dict[str, Any]]:
         reference = self.values("none", self.config.metric)
         rows = []
         for recipe in self.recipes:
@@ -131,7 +144,7 @@ class Comparison:
 
     @property
     def best(self) -> str:
-        return self.summary()[0]["recipe"]
+        return self._summary[0]["recipe"]
 
 
 def _nanmean(v: np.ndarray) -> float:

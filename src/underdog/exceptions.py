@@ -9,11 +9,20 @@ also derives from the built-in exception that generic code expects (``ValueError
 - :class:`ShapeError`: tensors whose shapes or dtypes do not fit together.
 - :class:`DataError`: the data itself breaks a requirement (negative labels, a class with
   no samples under the default policy, an empty label set).
+- :class:`MissingDependencyError`: an optional dependency (an extra such as
+  ``underdog[data]``) is not installed; the message says what to install. It is an
+  ``ImportError``.
 """
 
 from __future__ import annotations
 
-__all__ = ["DataError", "InvalidParameterError", "ShapeError", "UnderdogError"]
+__all__ = [
+    "DataError",
+    "InvalidParameterError",
+    "MissingDependencyError",
+    "ShapeError",
+    "UnderdogError",
+]
 
 
 class UnderdogError(Exception):
@@ -30,3 +39,7 @@ class ShapeError(UnderdogError, ValueError):
 
 class DataError(UnderdogError, ValueError):
     """The data breaks a documented requirement (label range, empty input, zero counts)."""
+
+
+class MissingDependencyError(UnderdogError, ImportError):
+    """An optional dependency is not installed; the message names the extra to install."""

@@ -22,6 +22,7 @@ import torch.multiprocessing as mp
 
 from . import _dist
 from ._validation import check_int
+from .exceptions import InvalidParameterError
 
 __all__ = [
     "backend_for",
@@ -30,6 +31,7 @@ __all__ = [
     "rank",
     "shutdown",
     "spawn",
+    "world_size_from_environment",
 ]
 
 TIMEOUT = datetime.timedelta(minutes=10)
@@ -102,16 +104,39 @@ def spawn(fn: Callable[..., Any], nproc: int, *args: Any) -> None:
     )
 
 
+def _environment_int(name: str, default: int) -> int:
+    text = os.environ.get(name)
+    if text is None:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise InvalidParameterError(
+            f"The environment variable {name} must be an integer (torchrun sets it). "
+            f"Got {text!r} instead."
+        ) from None
+
+
+def world_size_from_environment() -> int:
+    """``WORLD_SIZE`` as ``torchrun`` sets it; 1 when unset.
+
+    Raises:
+        InvalidParameterError: a value that is not an integer.
+    """
+    return _environment_int("WORLD_SIZE", 1)
+
+
 def init_from_environment() -> int | None:
     """Join the process group that ``torchrun`` set up; returns the local rank.
 
     Returns ``None`` (and does nothing) when the environment describes no group of more
     than one process, or when a group is already initialised.
     """
-    if _dist.initialized() or int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+    world_size = world_size_from_environment()
+    if _dist.initialized() or world_size <= 1:
         return None
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    backend = backend_for(int(os.environ.get("LOCAL_WORLD_SIZE", os.environ["WORLD_SIZE"])))
+    local_rank = _environment_int("LOCAL_RANK", 0)
+    backend = backend_for(_environment_int("LOCAL_WORLD_SIZE", world_size))
     if backend == "nccl":
         torch.cuda.set_device(local_rank)
     dist.init_process_group(backend, init_method="env://", timeout=TIMEOUT)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import pickle
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ import torch
 from torch import nn
 
 from ._io import write_files_atomically
+from ._validation import check_int
 from .adjust import PostHoc
 from .data.tables import Preprocessor, Table
 from .exceptions import DataError
@@ -114,22 +116,23 @@ class TrainedModel:
             )
             state = torch.load(weights_path, map_location="cpu", weights_only=True)
             module.load_state_dict(state)
-        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            module.eval()
+            return cls(
+                module=module,
+                preprocessor=Preprocessor.from_dict(meta["preprocessing"]),
+                classes=tuple(meta["classes"]),
+                target=meta["target"],
+                recipe=meta["recipe"],
+                posthoc=PostHoc.from_dict(meta["posthoc"]),
+                hidden=tuple(arch["hidden"]),
+                dropout=arch["dropout"],
+                info=meta.get("training", {}),
+            )
+        except (KeyError, TypeError, ValueError, RuntimeError, pickle.UnpicklingError) as exc:
             if isinstance(exc, DataError):
                 raise
-            raise DataError(f"cannot read the model in {os.fspath(directory)}: {exc}") from exc
-        module.eval()
-        return cls(
-            module=module,
-            preprocessor=Preprocessor.from_dict(meta["preprocessing"]),
-            classes=tuple(meta["classes"]),
-            target=meta["target"],
-            recipe=meta["recipe"],
-            posthoc=PostHoc.from_dict(meta["posthoc"]),
-            hidden=tuple(arch["hidden"]),
-            dropout=arch["dropout"],
-            info=meta.get("training", {}),
-        )
+            detail = f"no {exc.args[0]!r} entry" if isinstance(exc, KeyError) else exc
+            raise DataError(f"cannot read the model in {os.fspath(directory)}: {detail}") from exc
 
 
 def train_model(
@@ -138,6 +141,7 @@ def train_model(
     """Train ``recipe`` on all rows of ``table`` (its ``training_rows`` when it has them: the
     long-tailed set of ``digits-lt``); a validation split is carved for early stopping and
     post-hoc tuning, as in one fold of :func:`~underdog.compare.compare`."""
+    seed = check_int(seed, name="seed", owner="train_model", low=0)
     config = config or CompareConfig()
     config.check(num_classes=table.num_classes)
     recipe.check(num_classes=table.num_classes, name=table.name)

@@ -43,6 +43,7 @@ __all__ = [
     "RECIPES",
     "Recipe",
     "get_recipe",
+    "recipe_names",
     "resolve_recipes",
 ]
 
@@ -308,27 +309,51 @@ def get_recipe(name: str) -> Recipe:
     return RECIPES[name]
 
 
+#: Recipe-list words that name a set of recipes rather than recipes: the defaults, or all.
+_SET_WORDS = ("", "default", "all")
+
+
+def recipe_names(spec: str | None) -> list[str]:
+    """The recipe names a recipe list (``--recipes``) spells, in order, each once; unchecked.
+
+    ``None``, ``""`` or ``"default"`` give :data:`DEFAULT_RECIPES`, ``"all"`` every name
+    of :data:`RECIPES`; anything else is split at commas, and spaces and empty parts are
+    dropped. The names are not looked up: :func:`resolve_recipes` does that.
+
+    Raises:
+        DataError: a list with no names in it (such as ``","``).
+
+    Example:
+        >>> recipe_names(" balanced, focal,,balanced ")
+        ['balanced', 'focal']
+    """
+    text = "" if spec is None else spec.strip()
+    if text in _SET_WORDS:
+        return list(RECIPES) if text == "all" else list(DEFAULT_RECIPES)
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if not names:
+        raise DataError("the recipe list is empty")
+    return list(dict.fromkeys(names))
+
+
 def resolve_recipes(spec: str | None, *, num_classes: int, name: str = "the data") -> list[Recipe]:
     """Recipes from a comma-separated list, ``"all"`` or ``None`` (the defaults).
 
-    ``"all"`` and the defaults skip recipes that do not fit the problem (``pos-weight`` on a
-    multiclass target); naming such a recipe explicitly is an error. ``none`` is always
-    included first, as the reference of the comparison.
+    The list is parsed by :func:`recipe_names`. ``"all"`` and the defaults skip recipes
+    that do not fit the problem (``pos-weight`` on a multiclass target); naming such a
+    recipe explicitly is an error. ``none`` is always included first, as the reference of
+    the comparison.
     """
-    if spec is None or spec.strip() in ("", "default", "all"):
-        names = list(RECIPES) if spec and spec.strip() == "all" else list(DEFAULT_RECIPES)
+    names = recipe_names(spec)
+    if (spec or "").strip() in _SET_WORDS:
         chosen = [RECIPES[n] for n in names]
         chosen = [r for r in chosen if not (r.binary_only and num_classes != 2)]
     else:
-        names = [part.strip() for part in spec.split(",") if part.strip()]
-        if not names:
-            raise DataError("the recipe list is empty")
         chosen = []
         for n in names:
             recipe = get_recipe(n)
             recipe.check(num_classes=num_classes, name=name)
-            if recipe not in chosen:
-                chosen.append(recipe)
+            chosen.append(recipe)
     if RECIPES["none"] not in chosen:
         chosen.insert(0, RECIPES["none"])
     return chosen

@@ -31,6 +31,7 @@ import numpy as np
 
 from ._io import write_files_atomically
 from .compare import Comparison
+from .exceptions import MissingDependencyError
 
 __all__ = ["format_table", "report_files", "write_report"]
 
@@ -121,7 +122,9 @@ def _figure(width: float, height: float):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("Reports need matplotlib: pip install 'underdog[plots]'") from exc
+        raise MissingDependencyError(
+            "Reports need matplotlib: pip install 'underdog[plots]'"
+        ) from exc
     fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
     return fig

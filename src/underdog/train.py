@@ -154,13 +154,13 @@ def _batched_logits(model: nn.Module, x: torch.Tensor, *, batch_size: int) -> to
     """``model(x)`` without gradients, ``batch_size`` rows at a time, concatenated.
 
     Each batch is moved to the model's device as it is used, so ``x`` may live elsewhere;
-    the logits stay on the model's device. ``x`` must have at least one row; the caller
-    sets the model's mode.
+    the logits stay on the model's device. The caller sets the model's mode.
     """
     device = _module_device(model)
     with torch.no_grad():
         return torch.cat(
-            [model(x[i : i + batch_size].to(device)) for i in range(0, len(x), batch_size)]
+            # At least one batch, so that zero rows give logits of shape (0, C).
+            [model(x[i : i + batch_size].to(device)) for i in range(0, max(len(x), 1), batch_size)]
         )
 
 
@@ -172,8 +172,6 @@ def predict_logits(model: nn.Module, x: Any, *, batch_size: int = 4096) -> np.nd
     """
     batch_size = check_int(batch_size, name="batch_size", owner="predict_logits", low=1)
     x = _as_tensor(x, dtype=torch.float32)
-    if len(x) == 0:
-        return np.zeros((0, 0))
     was_training = model.training
     model.eval()
     try:

@@ -40,9 +40,18 @@ from .counts import (
 )
 from .exceptions import DataError, InvalidParameterError, ShapeError
 
-__all__ = ["binary_class_weight", "class_weight", "pos_weight", "sample_weight"]
+__all__ = [
+    "NORMALIZATIONS",
+    "SCHEMES",
+    "binary_class_weight",
+    "class_weight",
+    "pos_weight",
+    "sample_weight",
+]
 
+#: The ``scheme`` names of :func:`class_weight` and :func:`binary_class_weight`.
 SCHEMES = ("balanced", "inverse", "inverse_sqrt", "effective", "median", "uniform")
+#: The ``normalize`` options besides ``None``.
 NORMALIZATIONS = ("mean", "samples", "max")
 ZERO_COUNT_POLICIES = ("raise", "zero", "max")
 

@@ -1,7 +1,15 @@
 """Tables (CSV / Parquet / KEEL), preprocessing and built-in datasets."""
 
 from .builtin import DATASETS, BuiltinDataset, load_dataset, long_tail_counts
-from .tables import MISSING_LEVEL, Preprocessor, Table, load_table, read_frame, read_keel
+from .tables import (
+    MISSING_LEVEL,
+    Preprocessor,
+    Table,
+    load_table,
+    read_frame,
+    read_keel,
+    table_from_frame,
+)
 
 __all__ = [
     "DATASETS",
@@ -14,4 +22,5 @@ __all__ = [
     "long_tail_counts",
     "read_frame",
     "read_keel",
+    "table_from_frame",
 ]

@@ -24,7 +24,7 @@ from importlib import resources
 import numpy as np
 
 from ..exceptions import DataError
-from .tables import Table, read_keel
+from .tables import Table, _pandas, read_keel
 
 __all__ = ["BuiltinDataset", "DATASETS", "load_dataset", "long_tail_counts"]
 
@@ -132,9 +132,9 @@ def _digits_training_rows(labels: np.ndarray, imbalance_ratio: float):
 
 def load_digits_lt(*, imbalance_ratio: float = 50.0) -> Table:
     """scikit-learn's digits with a long-tailed training set per fold (see the module doc)."""
-    import pandas as pd
     from sklearn.datasets import load_digits
 
+    pd = _pandas()
     if not imbalance_ratio >= 1:
         raise DataError(f"the imbalance ratio must be at least 1; got {imbalance_ratio:g}")
     bunch = load_digits()

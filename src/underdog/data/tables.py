@@ -27,9 +27,17 @@ from typing import Any
 
 import numpy as np
 
-from ..exceptions import DataError
+from ..exceptions import DataError, MissingDependencyError
 
-__all__ = ["MISSING_LEVEL", "Preprocessor", "Table", "load_table", "read_frame", "read_keel"]
+__all__ = [
+    "MISSING_LEVEL",
+    "Preprocessor",
+    "Table",
+    "load_table",
+    "read_frame",
+    "read_keel",
+    "table_from_frame",
+]
 
 MISSING_LEVEL = "<missing>"
 EXTENSIONS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".dat": "keel"}
@@ -40,7 +48,9 @@ def _pandas():
     try:
         import pandas as pd
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("Reading tables needs pandas: pip install 'underdog[data]'") from exc
+        raise MissingDependencyError(
+            "Reading tables needs pandas: pip install 'underdog[data]'"
+        ) from exc
     return pd
 
 
@@ -111,51 +121,60 @@ def read_keel(path: str | os.PathLike) -> Any:
     spaces; ``?`` and ``<null>`` are missing.
 
     Raises:
-        DataError: a malformed header or row, naming the line.
+        DataError: a malformed header or row, naming the line; an attribute named twice; a
+            file that is not UTF-8 text.
     """
     pd = _pandas()
     name = os.path.basename(path)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            lines = handle.read().split("\n")  # universal newlines: as iterating
+    except UnicodeDecodeError as exc:
+        raise DataError(f"cannot parse {name}: it is not UTF-8 text ({exc.reason})") from exc
     columns: list[str] = []
     nominal: list[bool] = []
     rows: list[list[str]] = []
     in_data = False
-    with open(path, encoding="utf-8") as handle:
-        for number, raw in enumerate(handle, start=1):
-            line = raw.strip()
-            if not line or line.startswith("%"):
-                continue
-            if not in_data:
-                lower = line.lower()
-                if lower.startswith("@attribute"):
-                    spec = line[len("@attribute") :].strip()
-                    brace = spec.find("{")
-                    head = spec[:brace] if brace >= 0 else spec
-                    parts = head.split()
-                    if not parts:
-                        raise DataError(f"cannot parse {name}, line {number}: {line!r}")
-                    kind = "nominal" if brace >= 0 else (parts[1] if len(parts) > 1 else "")
-                    kind = kind.lower().split("[")[0]
-                    if kind not in ("nominal", "real", "integer", "numeric"):
-                        raise DataError(
-                            f"cannot parse {name}, line {number}: unknown attribute type "
-                            f"in {line!r}"
-                        )
-                    columns.append(parts[0])
-                    nominal.append(kind == "nominal")
-                elif lower.startswith("@data"):
-                    in_data = True
-                elif lower.startswith(("@relation", "@inputs", "@input", "@outputs", "@output")):
-                    continue
-                else:
+    for number, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line or line.startswith("%"):
+            continue
+        if not in_data:
+            lower = line.lower()
+            if lower.startswith("@attribute"):
+                spec = line[len("@attribute") :].strip()
+                brace = spec.find("{")
+                head = spec[:brace] if brace >= 0 else spec
+                parts = head.split()
+                if not parts:
                     raise DataError(f"cannot parse {name}, line {number}: {line!r}")
+                kind = "nominal" if brace >= 0 else (parts[1] if len(parts) > 1 else "")
+                kind = kind.lower().split("[")[0]
+                if kind not in ("nominal", "real", "integer", "numeric"):
+                    raise DataError(
+                        f"cannot parse {name}, line {number}: unknown attribute type in {line!r}"
+                    )
+                if parts[0] in columns:
+                    raise DataError(
+                        f"cannot parse {name}, line {number}: the attribute {parts[0]!r} "
+                        "is declared twice"
+                    )
+                columns.append(parts[0])
+                nominal.append(kind == "nominal")
+            elif lower.startswith("@data"):
+                in_data = True
+            elif lower.startswith(("@relation", "@inputs", "@input", "@outputs", "@output")):
                 continue
-            values = [value.strip() for value in line.split(",")]
-            if len(values) != len(columns):
-                raise DataError(
-                    f"cannot parse {name}, line {number}: expected {len(columns)} "
-                    f"comma-separated values, got {len(values)}"
-                )
-            rows.append(values)
+            else:
+                raise DataError(f"cannot parse {name}, line {number}: {line!r}")
+            continue
+        values = [value.strip() for value in line.split(",")]
+        if len(values) != len(columns):
+            raise DataError(
+                f"cannot parse {name}, line {number}: expected {len(columns)} "
+                f"comma-separated values, got {len(values)}"
+            )
+        rows.append(values)
     if not in_data or not columns:
         raise DataError(f"cannot parse {name}: no '@attribute' header and '@data' section")
     frame = pd.DataFrame(rows, columns=columns, dtype=object)
@@ -193,14 +212,15 @@ def read_frame(path: str | os.PathLike) -> Any:
         return read_keel(path)
     if kind == "parquet":
         try:
+            import pyarrow as pa
             import pyarrow.parquet as pq
         except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise ImportError(
+            raise MissingDependencyError(
                 "Reading Parquet needs pyarrow: pip install 'underdog[data]'"
             ) from exc
         try:
             return pq.read_table(path).to_pandas()
-        except Exception as exc:  # pyarrow raises several types for corrupt files
+        except (pa.ArrowException, OSError) as exc:  # a corrupt or unreadable file
             detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise DataError(f"cannot parse {name} as Parquet: {detail}") from exc
     try:
@@ -214,6 +234,9 @@ def read_frame(path: str | os.PathLike) -> Any:
         raise DataError(f"cannot parse {name}: {detail}") from exc
     except UnicodeDecodeError as exc:
         raise DataError(f"cannot parse {name}: it is not UTF-8 text ({exc.reason})") from exc
+    except ValueError as exc:  # anything else pandas rejects in the file's content
+        detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"cannot parse {name}: {detail}") from exc
 
 
 def _label_values(column: Any, *, name: str, target: str) -> tuple[np.ndarray, tuple]:
@@ -250,9 +273,20 @@ def load_table(path: str | os.PathLike, *, target: str) -> Table:
             the parser knows it), a missing target column (listing the columns), missing
             labels, a single class, or no feature columns.
     """
-    frame = read_frame(path)
-    name = os.path.basename(path)
-    frame.columns = [str(c) for c in frame.columns]
+    return table_from_frame(read_frame(path), target=target, name=os.path.basename(path))
+
+
+def table_from_frame(frame: Any, *, target: str, name: str) -> Table:
+    """A :class:`Table` from a ``DataFrame`` already read (by :func:`read_frame` or
+    :func:`read_keel`), with ``target`` as the class column; ``name`` names it in messages
+    and reports. Column names become strings; ``frame`` itself is not changed.
+
+    Raises:
+        DataError: a missing target column (listing the columns), missing labels, a single
+            class, no feature columns or no rows.
+    """
+    if not all(isinstance(c, str) for c in frame.columns):
+        frame = frame.set_axis([str(c) for c in frame.columns], axis=1)
     if target not in frame.columns:
         listed = ", ".join(frame.columns[:30]) + (" ..." if len(frame.columns) > 30 else "")
         raise DataError(f"the target column {target!r} is not in {name}; columns: {listed}")
