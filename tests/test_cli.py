@@ -107,6 +107,15 @@ def test_progress_goes_to_stderr(tmp_path):
     assert err.splitlines()[-1].startswith("done in ")
 
 
+def test_progress_names_recipes_that_reuse_a_model(tmp_path):
+    path = multiclass_csv(tmp_path)
+    args = [a for a in TINY_ARGS if a != "-q"]
+    code, _, err = run("compare", path, "--target", "label", "--out", tmp_path / "r",
+                       "--recipes", "threshold", *args)  # fmt: skip
+    assert code == 0
+    assert err.splitlines()[:2] == ["[1/2] none", "[2/2] threshold"]  # threshold reuses none
+
+
 def test_compare_on_a_builtin_dataset(tmp_path):
     code, stdout, err = run("compare", "--dataset", "digits-lt", "--out", tmp_path / "r",
                             "--recipes", "prior-correction", "--imbalance-ratio", "10",

@@ -224,6 +224,8 @@ def run_recipe(
     """Train (unless ``trained``, the fold's cache by training key, has the model) and score
     one recipe on one fold; recipes that reuse another's model take it from the cache."""
     start = time.perf_counter()
+    if progress is not None and state is not None:
+        progress(state)  # also for a recipe that reuses a trained model
     if recipe.training_key not in trained:
         trained[recipe.training_key] = _train_one(
             recipe.trainer, fold, config, num_classes, progress, state
@@ -342,7 +344,6 @@ def _train_one(
     start = time.perf_counter()
     callbacks = []
     if progress is not None and state is not None:
-        progress(state)
 
         def report(event: Any) -> None:
             progress(
