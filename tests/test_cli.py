@@ -223,6 +223,8 @@ def test_train_and_predict_bad_inputs(tmp_path):
     preds = tmp_path / "p.csv"
     assert_bad_input(tmp_path, ["predict", out, other, "--out", preds], "x2, color")
     assert not preds.exists()
+    missing = tmp_path / "no-such-dir" / "p.csv"  # the message names it, not a temporary file
+    assert_bad_input(tmp_path, ["predict", out, multi, "--out", missing], f"{missing}: ")
 
 
 def test_python_m_underdog():

@@ -40,7 +40,10 @@ def write_files_atomically(directory: str | os.PathLike, files: dict[str, bytes]
 def write_file_atomically(path: str | os.PathLike, content: bytes) -> None:
     """Write ``content`` to a temporary file next to ``path``, then rename it over ``path``."""
     path = os.path.abspath(os.fspath(path))
-    fd, temp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", dir=os.path.dirname(path))
+    try:
+        fd, temp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", dir=os.path.dirname(path))
+    except OSError as exc:  # name the file asked for, not the temporary one
+        raise OSError(exc.errno, exc.strerror, path) from exc
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(content)
