@@ -221,6 +221,20 @@ def test_gradcheck_float64(entry):
     assert torch.autograd.gradcheck(lambda z: entry.make(reduction="none").double()(z, t), (x,))
 
 
+def test_second_order_gradients_are_exact_or_refused(entry):
+    # The hand-written backward kernels are first-order: differentiating them again must
+    # raise, never silently drop the terms that depend on the logits.
+    x, t = make_data(entry, n=3, dtype=torch.float64, dense=(2,), scale=1.0)
+    module = entry.make(reduction="sum").double()
+    x.requires_grad_()
+    try:
+        exact = torch.autograd.gradgradcheck(lambda z: module(z, t), (x,))
+    except NotImplementedError as error:
+        assert "first-order only" in str(error), error
+    else:
+        assert exact
+
+
 @pytest.mark.parametrize("magnitude", [1e4, 1e2])
 def test_finite_at_extreme_logits(entry, magnitude):
     x, t = make_data(entry, n=16)

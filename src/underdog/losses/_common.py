@@ -24,6 +24,7 @@ __all__ = [
     "broadcast_sample_weight",
     "cross_entropy_weight_sum",
     "eager",
+    "first_order_only",
     "reduce_loss",
     "shape_str",
     "upcast",
@@ -165,3 +166,18 @@ def upcast(input: torch.Tensor) -> torch.Tensor:
     if input.dtype in (torch.float16, torch.bfloat16):
         return input.float()
     return input
+
+
+def first_order_only(what: str) -> None:
+    """Refuse a backward pass that records a graph (``create_graph=True``).
+
+    The hand-written backward kernels compute the gradient from tensors saved without a
+    graph, so differentiating them again would silently miss every term that depends on
+    the logits; ``once_differentiable`` does not catch that case (a second derivative
+    taken only with respect to the logits never reaches its error node).
+    """
+    if torch.is_grad_enabled():
+        raise NotImplementedError(
+            f"The gradient of {what} is hand-written and first-order only: "
+            "differentiating it again (backward with create_graph=True) is not supported."
+        )

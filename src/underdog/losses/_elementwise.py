@@ -28,7 +28,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ._common import eager
+from ._common import eager, first_order_only
 
 __all__ = ["Asymmetric", "SigmoidFocal", "binary_target"]
 
@@ -234,6 +234,7 @@ class SigmoidFocal(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_output: torch.Tensor):
+        first_order_only("the sigmoid focal loss")
         (grad,) = ctx.saved_tensors
         return grad_output * grad, None, None, None, None, None, None
 
@@ -311,5 +312,6 @@ class Asymmetric(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_output: torch.Tensor):
+        first_order_only("the asymmetric loss")
         (grad,) = ctx.saved_tensors
         return grad_output * grad, None, None, None, None, None

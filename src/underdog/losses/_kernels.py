@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 
 from ..exceptions import DataError
-from ._common import eager, upcast
+from ._common import eager, first_order_only, upcast
 
 __all__ = ["SoftmaxFocal", "check_class_targets", "eager", "upcast"]
 
@@ -115,6 +115,9 @@ class SoftmaxFocal(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_output: torch.Tensor):
+        first_order_only(
+            "the softmax imbalance losses (focal, class-balanced, LDAM, logit-adjusted)"
+        )
         logp, index, grad = ctx.saved_tensors
         # d loss / d log p_y per position, scattered to the target class; the fused
         # log_softmax backward then gives g * (onehot - softmax), as in cross-entropy.
