@@ -135,3 +135,16 @@ def test_errors(data):
         logit_adjusted_cross_entropy(x, y, counts=[1, 2, 3])
     with pytest.raises(InvalidParameterError, match=r"'weight' parameter of LogitAdjustedLoss"):
         LogitAdjustedLoss(counts=COUNTS, weight=[1.0, 2.0])
+
+
+@pytest.mark.parametrize("make", [underdog.LogitAdjustedLoss, underdog.LDAMLoss])
+def test_smoothed_path_has_exact_second_derivatives(make):
+    # With label smoothing the shifted logits go through plain autograd, which is
+    # differentiable twice; the fused kernel (no smoothing) refuses instead.
+    x = torch.randn(3, 4, dtype=torch.float64, requires_grad=True)
+    y = torch.tensor([0, 3, 1])
+    smoothed = make(counts=[50, 20, 5, 2], label_smoothing=0.1, reduction="sum").double()
+    assert torch.autograd.gradgradcheck(lambda z: smoothed(z, y), (x,))
+    fused = make(counts=[50, 20, 5, 2], reduction="sum").double()
+    with pytest.raises(NotImplementedError, match="first-order only"):
+        torch.autograd.gradgradcheck(lambda z: fused(z, y), (x,))
