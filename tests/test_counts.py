@@ -97,6 +97,19 @@ def test_subset_uses_parent_targets():
     assert class_counts(subset).tolist() == [0, 0, 2, 0, 1]
 
 
+def test_subset_of_bad_targets_is_reported_by_its_caller():
+    """A Subset's parent targets are converted for whoever asked, under their parameter name."""
+    subset = Subset(_WithTargets(["cat", "dog", "cat"]), [0, 2])
+    with pytest.raises(DataError) as info:
+        class_counts(subset)
+    assert str(info.value).startswith("The 'labels' parameter of class_counts must hold integer")
+    with pytest.raises(DataError) as info:
+        multilabel_counts(subset)
+    assert str(info.value).startswith(
+        "The 'targets' parameter of multilabel_counts must hold integer"
+    )
+
+
 def test_dataset_without_targets_is_iterated():
     assert class_counts(_Samples(LABELS)).tolist() == EXPECTED
 

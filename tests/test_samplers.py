@@ -147,6 +147,15 @@ def test_datasets_and_subsets_give_their_labels_without_loading_features():
     np.testing.assert_allclose(freq, [1 / 3] * 3, atol=0.03)
 
 
+def test_subset_of_bad_targets_is_reported_by_the_sampler():
+    subset = Subset(_Labelled(["cat", "dog", "cat"]), [0, 2])
+    with pytest.raises(DataError) as info:
+        ClassBalancedSampler(subset)
+    assert str(info.value).startswith(
+        "The 'labels' parameter of ClassBalancedSampler must hold integer class indices."
+    )
+
+
 def test_more_than_two_to_the_24_samples():
     n = (1 << 24) + 3
     labels = torch.zeros(n, dtype=torch.uint8)

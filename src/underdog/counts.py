@@ -90,13 +90,17 @@ def _check_integer_labels(t: torch.Tensor, *, name: str, owner: str) -> torch.Te
 # ----------------------------------------------------------------------------- sources
 
 
-def _dataset_targets(dataset: Dataset) -> Any | None:
-    """The labels a dataset exposes without loading features, or None."""
+def _dataset_targets(dataset: Dataset, *, name: str, owner: str) -> Any | None:
+    """The labels a dataset exposes without loading features, or None.
+
+    ``name`` and ``owner`` are the caller's parameter and function, for the error raised
+    when a ``Subset`` parent's labels cannot be converted.
+    """
     if isinstance(dataset, Subset):
-        parent = _dataset_targets(dataset.dataset)
+        parent = _dataset_targets(dataset.dataset, name=name, owner=owner)
         if parent is None:
             return None
-        parent = _to_tensor(parent, name="dataset", owner="class_counts")
+        parent = _to_tensor(parent, name=name, owner=owner)
         return parent[torch.as_tensor(list(dataset.indices), dtype=torch.long)]
     for attr in ("targets", "labels"):
         value = getattr(dataset, attr, None)
@@ -161,7 +165,7 @@ def _label_batches(
     raises here, before anything is read.
     """
     if isinstance(source, Dataset):
-        exposed = _dataset_targets(source) if target is None else None
+        exposed = _dataset_targets(source, name=name, owner=owner) if target is None else None
         if exposed is not None:
             return [(_to_tensor(exposed, name=name, owner=owner), False)]
         return _iter_targets(source, target=target, name=name, owner=owner)

@@ -49,7 +49,7 @@ def _labels_of(source: Any, owner: str) -> torch.Tensor:
     """1-D int64 labels of a container or dataset (its targets attribute when it has one),
     checked like :func:`underdog.class_counts` checks them (no floats, NaN or strings)."""
     if isinstance(source, Dataset):
-        exposed = _dataset_targets(source)
+        exposed = _dataset_targets(source, name="labels", owner=owner)
         if exposed is None:  # loads every sample once
             samples = (source[i] for i in range(len(source)))  # type: ignore[arg-type]
             exposed = [_pick_target(sample, None, owner) for sample in samples]
