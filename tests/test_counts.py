@@ -239,6 +239,36 @@ def test_target_that_does_not_index_the_batches():
         multilabel_counts(iter([{"y": torch.ones(2, 2)}]), target="cls")
 
 
+def test_errors_say_sample_for_datasets_and_batch_for_iterables():
+    dataset = _Dicts(RNG_LABELS)  # dict samples keyed "cls", no targets attribute
+    with pytest.raises(DataError) as info:
+        class_counts(dataset)
+    assert str(info.value) == (
+        "The 'labels' parameter of class_counts must hold sample dicts with a 'target', "
+        "'targets', 'label', 'labels' or 'y' key unless target= names the key of the labels. "
+        "Got a sample dict with the keys ['x', 'cls'] instead."
+    )
+    with pytest.raises(DataError, match="must hold batch dicts with a 'target'"):
+        class_counts(DataLoader(dataset, batch_size=4))
+    with pytest.raises(InvalidParameterError) as info:
+        multilabel_counts(TensorDataset(torch.ones(3, 2)), target=1)
+    assert str(info.value) == (
+        "The 'target' parameter of multilabel_counts must select the labels of each sample. "
+        "Got 1, which does not index a sample of type tuple."
+    )
+
+    class Empty(IterableDataset):
+        def __iter__(self):
+            return iter([()])
+
+    with pytest.raises(DataError) as info:
+        class_counts(Empty())
+    assert str(info.value) == (
+        "The 'labels' parameter of class_counts must hold samples of the form y or "
+        "(x, y, ...). Got an empty tuple instead."
+    )
+
+
 def test_streaming_keeps_no_batch_alive():
     """Each batch is released before the next is drawn: the counter holds only O(C) state."""
     alive = []

@@ -203,3 +203,18 @@ def test_dataset_of_dict_samples_is_read_through_its_label_key():
 
     drawn = list(ClassBalancedSampler(Dicts(), num_samples=200, seed=0))
     assert set(drawn) == {0, 1, 2, 3}
+
+
+def test_dataset_of_dict_samples_without_a_label_key_says_sample():
+    class Dicts(Dataset):
+        def __len__(self):
+            return 4
+
+        def __getitem__(self, index):
+            return {"x": torch.zeros(2), "cls": index % 2}
+
+    with pytest.raises(DataError) as info:
+        ClassBalancedSampler(Dicts())
+    assert str(info.value).startswith(
+        "The 'labels' parameter of ClassBalancedSampler must hold sample dicts with a 'target'"
+    )

@@ -109,27 +109,33 @@ def _dataset_targets(dataset: Dataset, *, name: str, owner: str) -> Any | None:
     return None
 
 
-def _pick_target(item: Any, target: int | str | None, owner: str) -> Any:
-    """Take the target part of one batch (or sample)."""
+def _pick_target(item: Any, target: int | str | None, *, name: str, owner: str, what: str) -> Any:
+    """Take the target part of one ``what`` (``"sample"`` or ``"batch"``) of ``name``."""
     if target is not None:
         try:
             return item[target]
         except (KeyError, IndexError, TypeError) as exc:
             raise InvalidParameterError(
-                f"The 'target' parameter of {owner} must select the labels of each batch. "
-                f"Got {target!r}, which does not index a batch of type {type(item).__name__}."
+                f"The 'target' parameter of {owner} must select the labels of each {what}. "
+                f"Got {target!r}, which does not index a {what} of type {type(item).__name__}."
             ) from exc
     if isinstance(item, dict):
         for key in _TARGET_KEYS:
             if key in item:
                 return item[key]
+        keys = ", ".join(repr(key) for key in _TARGET_KEYS[:-1])
         raise DataError(
-            f"{owner} could not find the labels in a batch dict with keys {sorted(item)}; "
-            "pass target=KEY."
+            f"The '{name}' parameter of {owner} must hold {what} dicts with a {keys} or "
+            f"{_TARGET_KEYS[-1]!r} key unless target= names the key of the labels. Got a "
+            f"{what} dict with the keys {list(item)} instead."
         )
     if isinstance(item, (tuple, list)):
         if len(item) == 0:
-            raise DataError(f"{owner} got an empty batch tuple.")
+            plural = "batches" if what == "batch" else f"{what}s"
+            raise DataError(
+                f"The '{name}' parameter of {owner} must hold {plural} of the form y or "
+                f"(x, y, ...). Got an empty {type(item).__name__} instead."
+            )
         return item[1] if len(item) >= 2 else item[0]
     return item
 
@@ -141,12 +147,14 @@ def _iter_targets(source: Any, *, target: int | str | None, name: str, owner: st
     """
     if isinstance(source, Dataset) and not isinstance(source, IterableDataset):
         for index in range(len(source)):  # type: ignore[arg-type]
-            sample = _pick_target(source[index], target, owner)
+            sample = _pick_target(source[index], target, name=name, owner=owner, what="sample")
             yield _to_tensor(sample, name=name, owner=owner), True
         return
     is_sample = isinstance(source, IterableDataset)
+    what = "sample" if is_sample else "batch"
     for item in source:
-        yield _to_tensor(_pick_target(item, target, owner), name=name, owner=owner), is_sample
+        labels = _pick_target(item, target, name=name, owner=owner, what=what)
+        yield _to_tensor(labels, name=name, owner=owner), is_sample
 
 
 def _is_container(labels: Any) -> bool:

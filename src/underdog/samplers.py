@@ -52,7 +52,10 @@ def _labels_of(source: Any, owner: str) -> torch.Tensor:
         exposed = _dataset_targets(source, name="labels", owner=owner)
         if exposed is None:  # loads every sample once
             samples = (source[i] for i in range(len(source)))  # type: ignore[arg-type]
-            exposed = [_pick_target(sample, None, owner) for sample in samples]
+            exposed = [
+                _pick_target(sample, None, name="labels", owner=owner, what="sample")
+                for sample in samples
+            ]
             exposed = torch.stack([_to_tensor(y, name="labels", owner=owner) for y in exposed])
         source = exposed
     tensor = _to_tensor(source, name="labels", owner=owner)
