@@ -56,8 +56,22 @@ def _to_tensor(labels: Any, *, name: str, owner: str) -> torch.Tensor:
         return labels.detach()
     if hasattr(labels, "to_numpy") and not isinstance(labels, np.ndarray):  # pandas
         labels = labels.to_numpy()
-    array = np.asarray(labels) if not isinstance(labels, np.ndarray) else labels
+    try:
+        array = np.asarray(labels) if not isinstance(labels, np.ndarray) else labels
+    except ValueError as exc:
+        if "inhomogeneous" not in str(exc):
+            raise
+        raise DataError(
+            f"The '{name}' parameter of {owner} must be rectangular (rows of one length). "
+            f"Got a ragged {type(labels).__name__} instead."
+        ) from None
     if array.dtype.kind in "OUSV":
+        first = array.flat[0] if array.size else None
+        if array.dtype.kind == "O" and not isinstance(first, str):
+            raise DataError(
+                f"The '{name}' parameter of {owner} must hold integer class indices. Got "
+                f"values of type {type(first).__name__} instead."
+            )
         raise DataError(
             f"The '{name}' parameter of {owner} must hold integer class indices. Got values "
             f"of dtype {array.dtype} instead; map class names to indices first "
