@@ -218,3 +218,42 @@ def test_dataset_of_dict_samples_without_a_label_key_says_sample():
     assert str(info.value).startswith(
         "The 'labels' parameter of ClassBalancedSampler must hold sample dicts with a 'target'"
     )
+
+
+def test_a_list_of_samples_is_read_like_a_dataset():
+    """DataLoader reads a list as a dataset of samples; the sampler draws its indices."""
+    small = LABELS[::10]
+    expected = list(ClassBalancedSampler(small, num_samples=300, seed=3))
+    for samples in (
+        [(torch.zeros(2), int(y)) for y in small],
+        [(torch.zeros(2), torch.tensor([y])) for y in small],
+        [{"x": torch.zeros(2), "label": torch.tensor(y)} for y in small],
+    ):
+        assert list(ClassBalancedSampler(samples, num_samples=300, seed=3)) == expected
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        (
+            [(torch.zeros(2), torch.tensor([0, 1])), (torch.zeros(2), torch.tensor([1, 1]))],
+            "The 'labels' parameter of ClassBalancedSampler must give one class index per "
+            "sample. Got labels of shape (2,) at index 0 instead.",
+        ),
+        (
+            torch.utils.data.TensorDataset(torch.zeros(2, 3), torch.ones(2, 2, dtype=torch.long)),
+            "The 'labels' parameter of ClassBalancedSampler must give one class index per "
+            "sample. Got labels of shape (2,) at index 0 instead.",
+        ),
+        (
+            [[0, 1], [1, 1]],
+            "The 'labels' parameter of ClassBalancedSampler must give one class index per "
+            "sample. Got labels of shape (2, 2) instead.",
+        ),
+    ],
+    ids=["samples", "dataset", "matrix"],
+)
+def test_more_than_one_label_per_sample_raises(labels, message):
+    with pytest.raises(DataError) as info:
+        ClassBalancedSampler(labels)
+    assert str(info.value) == message
