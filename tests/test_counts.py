@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import weakref
 
 import numpy as np
@@ -12,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.utils.data import DataLoader, Dataset, IterableDataset, Subset, TensorDataset
 
+import underdog
 from underdog import DataError, InvalidParameterError, class_counts, multilabel_counts
 
 LABELS = [0, 2, 2, 1, 2, 4]
@@ -95,6 +97,19 @@ def test_dataset_with_targets_attribute_does_not_load_samples():
 def test_subset_uses_parent_targets():
     subset = Subset(_WithTargets(LABELS), [1, 2, 5])
     assert class_counts(subset).tolist() == [0, 0, 2, 0, 1]
+
+
+def test_subset_of_bad_targets_is_reported_by_its_caller():
+    """A Subset's parent targets are converted for whoever asked, under their parameter name."""
+    subset = Subset(_WithTargets(["cat", "dog", "cat"]), [0, 2])
+    with pytest.raises(DataError) as info:
+        class_counts(subset)
+    assert str(info.value).startswith("The 'labels' parameter of class_counts must hold integer")
+    with pytest.raises(DataError) as info:
+        multilabel_counts(subset)
+    assert str(info.value).startswith(
+        "The 'targets' parameter of multilabel_counts must hold integer"
+    )
 
 
 def test_dataset_without_targets_is_iterated():
@@ -226,6 +241,36 @@ def test_target_that_does_not_index_the_batches():
         multilabel_counts(iter([{"y": torch.ones(2, 2)}]), target="cls")
 
 
+def test_errors_say_sample_for_datasets_and_batch_for_iterables():
+    dataset = _Dicts(RNG_LABELS)  # dict samples keyed "cls", no targets attribute
+    with pytest.raises(DataError) as info:
+        class_counts(dataset)
+    assert str(info.value) == (
+        "The 'labels' parameter of class_counts must hold sample dicts with a 'target', "
+        "'targets', 'label', 'labels' or 'y' key unless target= names the key of the labels. "
+        "Got a sample dict with the keys ['x', 'cls'] instead."
+    )
+    with pytest.raises(DataError, match="must hold batch dicts with a 'target'"):
+        class_counts(DataLoader(dataset, batch_size=4))
+    with pytest.raises(InvalidParameterError) as info:
+        multilabel_counts(TensorDataset(torch.ones(3, 2)), target=1)
+    assert str(info.value) == (
+        "The 'target' parameter of multilabel_counts must select the labels of each sample. "
+        "Got 1, which does not index a sample of type tuple."
+    )
+
+    class Empty(IterableDataset):
+        def __iter__(self):
+            return iter([()])
+
+    with pytest.raises(DataError) as info:
+        class_counts(Empty())
+    assert str(info.value) == (
+        "The 'labels' parameter of class_counts must hold samples of the form y or "
+        "(x, y, ...). Got an empty tuple instead."
+    )
+
+
 def test_streaming_keeps_no_batch_alive():
     """Each batch is released before the next is drawn: the counter holds only O(C) state."""
     alive = []
@@ -251,6 +296,8 @@ def test_streaming_keeps_no_batch_alive():
         ([0.0, 1.0], {}, "must hold integer class indices. Got dtype torch.float64"),
         ([0.0, float("nan")], {}, "contains NaN"),
         (["a", "b"], {}, "map class names to indices"),
+        ([[0, 1], [1]], {}, "must be rectangular (rows of one length). Got a ragged list instead."),
+        ([None, 1], {}, "must hold integer class indices. Got values of type NoneType instead."),
         ([0, -1, 2], {}, "indices >= 0. Got the label -1"),
         ([0, 3], {"num_classes": 3}, "< num_classes=3. Got the label 3"),
         ([], {}, "must hold at least one label"),
@@ -258,7 +305,7 @@ def test_streaming_keeps_no_batch_alive():
     ],
 )
 def test_bad_labels(labels, kwargs, message):
-    with pytest.raises(DataError, match=message.replace("(", r"\(").replace(".", r"\.")):
+    with pytest.raises(DataError, match=re.escape(message)):
         class_counts(labels, **kwargs)
 
 
@@ -285,6 +332,159 @@ def test_bad_parameters(kwargs, message):
 def test_not_a_label_source():
     with pytest.raises(InvalidParameterError, match="must be an array, tensor, list"):
         class_counts(3)
+
+
+# ----------------------------------------------------------------------------- lists
+
+BATCHES = [torch.from_numpy(RNG_LABELS[i : i + 16]) for i in range(0, len(RNG_LABELS), 16)]
+
+
+@pytest.mark.parametrize(
+    ("batches", "kwargs"),
+    [
+        ([{"x": torch.zeros(len(y), 2), "label": y} for y in BATCHES], {}),
+        ([{"x": torch.zeros(len(y), 2), "cls": y} for y in BATCHES], {"target": "cls"}),
+        ([(torch.zeros(len(y), 2), y) for y in BATCHES], {}),
+        ([[torch.zeros(len(y), 2), y] for y in BATCHES], {}),
+        (tuple((torch.zeros(len(y), 2), y) for y in BATCHES), {}),
+        ([(y, torch.zeros(len(y), 2)) for y in BATCHES], {"target": 0}),
+        (list(DataLoader(TensorDataset(torch.zeros(40, 2), torch.from_numpy(RNG_LABELS)))), {}),
+        (BATCHES, {}),  # ragged: the last batch is shorter
+        ([y.numpy() for y in BATCHES], {}),
+        ([(torch.zeros(3), int(y)) for y in RNG_LABELS], {}),  # samples: list(dataset)
+    ],
+    ids=[
+        "dicts",
+        "dicts-target",
+        "tuples",
+        "lists",
+        "tuple-of-tuples",
+        "target-index",
+        "list-of-loader",
+        "tensors",
+        "arrays",
+        "samples",
+    ],
+)
+def test_a_list_of_batches_is_streamed_like_an_iterator(batches, kwargs):
+    assert class_counts(batches, **kwargs).tolist() == RNG_EXPECTED
+    assert class_counts(iter(batches), **kwargs).tolist() == RNG_EXPECTED
+
+
+def test_a_list_of_labels_is_still_a_container():
+    assert class_counts([torch.tensor(v) for v in LABELS]).tolist() == EXPECTED
+    assert class_counts([np.int64(v) for v in LABELS]).tolist() == EXPECTED
+    grid = [[0, 2], [2, 1], [2, 4]]  # a 2-D label array: every element counts
+    assert class_counts(grid).tolist() == EXPECTED
+    assert class_counts([[torch.tensor(v) for v in row] for row in grid]).tolist() == EXPECTED
+
+
+def test_multilabel_lists_of_rows_are_matrices():
+    y = np.array([[1, 0, 1], [1, 1, 0], [0, 0, 1], [1, 0, 1]])
+    for rows in (
+        y.tolist(),
+        [torch.tensor(r) for r in y],
+        list(y),
+        [list(map(torch.tensor, r)) for r in y],
+    ):
+        counts = multilabel_counts(rows)
+        assert counts.positives.tolist() == y.sum(0).tolist()
+        assert counts.negatives.tolist() == (1 - y).sum(0).tolist()
+        assert counts.num_samples == 4
+    vector = multilabel_counts([torch.tensor(1), torch.tensor(0), torch.tensor(1)])
+    assert vector.positives.tolist() == [2] and vector.num_samples == 3
+
+
+@pytest.mark.parametrize(
+    ("batches", "what"),
+    [
+        ([{"tags": torch.ones(4, 3)}, {"tags": torch.zeros(2, 3)}], "dicts"),
+        ([(torch.zeros(4, 2), torch.ones(4, 3))], "tuples or lists holding tensors or arrays"),
+        ([torch.ones(4, 3), torch.zeros(2, 3)], "tensors or arrays of two or more dimensions"),
+    ],
+    ids=["dicts", "tuples", "matrices"],
+)
+def test_multilabel_refuses_a_list_that_may_hold_batches_or_samples(batches, what):
+    """Rows would be (L,) targets of samples or (B, L) batches: the list cannot say which."""
+    with pytest.raises(InvalidParameterError) as info:
+        multilabel_counts(batches, target="tags" if what == "dicts" else None)
+    assert str(info.value) == (
+        "The 'targets' parameter of multilabel_counts must be a matrix, a Dataset or an "
+        f"iterator when its elements are {what}, since a list of them may hold batches or "
+        "samples, which put the labels on different dimensions. Got a list instead; pass "
+        "iter(targets) to read each element as a batch, or stack the targets of the samples "
+        "into one (N, L) tensor."
+    )
+    streamed = multilabel_counts(iter(batches), target="tags" if what == "dicts" else None)
+    stacked = torch.cat([_pick(b) for b in batches]).numpy()
+    assert streamed.positives.tolist() == stacked.sum(0).tolist()
+    assert streamed.negatives.tolist() == (1 - stacked).sum(0).tolist()
+    with pytest.raises(InvalidParameterError, match="may hold batches or samples"):
+        underdog.pos_weight(batches)
+
+
+def _pick(batch):
+    return (
+        batch["tags"]
+        if isinstance(batch, dict)
+        else batch[1]
+        if isinstance(batch, tuple)
+        else batch
+    )
+
+
+def test_multilabel_rows_of_different_lengths():
+    with pytest.raises(DataError) as info:
+        multilabel_counts([torch.tensor([1, 0, 1]), torch.tensor([0, 1])])
+    assert str(info.value) == (
+        "The 'targets' parameter of multilabel_counts must be a list of rows of one length "
+        "when it is a list of 1-D tensors or arrays (each one sample's targets). Got rows of "
+        "lengths 3 and 2 instead; pass iter(targets) to read each element as a batch of one "
+        "label."
+    )
+    binary = multilabel_counts(iter([torch.tensor([1, 0, 1]), torch.tensor([0, 1])]))
+    assert binary.positives.tolist() == [3] and binary.negatives.tolist() == [2]
+
+
+@pytest.mark.parametrize(
+    ("labels", "kwargs", "error", "message"),
+    [
+        (
+            [torch.tensor([0, 1]), [1, 0]],
+            {},
+            DataError,
+            "The 'labels' parameter of class_counts must be a list of labels or a list of "
+            "batches, each a tensor or array of one or more dimensions. Got [1, 0] at index 1 "
+            "instead.",
+        ),
+        (
+            [{"label": torch.tensor([0, 1])}, 3],
+            {},
+            DataError,
+            "The 'labels' parameter of class_counts must be a list of labels or a list of "
+            "batches, each a dict. Got 3 at index 1 instead.",
+        ),
+        (
+            [torch.zeros(4, 7, dtype=torch.long), torch.zeros(4, dtype=torch.long)],
+            {},
+            DataError,
+            "The 'labels' parameter of class_counts must be a list of label batches of one "
+            "shape but for their first dimension. Got (4, 7) at index 0 and (4,) at index 1 "
+            "instead.",
+        ),
+        (
+            [torch.tensor([0, 1]), torch.tensor([2])],
+            {"target": 0},
+            InvalidParameterError,
+            "The 'target' parameter of class_counts must be None when 'labels' is an array",
+        ),
+    ],
+    ids=["mixed-tensor-list", "mixed-dict-int", "shapes", "target"],
+)
+def test_bad_lists(labels, kwargs, error, message):
+    with pytest.raises(error) as info:
+        class_counts(labels, **kwargs)
+    assert str(info.value).startswith(message)
 
 
 # ----------------------------------------------------------------------------- multilabel

@@ -147,6 +147,15 @@ def test_datasets_and_subsets_give_their_labels_without_loading_features():
     np.testing.assert_allclose(freq, [1 / 3] * 3, atol=0.03)
 
 
+def test_subset_of_bad_targets_is_reported_by_the_sampler():
+    subset = Subset(_Labelled(["cat", "dog", "cat"]), [0, 2])
+    with pytest.raises(DataError) as info:
+        ClassBalancedSampler(subset)
+    assert str(info.value).startswith(
+        "The 'labels' parameter of ClassBalancedSampler must hold integer class indices."
+    )
+
+
 def test_more_than_two_to_the_24_samples():
     n = (1 << 24) + 3
     labels = torch.zeros(n, dtype=torch.uint8)
@@ -194,3 +203,57 @@ def test_dataset_of_dict_samples_is_read_through_its_label_key():
 
     drawn = list(ClassBalancedSampler(Dicts(), num_samples=200, seed=0))
     assert set(drawn) == {0, 1, 2, 3}
+
+
+def test_dataset_of_dict_samples_without_a_label_key_says_sample():
+    class Dicts(Dataset):
+        def __len__(self):
+            return 4
+
+        def __getitem__(self, index):
+            return {"x": torch.zeros(2), "cls": index % 2}
+
+    with pytest.raises(DataError) as info:
+        ClassBalancedSampler(Dicts())
+    assert str(info.value).startswith(
+        "The 'labels' parameter of ClassBalancedSampler must hold sample dicts with a 'target'"
+    )
+
+
+def test_a_list_of_samples_is_read_like_a_dataset():
+    """DataLoader reads a list as a dataset of samples; the sampler draws its indices."""
+    small = LABELS[::10]
+    expected = list(ClassBalancedSampler(small, num_samples=300, seed=3))
+    for samples in (
+        [(torch.zeros(2), int(y)) for y in small],
+        [(torch.zeros(2), torch.tensor([y])) for y in small],
+        [{"x": torch.zeros(2), "label": torch.tensor(y)} for y in small],
+    ):
+        assert list(ClassBalancedSampler(samples, num_samples=300, seed=3)) == expected
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        (
+            [(torch.zeros(2), torch.tensor([0, 1])), (torch.zeros(2), torch.tensor([1, 1]))],
+            "The 'labels' parameter of ClassBalancedSampler must give one class index per "
+            "sample. Got labels of shape (2,) at index 0 instead.",
+        ),
+        (
+            torch.utils.data.TensorDataset(torch.zeros(2, 3), torch.ones(2, 2, dtype=torch.long)),
+            "The 'labels' parameter of ClassBalancedSampler must give one class index per "
+            "sample. Got labels of shape (2,) at index 0 instead.",
+        ),
+        (
+            [[0, 1], [1, 1]],
+            "The 'labels' parameter of ClassBalancedSampler must give one class index per "
+            "sample. Got labels of shape (2, 2) instead.",
+        ),
+    ],
+    ids=["samples", "dataset", "matrix"],
+)
+def test_more_than_one_label_per_sample_raises(labels, message):
+    with pytest.raises(DataError) as info:
+        ClassBalancedSampler(labels)
+    assert str(info.value) == message

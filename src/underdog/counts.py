@@ -9,6 +9,13 @@ positives and negatives of each label of a 0/1 target matrix. Both accept
 - any other iterable of batches, such as a ``DataLoader``, yielding ``y`` or ``(x, y, ...)``
   (or dicts, see ``target``); these are streamed in constant memory.
 
+A list is a container when its elements are labels (numbers, strings, 0-d tensors, or
+lists of them: rows). A list of batches (dicts, tuples or lists holding tensors, tensors of
+one or more dimensions) is streamed like an iterator by :func:`class_counts`; to
+:func:`multilabel_counts` a list of 1-D tensors is the rows of a matrix, and any other list
+of batches raises, since it may hold samples or batches, which put the labels on different
+dimensions: pass ``iter(batches)``.
+
 When ``torch.distributed`` is initialised the counts are summed across ranks
 (``distributed=True``, the default), so that every rank sees the counts of the whole
 dataset and derives identical weights. Each rank must then pass only its own shard.
@@ -56,8 +63,22 @@ def _to_tensor(labels: Any, *, name: str, owner: str) -> torch.Tensor:
         return labels.detach()
     if hasattr(labels, "to_numpy") and not isinstance(labels, np.ndarray):  # pandas
         labels = labels.to_numpy()
-    array = np.asarray(labels) if not isinstance(labels, np.ndarray) else labels
+    try:
+        array = np.asarray(labels) if not isinstance(labels, np.ndarray) else labels
+    except ValueError as exc:
+        if "inhomogeneous" not in str(exc):
+            raise
+        raise DataError(
+            f"The '{name}' parameter of {owner} must be rectangular (rows of one length). "
+            f"Got a ragged {type(labels).__name__} instead."
+        ) from None
     if array.dtype.kind in "OUSV":
+        first = array.flat[0] if array.size else None
+        if array.dtype.kind == "O" and not isinstance(first, str):
+            raise DataError(
+                f"The '{name}' parameter of {owner} must hold integer class indices. Got "
+                f"values of type {type(first).__name__} instead."
+            )
         raise DataError(
             f"The '{name}' parameter of {owner} must hold integer class indices. Got values "
             f"of dtype {array.dtype} instead; map class names to indices first "
@@ -90,13 +111,17 @@ def _check_integer_labels(t: torch.Tensor, *, name: str, owner: str) -> torch.Te
 # ----------------------------------------------------------------------------- sources
 
 
-def _dataset_targets(dataset: Dataset) -> Any | None:
-    """The labels a dataset exposes without loading features, or None."""
+def _dataset_targets(dataset: Dataset, *, name: str, owner: str) -> Any | None:
+    """The labels a dataset exposes without loading features, or None.
+
+    ``name`` and ``owner`` are the caller's parameter and function, for the error raised
+    when a ``Subset`` parent's labels cannot be converted.
+    """
     if isinstance(dataset, Subset):
-        parent = _dataset_targets(dataset.dataset)
+        parent = _dataset_targets(dataset.dataset, name=name, owner=owner)
         if parent is None:
             return None
-        parent = _to_tensor(parent, name="dataset", owner="class_counts")
+        parent = _to_tensor(parent, name=name, owner=owner)
         return parent[torch.as_tensor(list(dataset.indices), dtype=torch.long)]
     for attr in ("targets", "labels"):
         value = getattr(dataset, attr, None)
@@ -105,27 +130,33 @@ def _dataset_targets(dataset: Dataset) -> Any | None:
     return None
 
 
-def _pick_target(item: Any, target: int | str | None, owner: str) -> Any:
-    """Take the target part of one batch (or sample)."""
+def _pick_target(item: Any, target: int | str | None, *, name: str, owner: str, what: str) -> Any:
+    """Take the target part of one ``what`` (``"sample"`` or ``"batch"``) of ``name``."""
     if target is not None:
         try:
             return item[target]
         except (KeyError, IndexError, TypeError) as exc:
             raise InvalidParameterError(
-                f"The 'target' parameter of {owner} must select the labels of each batch. "
-                f"Got {target!r}, which does not index a batch of type {type(item).__name__}."
+                f"The 'target' parameter of {owner} must select the labels of each {what}. "
+                f"Got {target!r}, which does not index a {what} of type {type(item).__name__}."
             ) from exc
     if isinstance(item, dict):
         for key in _TARGET_KEYS:
             if key in item:
                 return item[key]
+        keys = ", ".join(repr(key) for key in _TARGET_KEYS[:-1])
         raise DataError(
-            f"{owner} could not find the labels in a batch dict with keys {sorted(item)}; "
-            "pass target=KEY."
+            f"The '{name}' parameter of {owner} must hold {what} dicts with a {keys} or "
+            f"{_TARGET_KEYS[-1]!r} key unless target= names the key of the labels. Got a "
+            f"{what} dict with the keys {list(item)} instead."
         )
     if isinstance(item, (tuple, list)):
         if len(item) == 0:
-            raise DataError(f"{owner} got an empty batch tuple.")
+            plural = "batches" if what == "batch" else f"{what}s"
+            raise DataError(
+                f"The '{name}' parameter of {owner} must hold {plural} of the form y or "
+                f"(x, y, ...). Got an empty {type(item).__name__} instead."
+            )
         return item[1] if len(item) >= 2 else item[0]
     return item
 
@@ -137,12 +168,77 @@ def _iter_targets(source: Any, *, target: int | str | None, name: str, owner: st
     """
     if isinstance(source, Dataset) and not isinstance(source, IterableDataset):
         for index in range(len(source)):  # type: ignore[arg-type]
-            sample = _pick_target(source[index], target, owner)
+            sample = _pick_target(source[index], target, name=name, owner=owner, what="sample")
             yield _to_tensor(sample, name=name, owner=owner), True
         return
     is_sample = isinstance(source, IterableDataset)
+    what = "sample" if is_sample else "batch"
     for item in source:
-        yield _to_tensor(_pick_target(item, target, owner), name=name, owner=owner), is_sample
+        labels = _pick_target(item, target, name=name, owner=owner, what=what)
+        yield _to_tensor(labels, name=name, owner=owner), is_sample
+
+
+#: What an element of a list of batches is, by the kind _batch_kind gives it.
+_BATCH_KINDS = {
+    "dict": ("a dict", "dicts"),
+    "tuple": (
+        "a tuple or list holding a tensor or array",
+        "tuples or lists holding tensors or arrays",
+    ),
+    "array": (
+        "a tensor or array of one or more dimensions",
+        "tensors or arrays of two or more dimensions",  # multilabel reads 1-D ones as rows
+    ),
+}
+
+
+def _is_array(value: Any) -> bool:
+    return isinstance(value, (torch.Tensor, np.ndarray)) and value.ndim >= 1
+
+
+def _batch_kind(item: Any) -> str | None:
+    """``"dict"``, ``"tuple"`` or ``"array"`` when a list element is a batch, else None.
+
+    A batch is a dict, a tuple or list holding a tensor or array of one or more dimensions
+    (``(x, y, ...)``), or such a tensor or array itself. Numbers, strings, 0-d tensors, numpy
+    scalars and lists of them are labels (or rows of labels).
+    """
+    if isinstance(item, dict):
+        return "dict"
+    if isinstance(item, (tuple, list)):
+        return "tuple" if any(_is_array(part) for part in item) else None
+    return "array" if _is_array(item) else None
+
+
+def _list_kind(source: Any) -> str | None:
+    """The batch kind of a list or tuple, decided by its first element; None for labels."""
+    if isinstance(source, (list, tuple)) and len(source) > 0:
+        return _batch_kind(source[0])
+    return None
+
+
+def _iter_list(source: Any, kind: str, *, target: int | str | None, name: str, owner: str):
+    """Yield ``(tensor, False)`` for each batch of a list of batches of one ``kind``."""
+    first_shape = None
+    for index, item in enumerate(source):
+        if _batch_kind(item) != kind:
+            raise DataError(
+                f"The '{name}' parameter of {owner} must be a list of labels or a list of "
+                f"batches, each {_BATCH_KINDS[kind][0]}. Got {describe(item)} at index "
+                f"{index} instead."
+            )
+        labels = _pick_target(item, target, name=name, owner=owner, what="batch")
+        labels = _to_tensor(labels, name=name, owner=owner)
+        if kind == "array":  # bare label batches: only their first dimension may vary
+            if first_shape is None:
+                first_shape = tuple(labels.shape)
+            elif tuple(labels.shape[1:]) != first_shape[1:]:
+                raise DataError(
+                    f"The '{name}' parameter of {owner} must be a list of label batches of one "
+                    f"shape but for their first dimension. Got {first_shape} at index 0 and "
+                    f"{tuple(labels.shape)} at index {index} instead."
+                )
+        yield labels, False
 
 
 def _is_container(labels: Any) -> bool:
@@ -152,19 +248,49 @@ def _is_container(labels: Any) -> bool:
 
 
 def _label_batches(
-    source: Any, *, target: int | str | None, name: str, owner: str
+    source: Any, *, target: int | str | None, name: str, owner: str, multilabel: bool = False
 ) -> Iterable[tuple[torch.Tensor, bool]]:
     """The labels of any accepted source as ``(tensor, is_sample)`` pairs, in constant memory.
 
     A container, or a dataset's ``targets`` / ``labels`` attribute, is one tensor; other
     datasets and iterables are streamed. A bad ``source``, or a ``target`` that cannot apply,
     raises here, before anything is read.
+
+    A list (or tuple) of batches (see :func:`_batch_kind`) is streamed like an iterator
+    for class counts, which count every label whatever the grouping, so a list of samples
+    counts the same. For ``multilabel=True`` the grouping decides which dimension holds the
+    labels, and a list cannot say whether it holds samples or batches: a list of 1-D tensors
+    or arrays is the rows of a matrix, as ``np.asarray`` reads it, and a list of dicts,
+    tuples or larger tensors raises.
     """
     if isinstance(source, Dataset):
-        exposed = _dataset_targets(source) if target is None else None
+        exposed = _dataset_targets(source, name=name, owner=owner) if target is None else None
         if exposed is not None:
             return [(_to_tensor(exposed, name=name, owner=owner), False)]
         return _iter_targets(source, target=target, name=name, owner=owner)
+    kind = _list_kind(source)
+    if kind is not None and multilabel:
+        if kind == "array" and source[0].ndim == 1:
+            lengths = [len(row) for row in source if _is_array(row)]
+            if any(length != lengths[0] for length in lengths):
+                other = next(length for length in lengths if length != lengths[0])
+                raise DataError(
+                    f"The '{name}' parameter of {owner} must be a list of rows of one length "
+                    "when it is a list of 1-D tensors or arrays (each one sample's targets). "
+                    f"Got rows of lengths {lengths[0]} and {other} instead; pass iter({name}) "
+                    "to read each element as a batch of one label."
+                )
+        else:
+            raise InvalidParameterError(
+                f"The '{name}' parameter of {owner} must be a matrix, a Dataset or an "
+                f"iterator when its elements are {_BATCH_KINDS[kind][1]}, since a list of them "
+                "may hold batches or samples, which put the labels on different dimensions. "
+                f"Got a {type(source).__name__} instead; pass iter({name}) to read each "
+                "element as a batch, or stack the targets of the samples into one (N, L) "
+                "tensor."
+            )
+    elif kind is not None and not (kind == "array" and target is not None):
+        return _iter_list(source, kind, target=target, name=name, owner=owner)
     if _is_container(source):
         if target is not None:
             raise InvalidParameterError(
@@ -243,16 +369,18 @@ def class_counts(
     Args:
         labels: integer class indices of any shape (every element is one label, so a
             segmentation mask counts pixels): a numpy array, torch tensor, list or pandas
-            Series; a ``Dataset``; or an iterable of batches such as a ``DataLoader``.
+            Series; a ``Dataset``; or an iterable of batches such as a ``DataLoader``. A list
+            or tuple of batches (dicts, tuples or lists holding tensors, tensors of one or
+            more dimensions, such as ``list(loader)``) is streamed like ``iter(labels)``.
         num_classes: length of the result; classes with no samples get a count of 0.
             Defaults to ``max(label) + 1``.
         ignore_index: a label value to skip (for example ``-100``).
         target: which part of each batch or sample holds the labels: an index or a dict
             key. By default a tuple/list ``(x, y, ...)`` gives ``y``, a dict its
             ``"target"``/``"label"``/``"labels"``/``"y"`` entry, anything else itself.
-            Only for a ``Dataset`` or an iterable: a ``Dataset`` given ``target`` is read
-            sample by sample even when it has a ``targets`` attribute, and a container
-            (whose every element is a label) given ``target`` raises.
+            Only for a ``Dataset``, an iterable or a list of batches: a ``Dataset`` given
+            ``target`` is read sample by sample even when it has a ``targets`` attribute,
+            and a container (whose every element is a label) given ``target`` raises.
         distributed: sum the counts across ranks when ``torch.distributed`` is initialised.
 
     Returns:
@@ -260,7 +388,8 @@ def class_counts(
 
     Raises:
         DataError: labels that are not integers (floats, NaN, strings), negative labels,
-            labels ``>= num_classes``, or no labels at all.
+            labels ``>= num_classes``, no labels at all, a ragged list of labels, or a list
+            that mixes labels and batches.
         InvalidParameterError: a parameter of the wrong type or value, ``target`` with a
             container, or a ``target`` that does not index the batches.
 
@@ -269,6 +398,8 @@ def class_counts(
         tensor([1, 1, 3])
         >>> class_counts([0, 0, -100, 1], num_classes=4, ignore_index=-100)
         tensor([2, 1, 0, 0])
+        >>> class_counts([{"label": torch.tensor([0, 1])}, {"label": torch.tensor([1])}])
+        tensor([1, 2])
     """
     owner = "class_counts"
     if num_classes is not None:
@@ -319,7 +450,10 @@ def multilabel_counts(
     Args:
         targets: a 0/1 (bool, integer or float) matrix of shape ``(N, L)`` or dense
             ``(N, L, d1, ...)`` (labels on dim 1); a 1-D vector counts as one label. Also a
-            ``Dataset`` (samples of shape ``(L,)``) or an iterable of batches.
+            ``Dataset`` (samples of shape ``(L,)``) or an iterable of batches. A list of
+            1-D tensors or arrays is the rows of a matrix; a list of other batches (dicts,
+            tuples, larger tensors) raises, as it may hold samples or batches: pass
+            ``iter(targets)`` to read its elements as batches.
         ignore_index: a target value marking unknown entries, which are skipped.
         target: which part of each batch or sample holds the targets, for a ``Dataset``
             or an iterable only (see :func:`class_counts`).
@@ -331,9 +465,9 @@ def multilabel_counts(
 
     Raises:
         DataError: values other than 0, 1 (and ``ignore_index``), a label count that changes
-            between batches, or no targets at all.
+            between batches or rows, or no targets at all.
         InvalidParameterError: a parameter of the wrong type or value, ``target`` with a
-            container, or a ``target`` that does not index the batches.
+            container, a ``target`` that does not index the batches, or a list of batches.
 
     Example:
         >>> multilabel_counts([[1, 0], [1, 1], [0, 0]])
@@ -349,7 +483,7 @@ def multilabel_counts(
             )
     distributed = check_bool(distributed, name="distributed", owner=owner)
 
-    batches = _label_batches(targets, target=target, name="targets", owner=owner)
+    batches = _label_batches(targets, target=target, name="targets", owner=owner, multilabel=True)
     positives = negatives = None
     rows = 0
     for batch, is_sample in batches:

@@ -33,6 +33,7 @@ from ._validation import check_int, check_real, check_vector
 from .counts import (
     _check_integer_labels,
     _dataset_targets,
+    _list_kind,
     _pick_target,
     _to_tensor,
     class_counts,
@@ -47,15 +48,36 @@ CHUNK = 1 << 20
 
 def _labels_of(source: Any, owner: str) -> torch.Tensor:
     """1-D int64 labels of a container or dataset (its targets attribute when it has one),
-    checked like :func:`underdog.class_counts` checks them (no floats, NaN or strings)."""
+    checked like :func:`underdog.class_counts` checks them (no floats, NaN or strings).
+
+    A list of samples (dicts, or tuples holding tensors, see ``counts._batch_kind``) is
+    read like a dataset, as ``DataLoader`` reads it.
+    """
+    samples = None
     if isinstance(source, Dataset):
-        exposed = _dataset_targets(source)
-        if exposed is None:  # loads every sample once
-            samples = (source[i] for i in range(len(source)))  # type: ignore[arg-type]
-            exposed = [_pick_target(sample, None, owner) for sample in samples]
-            exposed = torch.stack([_to_tensor(y, name="labels", owner=owner) for y in exposed])
-        source = exposed
+        dataset, source = source, _dataset_targets(source, name="labels", owner=owner)
+        if source is None:  # loads every sample once
+            samples = (dataset[i] for i in range(len(dataset)))  # type: ignore[arg-type]
+    elif _list_kind(source) in ("dict", "tuple"):
+        samples = iter(source)
+    if samples is not None:
+        labels = []
+        for index, sample in enumerate(samples):
+            label = _pick_target(sample, None, name="labels", owner=owner, what="sample")
+            label = _to_tensor(label, name="labels", owner=owner)
+            if label.numel() != 1:
+                raise DataError(
+                    f"The 'labels' parameter of {owner} must give one class index per sample. "
+                    f"Got labels of shape {tuple(label.shape)} at index {index} instead."
+                )
+            labels.append(label.reshape(()))
+        source = torch.stack(labels) if labels else torch.zeros(0, dtype=torch.long)
     tensor = _to_tensor(source, name="labels", owner=owner)
+    if tensor.ndim > 1 and tensor.numel() != tensor.shape[0]:
+        raise DataError(
+            f"The 'labels' parameter of {owner} must give one class index per sample. "
+            f"Got labels of shape {tuple(tensor.shape)} instead."
+        )
     return _check_integer_labels(tensor, name="labels", owner=owner).cpu().reshape(-1).long()
 
 
@@ -66,7 +88,9 @@ class ClassBalancedSampler(Sampler[int]):
         labels: integer class indices ``(N,)`` of the dataset (anything
             :func:`underdog.class_counts` accepts as a container), or the dataset itself:
             its ``targets`` / ``labels`` attribute is used when it has one (also through
-            ``Subset``), so features are not loaded.
+            ``Subset``), so features are not loaded. A list of samples (dicts, or tuples
+            ``(x, y, ...)`` holding tensors) is read like a dataset, as ``DataLoader``
+            reads it; each sample must give one label.
         num_samples: indices per epoch over all ranks; defaults to ``N``.
         class_probabilities: ``q_c`` of shape ``(C,)``, normalised here; classes without
             samples must have probability 0.

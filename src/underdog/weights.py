@@ -35,6 +35,7 @@ from .counts import (
     MultilabelCounts,
     _check_integer_labels,
     _is_container,
+    _list_kind,
     _to_tensor,
     multilabel_counts,
 )
@@ -226,7 +227,7 @@ def _label_counts(targets: Any, *, ignore_index: int | None, distributed: bool) 
     if isinstance(targets, MultilabelCounts):
         return targets, False
     vector = False
-    if _is_container(targets):
+    if _is_container(targets) and _list_kind(targets) is None:  # lists of batches: as given
         targets = _to_tensor(targets, name="targets", owner="multilabel_counts")
         vector = targets.ndim == 1
     counts = multilabel_counts(targets, ignore_index=ignore_index, distributed=distributed)
