@@ -29,15 +29,9 @@ import torch
 from torch.utils.data import Dataset, Sampler
 
 from . import _dist
+from ._sources import _check_integer_labels, _dataset_targets, _list_kind, _pick_target, _to_tensor
 from ._validation import check_int, check_real, check_vector
-from .counts import (
-    _check_integer_labels,
-    _dataset_targets,
-    _list_kind,
-    _pick_target,
-    _to_tensor,
-    class_counts,
-)
+from .counts import class_counts
 from .exceptions import DataError, InvalidParameterError
 
 __all__ = ["ClassBalancedSampler", "DistributedClassBalancedSampler"]
@@ -50,7 +44,7 @@ def _labels_of(source: Any, owner: str) -> torch.Tensor:
     """1-D int64 labels of a container or dataset (its targets attribute when it has one),
     checked like :func:`underdog.class_counts` checks them (no floats, NaN or strings).
 
-    A list of samples (dicts, or tuples holding tensors, see ``counts._batch_kind``) is
+    A list of samples (dicts, or tuples holding tensors, see ``_sources._batch_kind``) is
     read like a dataset, as ``DataLoader`` reads it.
     """
     samples = None

@@ -23,6 +23,7 @@ from typing import Any
 
 import torch
 
+from ._sources import _check_integer_labels, _is_container, _list_kind, _to_tensor
 from ._validation import (
     check_int,
     check_option,
@@ -31,14 +32,7 @@ from ._validation import (
     check_weight,
     describe,
 )
-from .counts import (
-    MultilabelCounts,
-    _check_integer_labels,
-    _is_container,
-    _list_kind,
-    _to_tensor,
-    multilabel_counts,
-)
+from .counts import MultilabelCounts, multilabel_counts
 from .exceptions import DataError, InvalidParameterError, ShapeError
 
 __all__ = [
