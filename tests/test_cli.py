@@ -71,6 +71,16 @@ def test_compare_bad_inputs(tmp_path):
 def test_argparse_errors_exit_2(tmp_path):
     code, out, err = run("compare", "--folds", "zero")
     assert code == 2 and "Traceback" not in err and "expected a positive integer" in err
+    out_dir = tmp_path / "o"
+    for command in (["compare", "--out", out_dir], ["weights"], ["train", "--out", out_dir]):
+        for ratio in ("inf", "nan", "0.5", "ten"):
+            code, out, err = run(*command, "--imbalance-ratio", ratio)
+            assert code == 2 and "Traceback" not in err and out == "", err
+            assert (
+                f"argument --imbalance-ratio: expected a finite number of at least 1; got {ratio!r}"
+                in err
+            ), err
+            assert not out_dir.exists()
     assert run("frobnicate")[0] == 2
 
 

@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,7 +14,7 @@ from underdog.data import (
     long_tail_counts,
     read_keel,
 )
-from underdog.exceptions import DataError
+from underdog.exceptions import DataError, InvalidParameterError
 
 KEEL = """@relation toy
 @attribute size real [0.0, 10.0]
@@ -181,6 +183,23 @@ def test_long_tail_counts_follow_the_formula():
     expected = np.round(150 * 50 ** (-np.arange(10) / 9))
     np.testing.assert_array_equal(counts, expected)
     assert counts[0] == 150 and counts[-1] == 3
+
+
+@pytest.mark.parametrize("ratio", [float("inf"), float("nan"), 0.5, -1.0, "50", True])
+def test_imbalance_ratio_must_be_a_finite_number_of_at_least_one(ratio):
+    expected = "must be a float in [1, inf). Got"
+    with pytest.raises(InvalidParameterError, match=re.escape(f"of long_tail_counts {expected}")):
+        long_tail_counts(100, num_classes=10, imbalance_ratio=ratio)
+    with pytest.raises(InvalidParameterError, match=re.escape(f"of load_digits_lt {expected}")):
+        load_dataset("digits-lt", imbalance_ratio=ratio)
+
+
+def test_long_tail_counts_needs_two_classes_and_a_head():
+    with pytest.raises(InvalidParameterError, match="'num_classes' parameter"):
+        long_tail_counts(100, num_classes=1, imbalance_ratio=10)
+    with pytest.raises(InvalidParameterError, match="'n_max' parameter"):
+        long_tail_counts(0, num_classes=3, imbalance_ratio=10)
+    assert long_tail_counts(np.int64(100), num_classes=3, imbalance_ratio=1).tolist() == [100] * 3
 
 
 def test_digits_lt_folds_are_long_tailed_balanced_and_disjoint():

@@ -13,6 +13,7 @@ This module holds the parser and :func:`main` (the console script ``underdog`` a
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import time
@@ -68,6 +69,16 @@ def _nonnegative_int(text: str) -> int:
     return _int_at_least(text, 0, "a non-negative integer")
 
 
+def _imbalance_ratio(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 1):
+        raise argparse.ArgumentTypeError(f"expected a finite number of at least 1; got {text!r}")
+    return value
+
+
 def _training_options(parser: argparse.ArgumentParser) -> None:
     from .compare import CompareConfig
 
@@ -93,7 +104,7 @@ def _data_options(parser: argparse.ArgumentParser, *, builtin: bool = True) -> N
         parser.add_argument("--dataset", metavar="NAME", help="a built-in dataset (digits-lt)")
         parser.add_argument(
             "--imbalance-ratio",
-            type=float,
+            type=_imbalance_ratio,
             metavar="IR",
             help="digits-lt only: head / tail class size (50)",
         )
