@@ -25,7 +25,8 @@ import numpy as np
 
 from .._validation import check_int, check_real
 from ..exceptions import DataError
-from .tables import Table, _pandas, read_keel
+from .readers import _pandas, read_keel
+from .tables import Table
 
 __all__ = ["BuiltinDataset", "DATASETS", "load_dataset", "long_tail_counts"]
 
