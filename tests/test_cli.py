@@ -47,6 +47,8 @@ def test_compare_bad_inputs(tmp_path):
     one.write_text("x,y\n1,a\n2,a\n3,a\n")
     nan = tmp_path / "nan.csv"
     nan.write_text("x,y\n1,a\n2,\n3,b\n")
+    dup = tmp_path / "dup.csv"
+    dup.write_text("x,y,x\n1,a,2\n3,b,4\n")
     cases = [
         ([tmp_path / "missing.csv", "--target", "y"], "missing.csv does not exist"),
         ([bad_csv, "--target", "y"], "cannot parse bad.csv: Expected 3 fields in line 4, saw 4"),
@@ -54,6 +56,7 @@ def test_compare_bad_inputs(tmp_path):
         ([multi, "--target", "nope"], "'nope' is not in multi.csv; columns: x1, x2, color, label"),
         ([one, "--target", "y"], "only one class ('a')"),
         ([nan, "--target", "y"], "1 missing label(s), in data row(s) 2"),
+        ([dup, "--target", "y"], "the column name 'x' appears more than once in dup.csv"),
         ([multi, "--target", "label", "--recipes", "none,nope"], "unknown recipe 'nope'; choose"),
         (["--dataset", "nope"], "unknown dataset 'nope'; choose from digits-lt, pima"),
         ([multi, "--target", "label", "--recipes", "pos-weight"], "'pos-weight' needs a binary"),
@@ -232,6 +235,10 @@ def test_train_and_predict_bad_inputs(tmp_path):
     pd.DataFrame({"x1": [1.0]}).to_csv(other, index=False)
     preds = tmp_path / "p.csv"
     assert_bad_input(tmp_path, ["predict", out, other, "--out", preds], "x2, color")
+    twice = tmp_path / "twice.csv"
+    twice.write_text("x1,x2,color,x2\n1,2,red,3\n")
+    assert_bad_input(tmp_path, ["predict", out, twice, "--out", preds],
+                     "the column name 'x2' appears more than once in twice.csv")  # fmt: skip
     assert not preds.exists()
     missing = tmp_path / "no-such-dir" / "p.csv"  # the message names it, not a temporary file
     assert_bad_input(tmp_path, ["predict", out, multi, "--out", missing], f"{missing}: ")

@@ -36,6 +36,26 @@ def _pandas():
     return pd
 
 
+def _check_unique_columns(names: Any, *, where: str) -> None:
+    """Raise :class:`~underdog.DataError` naming the column names that occur more than once
+    in ``names`` (missing names, such as empty CSV header cells, do not count)."""
+    seen: set = set()
+    repeated: list = []
+    for column in names:
+        if column is None or column != column:  # None or NaN: no name
+            continue
+        if column in seen and column not in repeated:
+            repeated.append(column)
+        seen.add(column)
+    if not repeated:
+        return
+    listed = ", ".join(repr(c) for c in repeated[:10]) + (" ..." if len(repeated) > 10 else "")
+    subject = (
+        f"column name {listed} appears" if len(repeated) == 1 else f"column names {listed} appear"
+    )
+    raise DataError(f"the {subject} more than once in {where}; column names must be unique")
+
+
 def read_keel(path: str | os.PathLike) -> Any:
     """Read a KEEL ``.dat`` file into a ``DataFrame`` (nominal columns as strings).
 
@@ -119,7 +139,12 @@ def read_keel(path: str | os.PathLike) -> Any:
 
 
 def read_frame(path: str | os.PathLike) -> Any:
-    """Read a CSV, Parquet or KEEL file into a ``DataFrame``, chosen by extension."""
+    """Read a CSV, Parquet or KEEL file into a ``DataFrame``, chosen by extension.
+
+    Raises:
+        DataError: an unknown extension, a missing or unparsable file (naming the line when
+            the parser knows it), or a column name that occurs more than once in the file.
+    """
     name = os.path.basename(path)
     ext = os.path.splitext(name)[1].lower()
     kind = EXTENSIONS.get(ext)
@@ -142,12 +167,19 @@ def read_frame(path: str | os.PathLike) -> Any:
                 "Reading Parquet needs pyarrow: pip install 'underdog[data]'"
             ) from exc
         try:
+            # pyarrow cannot read columns of the same name (an obscure "Multiple matches
+            # for FieldRef"); the schema names them.
+            _check_unique_columns(pq.read_schema(path).names, where=name)
             return pq.read_table(path).to_pandas()
         except (pa.ArrowException, OSError) as exc:  # a corrupt or unreadable file
             detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise DataError(f"cannot parse {name} as Parquet: {detail}") from exc
+    options = {"skipinitialspace": True}
     try:
-        return pd.read_csv(path, skipinitialspace=True)
+        frame = pd.read_csv(path, **options)
+        # pandas renames a repeated column name ("x", "x.1") and cannot be told not to:
+        # check the names of the header row as they are in the file.
+        header = pd.read_csv(path, header=None, nrows=1, dtype=str, **options)
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"cannot parse {name}: the file is empty") from exc
     except pd.errors.ParserError as exc:
@@ -160,3 +192,5 @@ def read_frame(path: str | os.PathLike) -> Any:
     except ValueError as exc:  # anything else pandas rejects in the file's content
         detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         raise DataError(f"cannot parse {name}: {detail}") from exc
+    _check_unique_columns(header.iloc[0].tolist() if len(header) else [], where=name)
+    return frame

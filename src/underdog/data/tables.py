@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..exceptions import DataError
-from .readers import _pandas, read_frame, read_keel
+from .readers import _check_unique_columns, _pandas, read_frame, read_keel
 
 __all__ = [
     "MISSING_LEVEL",
@@ -134,8 +134,8 @@ def load_table(path: str | os.PathLike, *, target: str) -> Table:
 
     Raises:
         DataError: an unknown extension, a missing or unparsable file (naming the line when
-            the parser knows it), a missing target column (listing the columns), missing
-            labels, a single class, or no feature columns.
+            the parser knows it), a repeated column name, a missing target column (listing
+            the columns), missing labels, a single class, or no feature columns.
     """
     return table_from_frame(read_frame(path), target=target, name=os.path.basename(path))
 
@@ -146,11 +146,13 @@ def table_from_frame(frame: Any, *, target: str, name: str) -> Table:
     and reports. Column names become strings; ``frame`` itself is not changed.
 
     Raises:
-        DataError: a missing target column (listing the columns), missing labels, a single
-            class, no feature columns or no rows.
+        DataError: a repeated column name (also one that only becomes repeated as a string,
+            such as ``1`` and ``"1"``), a missing target column (listing the columns),
+            missing labels, a single class, no feature columns or no rows.
     """
     if not all(isinstance(c, str) for c in frame.columns):
         frame = frame.set_axis([str(c) for c in frame.columns], axis=1)
+    _check_unique_columns(frame.columns, where=name)
     if target not in frame.columns:
         listed = ", ".join(frame.columns[:30]) + (" ..." if len(frame.columns) > 30 else "")
         raise DataError(f"the target column {target!r} is not in {name}; columns: {listed}")
@@ -189,7 +191,9 @@ class Preprocessor:
     """Median imputation + standardisation of numeric columns, one-hot of categorical ones.
 
     Fit with :meth:`fit` on the training fold only; :meth:`transform` any rows with the same
-    columns. :meth:`to_dict` / :meth:`from_dict` round-trip through JSON.
+    columns. :meth:`to_dict` / :meth:`from_dict` round-trip through JSON. Both raise
+    :class:`~underdog.DataError` for a feature column name that occurs more than once, and
+    :meth:`transform` for a missing feature column.
     """
 
     numeric: list[str]
@@ -201,6 +205,7 @@ class Preprocessor:
 
     @classmethod
     def fit(cls, features: Any, *, max_levels: int = 50) -> Preprocessor:
+        _check_unique_columns(features.columns, where="the features")
         numeric, medians, means, scales, categorical, levels = [], [], [], [], [], []
         for column in features.columns:
             values = features[column]
@@ -233,6 +238,8 @@ class Preprocessor:
         absent = [c for c in self.numeric + self.categorical if c not in features.columns]
         if absent:
             raise DataError(f"the data lacks the feature column(s) {', '.join(absent)}")
+        used = set(self.numeric + self.categorical)  # other columns, such as a target, may repeat
+        _check_unique_columns([c for c in features.columns if c in used], where="the features")
         parts = []
         if self.numeric:
             pd = _pandas()
