@@ -240,6 +240,15 @@ def test_train_and_predict_bad_inputs(tmp_path):
     assert_bad_input(tmp_path, ["predict", out, twice, "--out", preds],
                      "the column name 'x2' appears more than once in twice.csv")  # fmt: skip
     assert not preds.exists()
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    (corrupt / "model.json").write_bytes((out / "model.json").read_bytes())
+    for content in (b"", (out / "model.pt").read_bytes()[:200]):  # empty, truncated
+        (corrupt / "model.pt").write_bytes(content)
+        code, _, err = run("predict", corrupt, multi)
+        assert code == 2 and len(err) < 200, err
+        assert_bad_input(tmp_path, ["predict", corrupt, multi],
+                         f"{corrupt / 'model.pt'} is not a valid underdog model file")  # fmt: skip
     missing = tmp_path / "no-such-dir" / "p.csv"  # the message names it, not a temporary file
     assert_bad_input(tmp_path, ["predict", out, multi, "--out", missing], f"{missing}: ")
 
