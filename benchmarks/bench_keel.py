@@ -251,9 +251,11 @@ def _check_config(out: Path, settings: dict) -> None:
     path = out / "config.json"
     if path.exists():
         saved = json.loads(path.read_text())
-        if saved != settings:
-            keys = set(saved) | set(settings)
-            changed = sorted(k for k in keys if saved.get(k) != settings.get(k))
+        # A setting missing on one side is None there: a setting added to CompareConfig
+        # with a None default (eval_batch_size) keeps older results usable.
+        keys = set(saved) | set(settings)
+        changed = sorted(k for k in keys if saved.get(k) != settings.get(k))
+        if changed:
             raise SystemExit(
                 f"bench_keel: {out} holds results of other settings ({', '.join(changed)}); "
                 "use another --out or delete it"

@@ -101,6 +101,15 @@ def test_bench_keel_parses_each_file_once(keel, monkeypatch):
     assert table.target == "Class" and len(table.labels) == 336
 
 
+def test_bench_keel_results_of_before_a_new_setting_stay_usable(keel, tmp_path):
+    """A setting added with a None default (eval_batch_size) is no change of protocol."""
+    settings = {"folds": 5, "epochs": 200, "eval_batch_size": None}
+    (tmp_path / "config.json").write_text('{"folds": 5, "epochs": 200}')
+    keel._check_config(tmp_path, settings)
+    with pytest.raises(SystemExit, match=r"other settings \(epochs\)"):
+        keel._check_config(tmp_path, {**settings, "epochs": 100})
+
+
 def test_bench_keel_statistics(keel):
     assert keel.wins_ties_losses([0.5, 0.6, 0.7], [0.5, 0.5, 0.8]) == (1, 1, 1)
     assert keel.wilcoxon_p([0.1, 0.2], [0.1, 0.2]) == 1.0

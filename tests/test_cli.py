@@ -87,6 +87,21 @@ def test_argparse_errors_exit_2(tmp_path):
     assert run("frobnicate")[0] == 2
 
 
+def test_eval_batch_size_option(tmp_path, monkeypatch):
+    import underdog.folds
+
+    seen = []
+    fit = underdog.folds.fit
+    monkeypatch.setattr(underdog.folds, "fit", lambda *a, **k: seen.append(k) or fit(*a, **k))
+    path = multiclass_csv(tmp_path)
+    code, _, err = run("train", path, "--target", "label", "--out", tmp_path / "m", "--epochs",
+                       "2", "--eval-batch-size", "16")  # fmt: skip
+    assert code == 0, err
+    assert [k["eval_batch_size"] for k in seen] == [16] and seen[0]["batch_size"] == 64
+    code, _, err = run("compare", path, "--target", "label", "--eval-batch-size", "0")
+    assert code == 2 and "--eval-batch-size: expected a positive integer; got '0'" in err
+
+
 def test_out_is_a_file(tmp_path):
     path = multiclass_csv(tmp_path)
     blocker = tmp_path / "report"

@@ -87,6 +87,11 @@ def _training_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--epochs", type=_positive_int, help=f"maximum epochs ({d.epochs})")
     group.add_argument("--patience", type=_positive_int, help=f"early stopping ({d.patience})")
     group.add_argument("--batch-size", type=_positive_int, help=f"batch size ({d.batch_size})")
+    group.add_argument(
+        "--eval-batch-size",
+        type=_positive_int,
+        help="rows per forward pass on the validation split (the batch size)",
+    )
     group.add_argument("--hidden", type=_hidden, help="hidden layer sizes (128)")
     group.add_argument("--dropout", type=float, help=f"dropout ({d.dropout})")
     group.add_argument("--lr", type=float, help=f"AdamW learning rate ({d.lr})")
