@@ -58,6 +58,7 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
 import torch  # noqa: E402
 
 from underdog._io import write_file_atomically  # noqa: E402
+from underdog.cli import _hidden, _int_at_least, _positive_int  # noqa: E402
 from underdog.compare import CompareConfig, prepare_fold, run_fold  # noqa: E402
 from underdog.data import DATASETS, read_keel, table_from_frame  # noqa: E402
 from underdog.metrics import evaluate  # noqa: E402
@@ -251,9 +252,11 @@ def _check_config(out: Path, settings: dict) -> None:
     path = out / "config.json"
     if path.exists():
         saved = json.loads(path.read_text())
-        if saved != settings:
-            keys = set(saved) | set(settings)
-            changed = sorted(k for k in keys if saved.get(k) != settings.get(k))
+        # A setting missing on one side is None there: a setting added to CompareConfig
+        # with a None default (eval_batch_size) keeps older results usable.
+        keys = set(saved) | set(settings)
+        changed = sorted(k for k in keys if saved.get(k) != settings.get(k))
+        if changed:
             raise SystemExit(
                 f"bench_keel: {out} holds results of other settings ({', '.join(changed)}); "
                 "use another --out or delete it"
@@ -261,6 +264,14 @@ def _check_config(out: Path, settings: dict) -> None:
     else:
         out.mkdir(parents=True, exist_ok=True)
         write_file_atomically(path, (json.dumps(settings, indent=2) + "\n").encode())
+
+
+# ----------------------------------------------------------------------------- options
+
+
+def _folds(text: str) -> int:
+    """``--folds``: stratified k-fold needs two folds or more."""
+    return _int_at_least(text, 2, "an integer of at least 2")
 
 
 # ----------------------------------------------------------------------------- summary
@@ -431,18 +442,24 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         default=",".join(ALTERNATIVES),
         help="comma-separated alternatives, '' for none (default: all)",
     )
-    parser.add_argument("--folds", type=int, default=5, help="stratified folds (5)")
-    parser.add_argument("--repeats", type=int, default=3, help="repeats, seeds 0.. (3)")
+    parser.add_argument("--folds", type=_folds, default=5, help="stratified folds (5)")
+    parser.add_argument("--repeats", type=_positive_int, default=3, help="repeats, seeds 0.. (3)")
     parser.add_argument(
-        "--first-folds", type=int, help="run only the first N folds of each repeat (smoke runs)"
+        "--first-folds",
+        type=_positive_int,
+        help="run only the first N folds of each repeat (smoke runs)",
     )
-    parser.add_argument("--epochs", type=int, default=d.epochs, help=f"({d.epochs})")
-    parser.add_argument("--patience", type=int, default=d.patience, help=f"({d.patience})")
-    parser.add_argument("--batch-size", type=int, default=d.batch_size, help=f"({d.batch_size})")
-    parser.add_argument("--hidden", default="128", help="hidden layer sizes (128)")
+    parser.add_argument("--epochs", type=_positive_int, default=d.epochs, help=f"({d.epochs})")
+    parser.add_argument(
+        "--patience", type=_positive_int, default=d.patience, help=f"({d.patience})"
+    )
+    parser.add_argument(
+        "--batch-size", type=_positive_int, default=d.batch_size, help=f"({d.batch_size})"
+    )
+    parser.add_argument("--hidden", type=_hidden, default="128", help="hidden layer sizes (128)")
     parser.add_argument(
         "--jobs",
-        type=int,
+        type=_positive_int,
         default=os.cpu_count() or 1,
         help="worker processes, one thread each (CPU count)",
     )
@@ -500,7 +517,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for note in notes:
         print(f"note: {note}")
 
-    hidden = tuple(int(h) for h in args.hidden.split(",") if h.strip())
+    hidden = args.hidden  # a tuple of sizes: checked while parsing, as the CLI does
+    sizes = ",".join(map(str, hidden))  # as given: 128,64
     config = CompareConfig(
         folds=args.folds,
         epochs=args.epochs,
@@ -649,7 +667,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     header = (
         f"{len(datasets)} datasets ({', '.join(datasets)}), {args.repeats} x {len(folds)}-fold "
         f"of {args.folds}, epochs {args.epochs}, patience {args.patience}, batch "
-        f"{args.batch_size}, hidden {args.hidden}; {versions()}; {os.cpu_count()} CPUs, "
+        f"{args.batch_size}, hidden {sizes}; {versions()}; {os.cpu_count()} CPUs, "
         f"{args.jobs} jobs; wall {run_seconds:.0f} s for {len(units)} units "
         f"({skipped} done before)"
     )

@@ -41,6 +41,7 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
 import torch  # noqa: E402
 
 from underdog._io import write_file_atomically  # noqa: E402
+from underdog.cli import _hidden, _imbalance_ratio, _positive_int  # noqa: E402
 from underdog.compare import CompareConfig, prepare_fold, run_fold  # noqa: E402
 from underdog.data import load_dataset  # noqa: E402
 from underdog.recipes import RECIPES, recipe_names  # noqa: E402
@@ -77,6 +78,14 @@ PUBLISHED_RATIO = 100.0
 #: A published ordering "holds" when the measured difference has its sign and is at least
 #: this many points; differences smaller than this count as ties (5 seeds: noise).
 ORDER_TIE = 0.5
+
+
+def _ratios(text: str) -> list[float]:
+    """``--ratios``: comma-separated imbalance ratios, each as ``--imbalance-ratio`` takes it."""
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    if not parts:
+        raise argparse.ArgumentTypeError(f"expected ratios like 10,50,100; got {text!r}")
+    return [_imbalance_ratio(part) for part in parts]
 
 
 _TABLES: dict[float, Any] = {}
@@ -229,20 +238,26 @@ def published_comparison(rows: list[dict], recipes: list[str]) -> tuple[str, dic
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     d = CompareConfig()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ratios", default="10,50,100", help="imbalance ratios (10,50,100)")
-    parser.add_argument("--seeds", type=int, default=5, help="seeds 0.. (5)")
+    parser.add_argument(
+        "--ratios", type=_ratios, default="10,50,100", help="imbalance ratios (10,50,100)"
+    )
+    parser.add_argument("--seeds", type=_positive_int, default=5, help="seeds 0.. (5)")
     parser.add_argument(
         "--recipes",
         default=",".join(DEFAULT_RECIPES),
         help="comma-separated recipe names ('all': the registry)",
     )
-    parser.add_argument("--epochs", type=int, default=d.epochs, help=f"({d.epochs})")
-    parser.add_argument("--patience", type=int, default=d.patience, help=f"({d.patience})")
-    parser.add_argument("--batch-size", type=int, default=d.batch_size, help=f"({d.batch_size})")
-    parser.add_argument("--hidden", default="128", help="hidden layer sizes (128)")
+    parser.add_argument("--epochs", type=_positive_int, default=d.epochs, help=f"({d.epochs})")
+    parser.add_argument(
+        "--patience", type=_positive_int, default=d.patience, help=f"({d.patience})"
+    )
+    parser.add_argument(
+        "--batch-size", type=_positive_int, default=d.batch_size, help=f"({d.batch_size})"
+    )
+    parser.add_argument("--hidden", type=_hidden, default="128", help="hidden layer sizes (128)")
     parser.add_argument(
         "--jobs",
-        type=int,
+        type=_positive_int,
         default=os.cpu_count() or 1,
         help="worker processes, one thread each (CPU count)",
     )
@@ -250,7 +265,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     started = time.perf_counter()
 
-    ratios = [float(r) for r in args.ratios.split(",") if r.strip()]
+    ratios = args.ratios
     names = recipe_names(args.recipes)  # as `underdog compare --recipes` parses them
     if "none" not in names:
         names.insert(0, "none")
@@ -265,7 +280,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for note in notes:
         print(f"note: {note}")
 
-    hidden = tuple(int(h) for h in args.hidden.split(",") if h.strip())
+    hidden = args.hidden  # a tuple of sizes: checked while parsing, as the CLI does
+    sizes = ",".join(map(str, hidden))  # as given: 128,64
     config = {"epochs": args.epochs, "patience": args.patience,
               "batch_size": args.batch_size, "hidden": hidden}  # fmt: skip
     groups: dict[str, list[str]] = {}
@@ -294,7 +310,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     header = (
         f"digits-lt, IR {', '.join(f'{r:g}' for r in ratios)}, {args.seeds} seeds (fold 0 of "
         f"each seed's 5-fold protocol), epochs {args.epochs}, patience {args.patience}, batch "
-        f"{args.batch_size}, hidden {args.hidden}; Python {platform.python_version()}, torch "
+        f"{args.batch_size}, hidden {sizes}; Python {platform.python_version()}, torch "
         f"{torch.__version__}, scikit-learn {sklearn.__version__}; {os.cpu_count()} CPUs, "
         f"{args.jobs} jobs; wall {seconds:.0f} s"
     )

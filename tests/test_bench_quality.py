@@ -101,10 +101,50 @@ def test_bench_keel_parses_each_file_once(keel, monkeypatch):
     assert table.target == "Class" and len(table.labels) == 336
 
 
+def test_bench_keel_results_of_before_a_new_setting_stay_usable(keel, tmp_path):
+    """A setting added with a None default (eval_batch_size) is no change of protocol."""
+    settings = {"folds": 5, "epochs": 200, "eval_batch_size": None}
+    (tmp_path / "config.json").write_text('{"folds": 5, "epochs": 200}')
+    keel._check_config(tmp_path, settings)
+    with pytest.raises(SystemExit, match=r"other settings \(epochs\)"):
+        keel._check_config(tmp_path, {**settings, "epochs": 100})
+
+
 def test_bench_keel_statistics(keel):
     assert keel.wins_ties_losses([0.5, 0.6, 0.7], [0.5, 0.5, 0.8]) == (1, 1, 1)
     assert keel.wilcoxon_p([0.1, 0.2], [0.1, 0.2]) == 1.0
     assert keel.wilcoxon_p([1, 2, 3, 4, 5, 6], [0, 0, 0, 0, 0, 0]) == pytest.approx(0.03125)
+
+
+@pytest.mark.parametrize(
+    ("script", "args", "message"),
+    [
+        ("bench_keel", ["--hidden", "abc"], "--hidden: expected sizes like 128,64; got 'abc'"),
+        ("bench_keel", ["--hidden", "8,0"], "--hidden: expected positive sizes"),
+        ("bench_keel", ["--folds", "1"], "--folds: expected an integer of at least 2; got '1'"),
+        ("bench_keel", ["--repeats", "x"], "--repeats: expected a positive integer; got 'x'"),
+        ("bench_keel", ["--first-folds", "0"], "--first-folds: expected a positive integer"),
+        ("bench_keel", ["--epochs", "0"], "--epochs: expected a positive integer"),
+        ("bench_keel", ["--patience", "-2"], "--patience: expected a positive integer"),
+        ("bench_keel", ["--batch-size", "1.5"], "--batch-size: expected a positive integer"),
+        ("bench_keel", ["--jobs", "0"], "--jobs: expected a positive integer"),
+        ("bench_longtail", ["--hidden", ""], "--hidden: expected positive sizes like 128,64"),
+        ("bench_longtail", ["--seeds", "0"], "--seeds: expected a positive integer; got '0'"),
+        ("bench_longtail", ["--epochs", "many"], "--epochs: expected a positive integer"),
+        ("bench_longtail", ["--jobs", "-1"], "--jobs: expected a positive integer"),
+        ("bench_longtail", ["--ratios", "10,inf"], "--ratios: expected a finite number of at"),
+        ("bench_longtail", ["--ratios", "nan"], "--ratios: expected a finite number of at least 1"),
+        ("bench_longtail", ["--ratios", ","], "--ratios: expected ratios like 10,50,100; got ','"),
+    ],
+)
+def test_bench_options_are_checked_while_parsing(tmp_path, capsys, script, args, message):
+    """A bad option stops the script before any work, as argparse reports its own errors."""
+    with pytest.raises(SystemExit) as info:
+        _load(script).main([*args, "--out", str(tmp_path / "out")])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err, err
+    assert not (tmp_path / "out").exists()
 
 
 def test_bench_longtail_smoke(tmp_path, capsys):

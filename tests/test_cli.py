@@ -47,6 +47,8 @@ def test_compare_bad_inputs(tmp_path):
     one.write_text("x,y\n1,a\n2,a\n3,a\n")
     nan = tmp_path / "nan.csv"
     nan.write_text("x,y\n1,a\n2,\n3,b\n")
+    dup = tmp_path / "dup.csv"
+    dup.write_text("x,y,x\n1,a,2\n3,b,4\n")
     cases = [
         ([tmp_path / "missing.csv", "--target", "y"], "missing.csv does not exist"),
         ([bad_csv, "--target", "y"], "cannot parse bad.csv: Expected 3 fields in line 4, saw 4"),
@@ -54,6 +56,7 @@ def test_compare_bad_inputs(tmp_path):
         ([multi, "--target", "nope"], "'nope' is not in multi.csv; columns: x1, x2, color, label"),
         ([one, "--target", "y"], "only one class ('a')"),
         ([nan, "--target", "y"], "1 missing label(s), in data row(s) 2"),
+        ([dup, "--target", "y"], "the column name 'x' appears more than once in dup.csv"),
         ([multi, "--target", "label", "--recipes", "none,nope"], "unknown recipe 'nope'; choose"),
         (["--dataset", "nope"], "unknown dataset 'nope'; choose from digits-lt, pima"),
         ([multi, "--target", "label", "--recipes", "pos-weight"], "'pos-weight' needs a binary"),
@@ -71,7 +74,32 @@ def test_compare_bad_inputs(tmp_path):
 def test_argparse_errors_exit_2(tmp_path):
     code, out, err = run("compare", "--folds", "zero")
     assert code == 2 and "Traceback" not in err and "expected a positive integer" in err
+    out_dir = tmp_path / "o"
+    for command in (["compare", "--out", out_dir], ["weights"], ["train", "--out", out_dir]):
+        for ratio in ("inf", "nan", "0.5", "ten"):
+            code, out, err = run(*command, "--imbalance-ratio", ratio)
+            assert code == 2 and "Traceback" not in err and out == "", err
+            assert (
+                f"argument --imbalance-ratio: expected a finite number of at least 1; got {ratio!r}"
+                in err
+            ), err
+            assert not out_dir.exists()
     assert run("frobnicate")[0] == 2
+
+
+def test_eval_batch_size_option(tmp_path, monkeypatch):
+    import underdog.folds
+
+    seen = []
+    fit = underdog.folds.fit
+    monkeypatch.setattr(underdog.folds, "fit", lambda *a, **k: seen.append(k) or fit(*a, **k))
+    path = multiclass_csv(tmp_path)
+    code, _, err = run("train", path, "--target", "label", "--out", tmp_path / "m", "--epochs",
+                       "2", "--eval-batch-size", "16")  # fmt: skip
+    assert code == 0, err
+    assert [k["eval_batch_size"] for k in seen] == [16] and seen[0]["batch_size"] == 64
+    code, _, err = run("compare", path, "--target", "label", "--eval-batch-size", "0")
+    assert code == 2 and "--eval-batch-size: expected a positive integer; got '0'" in err
 
 
 def test_out_is_a_file(tmp_path):
@@ -222,7 +250,20 @@ def test_train_and_predict_bad_inputs(tmp_path):
     pd.DataFrame({"x1": [1.0]}).to_csv(other, index=False)
     preds = tmp_path / "p.csv"
     assert_bad_input(tmp_path, ["predict", out, other, "--out", preds], "x2, color")
+    twice = tmp_path / "twice.csv"
+    twice.write_text("x1,x2,color,x2\n1,2,red,3\n")
+    assert_bad_input(tmp_path, ["predict", out, twice, "--out", preds],
+                     "the column name 'x2' appears more than once in twice.csv")  # fmt: skip
     assert not preds.exists()
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    (corrupt / "model.json").write_bytes((out / "model.json").read_bytes())
+    for content in (b"", (out / "model.pt").read_bytes()[:200]):  # empty, truncated
+        (corrupt / "model.pt").write_bytes(content)
+        code, _, err = run("predict", corrupt, multi)
+        assert code == 2 and len(err) < 200, err
+        assert_bad_input(tmp_path, ["predict", corrupt, multi],
+                         f"{corrupt / 'model.pt'} is not a valid underdog model file")  # fmt: skip
     missing = tmp_path / "no-such-dir" / "p.csv"  # the message names it, not a temporary file
     assert_bad_input(tmp_path, ["predict", out, multi, "--out", missing], f"{missing}: ")
 

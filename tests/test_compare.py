@@ -144,3 +144,26 @@ def test_validation_score_is_balanced_accuracy_with_a_tie_break():
 def test_bad_config():
     with pytest.raises(InvalidParameterError, match="'metric' parameter of compare"):
         compare(_table(), [RECIPES["none"]], config=CompareConfig(metric="roc_auc"))
+    for size in (0, 2.5, "64"):
+        with pytest.raises(InvalidParameterError, match="'eval_batch_size' parameter of compare"):
+            compare(_table(), [RECIPES["none"]], config=CompareConfig(eval_batch_size=size))
+
+
+def test_eval_batch_size_reaches_fit(monkeypatch):
+    """The training options of the config are fit's; eval_batch_size too (None: fit uses
+    the training batch size)."""
+    import underdog.folds
+
+    seen = []
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["eval_batch_size"])
+        return fit(*args, **kwargs)
+
+    fit = underdog.folds.fit
+    monkeypatch.setattr(underdog.folds, "fit", spy)
+    fold = prepare_fold(_table(), np.arange(60), np.arange(60, 90), seed=0, fold=0, config=TINY)
+    for size in (None, 7):
+        config = dataclasses.replace(TINY, eval_batch_size=size)
+        run_fold([RECIPES["none"]], fold, num_classes=3, minority=2, config=config)
+    assert seen == [None, 7]

@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,9 +12,11 @@ from underdog.data import (
     load_dataset,
     load_table,
     long_tail_counts,
+    read_frame,
     read_keel,
+    table_from_frame,
 )
-from underdog.exceptions import DataError
+from underdog.exceptions import DataError, InvalidParameterError
 
 KEEL = """@relation toy
 @attribute size real [0.0, 10.0]
@@ -123,6 +127,55 @@ def test_corrupt_parquet(tmp_path):
 
 
 @pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        ("x,x,y", "the column name 'x' appears more than once in dup.csv; column names must"),
+        ("x, x,z,y,z", "the column names 'x', 'z' appear more than once in dup.csv"),
+        ("y,x,x.1,x", "the column name 'x' appears more than once in dup.csv"),
+    ],
+)
+def test_duplicate_column_names_in_a_csv(tmp_path, header, message):
+    """pandas renames a repeated name ('x', 'x.1'); the file's own header is what counts."""
+    path = tmp_path / "dup.csv"
+    path.write_text(header + "\n" + ",".join(["1"] * header.count(",")) + ",a\n")
+    with pytest.raises(DataError, match=re.escape(message)):
+        load_table(path, target="y")
+    with pytest.raises(DataError, match=re.escape(message)):
+        read_frame(path)
+
+
+def test_names_that_only_look_renamed_are_not_duplicates(tmp_path):
+    path = tmp_path / "ok.csv"
+    path.write_text("x,x.1,,,y\n1,2,3,4,a\n5,6,7,8,b\n")
+    table = load_table(path, target="y")
+    assert list(table.features.columns) == ["x", "x.1", "Unnamed: 2", "Unnamed: 3"]
+
+
+def test_duplicate_column_names_in_parquet(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "dup.parquet"
+    columns = [pa.array([1.0, 2.0]), pa.array([3.0, 4.0]), pa.array(["a", "b"])]
+    pq.write_table(pa.table(columns, names=["x", "x", "y"]), path)
+    with pytest.raises(DataError, match="the column name 'x' appears more than once in dup"):
+        load_table(path, target="y")
+
+
+def test_duplicate_column_names_in_a_frame():
+    frame = pd.DataFrame([[1.0, 2.0, 3.0, "a"], [4.0, 5.0, 6.0, "b"]], columns=[1, "1", "z", "y"])
+    with pytest.raises(DataError, match="the column name '1' appears more than once in mine"):
+        table_from_frame(frame, target="y", name="mine")
+    twice = pd.DataFrame([[1.0, 2.0, "p"], [3.0, 4.0, "q"]], columns=["x", "x", "c"])
+    with pytest.raises(DataError, match="the column name 'x' appears more than once in the"):
+        Preprocessor.fit(twice)
+    pre = Preprocessor.fit(twice.iloc[:, 1:])
+    with pytest.raises(DataError, match="the column name 'x' appears more than once in the"):
+        pre.transform(twice)
+    pre.transform(twice.set_axis(["x", "c", "c"], axis=1).iloc[:, [0, 1]])  # unused: fine
+
+
+@pytest.mark.parametrize(
     ("name", "content", "message"),
     [
         ("data.xlsx", "x", "unknown file type '.xlsx'"),
@@ -181,6 +234,23 @@ def test_long_tail_counts_follow_the_formula():
     expected = np.round(150 * 50 ** (-np.arange(10) / 9))
     np.testing.assert_array_equal(counts, expected)
     assert counts[0] == 150 and counts[-1] == 3
+
+
+@pytest.mark.parametrize("ratio", [float("inf"), float("nan"), 0.5, -1.0, "50", True])
+def test_imbalance_ratio_must_be_a_finite_number_of_at_least_one(ratio):
+    expected = "must be a float in [1, inf). Got"
+    with pytest.raises(InvalidParameterError, match=re.escape(f"of long_tail_counts {expected}")):
+        long_tail_counts(100, num_classes=10, imbalance_ratio=ratio)
+    with pytest.raises(InvalidParameterError, match=re.escape(f"of load_digits_lt {expected}")):
+        load_dataset("digits-lt", imbalance_ratio=ratio)
+
+
+def test_long_tail_counts_needs_two_classes_and_a_head():
+    with pytest.raises(InvalidParameterError, match="'num_classes' parameter"):
+        long_tail_counts(100, num_classes=1, imbalance_ratio=10)
+    with pytest.raises(InvalidParameterError, match="'n_max' parameter"):
+        long_tail_counts(0, num_classes=3, imbalance_ratio=10)
+    assert long_tail_counts(np.int64(100), num_classes=3, imbalance_ratio=1).tolist() == [100] * 3
 
 
 def test_digits_lt_folds_are_long_tailed_balanced_and_disjoint():

@@ -79,6 +79,7 @@ def _config(args: argparse.Namespace, num_classes: int, *, device: str | None = 
             "weight_decay",
             "epochs",
             "batch_size",
+            "eval_batch_size",
             "patience",
             "val_fraction",
         )  # fmt: skip

@@ -13,6 +13,7 @@ This module holds the parser and :func:`main` (the console script ``underdog`` a
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import time
@@ -68,6 +69,16 @@ def _nonnegative_int(text: str) -> int:
     return _int_at_least(text, 0, "a non-negative integer")
 
 
+def _imbalance_ratio(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 1):
+        raise argparse.ArgumentTypeError(f"expected a finite number of at least 1; got {text!r}")
+    return value
+
+
 def _training_options(parser: argparse.ArgumentParser) -> None:
     from .compare import CompareConfig
 
@@ -76,6 +87,11 @@ def _training_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--epochs", type=_positive_int, help=f"maximum epochs ({d.epochs})")
     group.add_argument("--patience", type=_positive_int, help=f"early stopping ({d.patience})")
     group.add_argument("--batch-size", type=_positive_int, help=f"batch size ({d.batch_size})")
+    group.add_argument(
+        "--eval-batch-size",
+        type=_positive_int,
+        help="rows per forward pass on the validation split (the batch size)",
+    )
     group.add_argument("--hidden", type=_hidden, help="hidden layer sizes (128)")
     group.add_argument("--dropout", type=float, help=f"dropout ({d.dropout})")
     group.add_argument("--lr", type=float, help=f"AdamW learning rate ({d.lr})")
@@ -93,7 +109,7 @@ def _data_options(parser: argparse.ArgumentParser, *, builtin: bool = True) -> N
         parser.add_argument("--dataset", metavar="NAME", help="a built-in dataset (digits-lt)")
         parser.add_argument(
             "--imbalance-ratio",
-            type=float,
+            type=_imbalance_ratio,
             metavar="IR",
             help="digits-lt only: head / tail class size (50)",
         )

@@ -43,7 +43,13 @@ __all__ = [
 
 @dataclass(frozen=True)
 class CompareConfig:
-    """Settings of a comparison (the CLI's options, with the same defaults)."""
+    """Settings of a comparison (the CLI's options, with the same defaults).
+
+    The training options (``epochs``, ``batch_size``, ``lr``, ``weight_decay``,
+    ``patience``, ``eval_batch_size``, ``num_threads``, ``device``) are passed to
+    :func:`~underdog.train.fit`; ``eval_batch_size=None`` evaluates the validation split in
+    batches of ``batch_size`` rows.
+    """
 
     folds: int = 5
     seeds: int = 1
@@ -58,6 +64,7 @@ class CompareConfig:
     val_fraction: float = 0.2
     num_threads: int | None = 1
     device: str | None = None
+    eval_batch_size: int | None = None
 
     def check(self, *, num_classes: int) -> None:
         owner = "compare"
@@ -67,6 +74,8 @@ class CompareConfig:
         check_option(self.metric, name="metric", owner=owner, options=metrics)
         check_int(self.epochs, name="epochs", owner=owner, low=1)
         check_int(self.batch_size, name="batch_size", owner=owner, low=1)
+        if self.eval_batch_size is not None:
+            check_int(self.eval_batch_size, name="eval_batch_size", owner=owner, low=1)
         check_int(self.patience, name="patience", owner=owner, low=1)
         check_real(self.val_fraction, name="val_fraction", owner=owner, low=0, high=0.9)
         check_real(self.lr, name="lr", owner=owner, low=0, closed="neither")
@@ -321,6 +330,7 @@ def train_recipe(
         y_val=y_val,
         epochs=config.epochs,
         batch_size=config.batch_size,
+        eval_batch_size=config.eval_batch_size,
         lr=config.lr,
         weight_decay=config.weight_decay,
         patience=config.patience,

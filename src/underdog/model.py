@@ -16,7 +16,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import pickle
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,7 +89,9 @@ class TrainedModel:
         """Read a model directory written by :meth:`save`.
 
         Raises:
-            DataError: a missing directory or file, or a file that is not an underdog model.
+            DataError: a missing directory or file, a ``model.json`` that is not an underdog
+                model description, or a ``model.pt`` that is not a valid model file (corrupt,
+                truncated, or weights that do not fit the architecture in ``model.json``).
         """
         meta_path = os.path.join(directory, "model.json")
         weights_path = os.path.join(directory, "model.pt")
@@ -114,10 +115,7 @@ class TrainedModel:
                 hidden=tuple(arch["hidden"]),
                 dropout=arch["dropout"],
             )
-            state = torch.load(weights_path, map_location="cpu", weights_only=True)
-            module.load_state_dict(state)
-            module.eval()
-            return cls(
+            model = cls(
                 module=module,
                 preprocessor=Preprocessor.from_dict(meta["preprocessing"]),
                 classes=tuple(meta["classes"]),
@@ -128,11 +126,58 @@ class TrainedModel:
                 dropout=arch["dropout"],
                 info=meta.get("training", {}),
             )
-        except (KeyError, TypeError, ValueError, RuntimeError, pickle.UnpicklingError) as exc:
+        except (KeyError, TypeError, ValueError) as exc:  # a description of another shape
             if isinstance(exc, DataError):
                 raise
             detail = f"no {exc.args[0]!r} entry" if isinstance(exc, KeyError) else exc
             raise DataError(f"cannot read the model in {os.fspath(directory)}: {detail}") from exc
+        module.load_state_dict(_read_weights(weights_path, module))
+        module.eval()
+        return model
+
+
+def _read_weights(path: str, module: nn.Module) -> dict[str, torch.Tensor]:
+    """The state dict in ``path``, checked against ``module``'s, so that loading it cannot
+    fail for the file's sake.
+
+    Raises:
+        DataError: ``path`` is not a file ``torch.save`` wrote (corrupt, truncated), or does
+            not hold tensors of the names and shapes of ``module``'s state dict.
+    """
+    where = f"{path} is not a valid underdog model file"
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except OSError:
+        raise  # unreadable, not corrupt: reported as such
+    except Exception as exc:
+        # A damaged file makes torch.load fail with almost any type (RuntimeError from the
+        # zip reader, UnpicklingError, EOFError, ValueError, KeyError, ...) and messages of
+        # many lines; only this call is covered, and the original stays chained.
+        raise DataError(f"{where}: torch.load failed with {type(exc).__name__}") from exc
+    if not isinstance(state, dict):
+        raise DataError(f"{where}: it holds a {type(state).__name__}, not a model's weights")
+    expected = module.state_dict()
+    missing = [key for key in expected if key not in state]
+    unexpected = [str(key) for key in state if key not in expected]
+    if missing or unexpected:
+        parts = [
+            f"{label} {', '.join(keys[:4])}{' ...' if len(keys) > 4 else ''}"
+            for label, keys in (("missing", missing), ("unexpected", unexpected))
+            if keys
+        ]
+        raise DataError(
+            f"{where}: it does not fit the architecture in model.json: {'; '.join(parts)}"
+        )
+    for key, tensor in expected.items():
+        value = state[key]
+        if not isinstance(value, torch.Tensor):
+            raise DataError(f"{where}: {key!r} is a {type(value).__name__}, not a tensor")
+        if value.shape != tensor.shape:
+            raise DataError(
+                f"{where}: {key!r} has shape {tuple(value.shape)} where the architecture in "
+                f"model.json needs {tuple(tensor.shape)}"
+            )
+    return state
 
 
 def train_model(

@@ -23,8 +23,10 @@ from importlib import resources
 
 import numpy as np
 
+from .._validation import check_int, check_real
 from ..exceptions import DataError
-from .tables import Table, _pandas, read_keel
+from .readers import _pandas, read_keel
+from .tables import Table
 
 __all__ = ["BuiltinDataset", "DATASETS", "load_dataset", "long_tail_counts"]
 
@@ -59,12 +61,22 @@ def long_tail_counts(n_max: int, *, num_classes: int, imbalance_ratio: float) ->
     (CIFAR-10-LT truncates instead of rounding; with 5,000 head images the difference is
     nothing, with about 140 it would turn a ratio of 50 into 70.)
 
+    Args:
+        n_max: the head class size, at least 1.
+        num_classes: the number of classes ``C``, at least 2.
+        imbalance_ratio: ``IR``, head / tail size, a finite number of at least 1.
+
+    Raises:
+        InvalidParameterError: a parameter outside its range (``IR`` infinite or NaN).
+
     Example:
         >>> long_tail_counts(100, num_classes=3, imbalance_ratio=100).tolist()
         [100, 10, 1]
     """
-    if imbalance_ratio < 1:
-        raise DataError(f"the imbalance ratio must be at least 1; got {imbalance_ratio:g}")
+    owner = "long_tail_counts"
+    n_max = check_int(n_max, name="n_max", owner=owner, low=1)
+    num_classes = check_int(num_classes, name="num_classes", owner=owner, low=2)
+    imbalance_ratio = check_real(imbalance_ratio, name="imbalance_ratio", owner=owner, low=1)
     c = np.arange(num_classes)
     counts = np.round(n_max * imbalance_ratio ** (-c / (num_classes - 1)))
     return np.maximum(counts, 1).astype(np.int64)
@@ -131,12 +143,17 @@ def _digits_training_rows(labels: np.ndarray, imbalance_ratio: float):
 
 
 def load_digits_lt(*, imbalance_ratio: float = 50.0) -> Table:
-    """scikit-learn's digits with a long-tailed training set per fold (see the module doc)."""
+    """scikit-learn's digits with a long-tailed training set per fold (see the module doc).
+
+    Raises:
+        InvalidParameterError: ``imbalance_ratio`` is not a finite number of at least 1.
+    """
     from sklearn.datasets import load_digits
 
+    imbalance_ratio = check_real(
+        imbalance_ratio, name="imbalance_ratio", owner="load_digits_lt", low=1
+    )
     pd = _pandas()
-    if not imbalance_ratio >= 1:
-        raise DataError(f"the imbalance ratio must be at least 1; got {imbalance_ratio:g}")
     bunch = load_digits()
     labels = bunch.target.astype(np.int64)
     features = pd.DataFrame(bunch.data, columns=[f"pixel_{i}" for i in range(64)])
@@ -206,6 +223,7 @@ def load_dataset(name: str, *, imbalance_ratio: float | None = None) -> Table:
     Raises:
         DataError: an unknown name (listing the valid ones), or ``imbalance_ratio`` given
             for a dataset that has a fixed one.
+        InvalidParameterError: ``imbalance_ratio`` is not a finite number of at least 1.
     """
     if name not in DATASETS:
         raise DataError(f"unknown dataset {name!r}; choose from {', '.join(DATASETS)}")

@@ -1,9 +1,10 @@
-"""Tables for classification: loading CSV / Parquet / KEEL files and preprocessing features.
+"""Tables for classification: a file or ``DataFrame`` as a :class:`Table`, and preprocessing.
 
 :func:`load_table` reads a file by its extension (``.csv``, ``.parquet`` / ``.pq``, ``.dat``
-for KEEL), takes the ``target`` column as the class label and keeps every other column as
-a feature. Class labels of any type are mapped to indices ``0 .. C-1`` in sorted order; the
-mapping is kept in :attr:`Table.classes`.
+for KEEL; the readers are in :mod:`underdog.data.readers`, and :func:`read_frame` and
+:func:`read_keel` are importable from here too), takes the ``target`` column as the class
+label and keeps every other column as a feature. Class labels of any type are mapped to
+indices ``0 .. C-1`` in sorted order; the mapping is kept in :attr:`Table.classes`.
 
 Missing-value policy (see ``docs/cli.md``):
 
@@ -27,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from ..exceptions import DataError, MissingDependencyError
+from ..exceptions import DataError
+from .readers import _check_unique_columns, _pandas, read_frame, read_keel
 
 __all__ = [
     "MISSING_LEVEL",
@@ -40,18 +42,6 @@ __all__ = [
 ]
 
 MISSING_LEVEL = "<missing>"
-EXTENSIONS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".dat": "keel"}
-_KEEL_MISSING = ("?", "<null>", "")
-
-
-def _pandas():
-    try:
-        import pandas as pd
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise MissingDependencyError(
-            "Reading tables needs pandas: pip install 'underdog[data]'"
-        ) from exc
-    return pd
 
 
 @dataclass
@@ -110,133 +100,7 @@ class Table:
         return list(cv.split(np.zeros(len(self.labels)), self.labels))
 
 
-# ----------------------------------------------------------------------------- reading
-
-
-def read_keel(path: str | os.PathLike) -> Any:
-    """Read a KEEL ``.dat`` file into a ``DataFrame`` (nominal columns as strings).
-
-    Header lines ``@attribute NAME real|integer [lo, hi]`` give numeric columns and
-    ``@attribute NAME {a, b}`` nominal ones; rows follow ``@data``. Values are stripped of
-    spaces; ``?`` and ``<null>`` are missing.
-
-    Raises:
-        DataError: a malformed header or row, naming the line; an attribute named twice; a
-            file that is not UTF-8 text.
-    """
-    pd = _pandas()
-    name = os.path.basename(path)
-    try:
-        with open(path, encoding="utf-8") as handle:
-            lines = handle.read().split("\n")  # universal newlines: as iterating
-    except UnicodeDecodeError as exc:
-        raise DataError(f"cannot parse {name}: it is not UTF-8 text ({exc.reason})") from exc
-    columns: list[str] = []
-    nominal: list[bool] = []
-    rows: list[list[str]] = []
-    in_data = False
-    for number, raw in enumerate(lines, start=1):
-        line = raw.strip()
-        if not line or line.startswith("%"):
-            continue
-        if not in_data:
-            lower = line.lower()
-            if lower.startswith("@attribute"):
-                spec = line[len("@attribute") :].strip()
-                brace = spec.find("{")
-                head = spec[:brace] if brace >= 0 else spec
-                parts = head.split()
-                if not parts:
-                    raise DataError(f"cannot parse {name}, line {number}: {line!r}")
-                kind = "nominal" if brace >= 0 else (parts[1] if len(parts) > 1 else "")
-                kind = kind.lower().split("[")[0]
-                if kind not in ("nominal", "real", "integer", "numeric"):
-                    raise DataError(
-                        f"cannot parse {name}, line {number}: unknown attribute type in {line!r}"
-                    )
-                if parts[0] in columns:
-                    raise DataError(
-                        f"cannot parse {name}, line {number}: the attribute {parts[0]!r} "
-                        "is declared twice"
-                    )
-                columns.append(parts[0])
-                nominal.append(kind == "nominal")
-            elif lower.startswith("@data"):
-                in_data = True
-            elif lower.startswith(("@relation", "@inputs", "@input", "@outputs", "@output")):
-                continue
-            else:
-                raise DataError(f"cannot parse {name}, line {number}: {line!r}")
-            continue
-        values = [value.strip() for value in line.split(",")]
-        if len(values) != len(columns):
-            raise DataError(
-                f"cannot parse {name}, line {number}: expected {len(columns)} "
-                f"comma-separated values, got {len(values)}"
-            )
-        rows.append(values)
-    if not in_data or not columns:
-        raise DataError(f"cannot parse {name}: no '@attribute' header and '@data' section")
-    frame = pd.DataFrame(rows, columns=columns, dtype=object)
-    for column, is_nominal in zip(columns, nominal, strict=True):
-        missing = frame[column].isin(_KEEL_MISSING)
-        if is_nominal:
-            frame[column] = frame[column].where(~missing, None)
-            continue
-        numbers = pd.to_numeric(frame[column].where(~missing, None), errors="coerce")
-        bad = numbers.isna() & ~missing
-        if bool(bad.any()):
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise DataError(
-                f"cannot parse {name}: column {column!r} is numeric but data row {row + 1} "
-                f"holds {frame[column].iloc[row]!r}"
-            )
-        frame[column] = numbers.astype(float)
-    return frame
-
-
-def read_frame(path: str | os.PathLike) -> Any:
-    """Read a CSV, Parquet or KEEL file into a ``DataFrame``, chosen by extension."""
-    name = os.path.basename(path)
-    ext = os.path.splitext(name)[1].lower()
-    kind = EXTENSIONS.get(ext)
-    if kind is None:
-        raise DataError(
-            f"cannot read {name}: unknown file type {ext or '(none)'!r}; "
-            f"use one of {', '.join(sorted(EXTENSIONS))}"
-        )
-    if not os.path.isfile(path):
-        raise DataError(f"the file {os.fspath(path)} does not exist")
-    pd = _pandas()
-    if kind == "keel":
-        return read_keel(path)
-    if kind == "parquet":
-        try:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise MissingDependencyError(
-                "Reading Parquet needs pyarrow: pip install 'underdog[data]'"
-            ) from exc
-        try:
-            return pq.read_table(path).to_pandas()
-        except (pa.ArrowException, OSError) as exc:  # a corrupt or unreadable file
-            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise DataError(f"cannot parse {name} as Parquet: {detail}") from exc
-    try:
-        return pd.read_csv(path, skipinitialspace=True)
-    except pd.errors.EmptyDataError as exc:
-        raise DataError(f"cannot parse {name}: the file is empty") from exc
-    except pd.errors.ParserError as exc:
-        detail = str(exc).strip().splitlines()[-1]
-        for noise in ("Error tokenizing data. ", "C error: "):
-            detail = detail.replace(noise, "")
-        raise DataError(f"cannot parse {name}: {detail}") from exc
-    except UnicodeDecodeError as exc:
-        raise DataError(f"cannot parse {name}: it is not UTF-8 text ({exc.reason})") from exc
-    except ValueError as exc:  # anything else pandas rejects in the file's content
-        detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"cannot parse {name}: {detail}") from exc
+# ----------------------------------------------------------------------------- loading
 
 
 def _label_values(column: Any, *, name: str, target: str) -> tuple[np.ndarray, tuple]:
@@ -270,8 +134,8 @@ def load_table(path: str | os.PathLike, *, target: str) -> Table:
 
     Raises:
         DataError: an unknown extension, a missing or unparsable file (naming the line when
-            the parser knows it), a missing target column (listing the columns), missing
-            labels, a single class, or no feature columns.
+            the parser knows it), a repeated column name, a missing target column (listing
+            the columns), missing labels, a single class, or no feature columns.
     """
     return table_from_frame(read_frame(path), target=target, name=os.path.basename(path))
 
@@ -282,11 +146,13 @@ def table_from_frame(frame: Any, *, target: str, name: str) -> Table:
     and reports. Column names become strings; ``frame`` itself is not changed.
 
     Raises:
-        DataError: a missing target column (listing the columns), missing labels, a single
-            class, no feature columns or no rows.
+        DataError: a repeated column name (also one that only becomes repeated as a string,
+            such as ``1`` and ``"1"``), a missing target column (listing the columns),
+            missing labels, a single class, no feature columns or no rows.
     """
     if not all(isinstance(c, str) for c in frame.columns):
         frame = frame.set_axis([str(c) for c in frame.columns], axis=1)
+    _check_unique_columns(frame.columns, where=name)
     if target not in frame.columns:
         listed = ", ".join(frame.columns[:30]) + (" ..." if len(frame.columns) > 30 else "")
         raise DataError(f"the target column {target!r} is not in {name}; columns: {listed}")
@@ -325,7 +191,9 @@ class Preprocessor:
     """Median imputation + standardisation of numeric columns, one-hot of categorical ones.
 
     Fit with :meth:`fit` on the training fold only; :meth:`transform` any rows with the same
-    columns. :meth:`to_dict` / :meth:`from_dict` round-trip through JSON.
+    columns. :meth:`to_dict` / :meth:`from_dict` round-trip through JSON. Both raise
+    :class:`~underdog.DataError` for a feature column name that occurs more than once, and
+    :meth:`transform` for a missing feature column.
     """
 
     numeric: list[str]
@@ -337,6 +205,7 @@ class Preprocessor:
 
     @classmethod
     def fit(cls, features: Any, *, max_levels: int = 50) -> Preprocessor:
+        _check_unique_columns(features.columns, where="the features")
         numeric, medians, means, scales, categorical, levels = [], [], [], [], [], []
         for column in features.columns:
             values = features[column]
@@ -369,6 +238,8 @@ class Preprocessor:
         absent = [c for c in self.numeric + self.categorical if c not in features.columns]
         if absent:
             raise DataError(f"the data lacks the feature column(s) {', '.join(absent)}")
+        used = set(self.numeric + self.categorical)  # other columns, such as a target, may repeat
+        _check_unique_columns([c for c in features.columns if c in used], where="the features")
         parts = []
         if self.numeric:
             pd = _pandas()

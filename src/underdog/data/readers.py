@@ -1,0 +1,196 @@
+"""Reading CSV, Parquet and KEEL files into pandas data frames.
+
+:func:`read_frame` picks the reader by the file's extension (``.csv``, ``.parquet`` /
+``.pq``, ``.dat`` for KEEL); :func:`read_keel` parses KEEL's ARFF-like format. Whatever the
+parsers reject in a file's content (a malformed line, text that is not UTF-8, a corrupt
+Parquet file) is raised as a :class:`~underdog.DataError` naming the file, and the line
+where the parser knows it. pandas and pyarrow are imported when a file is read.
+
+:mod:`underdog.data.tables` turns a ``DataFrame`` into a classification
+:class:`~underdog.data.Table`.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from ..exceptions import DataError, MissingDependencyError
+
+__all__ = ["EXTENSIONS", "read_frame", "read_keel"]
+
+#: File extensions -> format.
+EXTENSIONS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".dat": "keel"}
+_KEEL_MISSING = ("?", "<null>", "")
+
+
+def _pandas():
+    try:
+        import pandas as pd
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise MissingDependencyError(
+            "Reading tables needs pandas: pip install 'underdog[data]'"
+        ) from exc
+    return pd
+
+
+def _check_unique_columns(names: Any, *, where: str) -> None:
+    """Raise :class:`~underdog.DataError` naming the column names that occur more than once
+    in ``names`` (missing names, such as empty CSV header cells, do not count)."""
+    seen: set = set()
+    repeated: list = []
+    for column in names:
+        if column is None or column != column:  # None or NaN: no name
+            continue
+        if column in seen and column not in repeated:
+            repeated.append(column)
+        seen.add(column)
+    if not repeated:
+        return
+    listed = ", ".join(repr(c) for c in repeated[:10]) + (" ..." if len(repeated) > 10 else "")
+    subject = (
+        f"column name {listed} appears" if len(repeated) == 1 else f"column names {listed} appear"
+    )
+    raise DataError(f"the {subject} more than once in {where}; column names must be unique")
+
+
+def read_keel(path: str | os.PathLike) -> Any:
+    """Read a KEEL ``.dat`` file into a ``DataFrame`` (nominal columns as strings).
+
+    Header lines ``@attribute NAME real|integer [lo, hi]`` give numeric columns and
+    ``@attribute NAME {a, b}`` nominal ones; rows follow ``@data``. Values are stripped of
+    spaces; ``?`` and ``<null>`` are missing.
+
+    Raises:
+        DataError: a malformed header or row, naming the line; an attribute named twice; a
+            file that is not UTF-8 text.
+    """
+    pd = _pandas()
+    name = os.path.basename(path)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            lines = handle.read().split("\n")  # universal newlines: as iterating
+    except UnicodeDecodeError as exc:
+        raise DataError(f"cannot parse {name}: it is not UTF-8 text ({exc.reason})") from exc
+    columns: list[str] = []
+    nominal: list[bool] = []
+    rows: list[list[str]] = []
+    in_data = False
+    for number, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line or line.startswith("%"):
+            continue
+        if not in_data:
+            lower = line.lower()
+            if lower.startswith("@attribute"):
+                spec = line[len("@attribute") :].strip()
+                brace = spec.find("{")
+                head = spec[:brace] if brace >= 0 else spec
+                parts = head.split()
+                if not parts:
+                    raise DataError(f"cannot parse {name}, line {number}: {line!r}")
+                kind = "nominal" if brace >= 0 else (parts[1] if len(parts) > 1 else "")
+                kind = kind.lower().split("[")[0]
+                if kind not in ("nominal", "real", "integer", "numeric"):
+                    raise DataError(
+                        f"cannot parse {name}, line {number}: unknown attribute type in {line!r}"
+                    )
+                if parts[0] in columns:
+                    raise DataError(
+                        f"cannot parse {name}, line {number}: the attribute {parts[0]!r} "
+                        "is declared twice"
+                    )
+                columns.append(parts[0])
+                nominal.append(kind == "nominal")
+            elif lower.startswith("@data"):
+                in_data = True
+            elif lower.startswith(("@relation", "@inputs", "@input", "@outputs", "@output")):
+                continue
+            else:
+                raise DataError(f"cannot parse {name}, line {number}: {line!r}")
+            continue
+        values = [value.strip() for value in line.split(",")]
+        if len(values) != len(columns):
+            raise DataError(
+                f"cannot parse {name}, line {number}: expected {len(columns)} "
+                f"comma-separated values, got {len(values)}"
+            )
+        rows.append(values)
+    if not in_data or not columns:
+        raise DataError(f"cannot parse {name}: no '@attribute' header and '@data' section")
+    frame = pd.DataFrame(rows, columns=columns, dtype=object)
+    for column, is_nominal in zip(columns, nominal, strict=True):
+        missing = frame[column].isin(_KEEL_MISSING)
+        if is_nominal:
+            frame[column] = frame[column].where(~missing, None)
+            continue
+        numbers = pd.to_numeric(frame[column].where(~missing, None), errors="coerce")
+        bad = numbers.isna() & ~missing
+        if bool(bad.any()):
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataError(
+                f"cannot parse {name}: column {column!r} is numeric but data row {row + 1} "
+                f"holds {frame[column].iloc[row]!r}"
+            )
+        frame[column] = numbers.astype(float)
+    return frame
+
+
+def read_frame(path: str | os.PathLike) -> Any:
+    """Read a CSV, Parquet or KEEL file into a ``DataFrame``, chosen by extension.
+
+    Raises:
+        DataError: an unknown extension, a missing or unparsable file (naming the line when
+            the parser knows it), or a column name that occurs more than once in the file.
+    """
+    name = os.path.basename(path)
+    ext = os.path.splitext(name)[1].lower()
+    kind = EXTENSIONS.get(ext)
+    if kind is None:
+        raise DataError(
+            f"cannot read {name}: unknown file type {ext or '(none)'!r}; "
+            f"use one of {', '.join(sorted(EXTENSIONS))}"
+        )
+    if not os.path.isfile(path):
+        raise DataError(f"the file {os.fspath(path)} does not exist")
+    pd = _pandas()
+    if kind == "keel":
+        return read_keel(path)
+    if kind == "parquet":
+        try:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise MissingDependencyError(
+                "Reading Parquet needs pyarrow: pip install 'underdog[data]'"
+            ) from exc
+        try:
+            # pyarrow cannot read columns of the same name (an obscure "Multiple matches
+            # for FieldRef"); the schema names them.
+            _check_unique_columns(pq.read_schema(path).names, where=name)
+            return pq.read_table(path).to_pandas()
+        except (pa.ArrowException, OSError) as exc:  # a corrupt or unreadable file
+            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise DataError(f"cannot parse {name} as Parquet: {detail}") from exc
+    options = {"skipinitialspace": True}
+    try:
+        frame = pd.read_csv(path, **options)
+        # pandas renames a repeated column name ("x", "x.1") and cannot be told not to:
+        # check the names of the header row as they are in the file.
+        header = pd.read_csv(path, header=None, nrows=1, dtype=str, **options)
+    except pd.errors.EmptyDataError as exc:
+        raise DataError(f"cannot parse {name}: the file is empty") from exc
+    except pd.errors.ParserError as exc:
+        detail = str(exc).strip().splitlines()[-1]
+        for noise in ("Error tokenizing data. ", "C error: "):
+            detail = detail.replace(noise, "")
+        raise DataError(f"cannot parse {name}: {detail}") from exc
+    except UnicodeDecodeError as exc:
+        raise DataError(f"cannot parse {name}: it is not UTF-8 text ({exc.reason})") from exc
+    except ValueError as exc:  # anything else pandas rejects in the file's content
+        detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"cannot parse {name}: {detail}") from exc
+    _check_unique_columns(header.iloc[0].tolist() if len(header) else [], where=name)
+    return frame
