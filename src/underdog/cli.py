@@ -18,7 +18,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from . import __version__
 from ._cli_commands import (
@@ -118,14 +118,22 @@ def _data_options(parser: argparse.ArgumentParser, *, builtin: bool = True) -> N
 # ----------------------------------------------------------------------------- parser
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the CLI's format for bad input: one line on stderr, exit code 2.
+
+    argparse's own ``error`` prints the whole usage block first; ``--help`` still shows it.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{PROG}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .metrics import METRICS
     from .recipes import DEFAULT_RECIPE, EFFECTIVE_BETA
     from .weights import NORMALIZATIONS
 
-    parser = argparse.ArgumentParser(
-        prog=PROG, description="Train and compare classifiers on imbalanced data."
-    )
+    parser = _Parser(prog=PROG, description="Train and compare classifiers on imbalanced data.")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
