@@ -540,3 +540,14 @@ def test_multilabel_bad_input(targets, kwargs, error, message):
     with pytest.raises(error) as info:
         multilabel_counts(targets, **kwargs)
     assert message in str(info.value)
+
+
+def test_batches_may_be_any_mapping():
+    # e.g. Hugging Face's BatchEncoding is a UserDict, not a dict.
+    from collections import UserDict
+
+    labels = [torch.tensor([0, 2, 2]), torch.tensor([1, 2])]
+    batches = [UserDict({"input_ids": torch.zeros(len(y)), "labels": y}) for y in labels]
+    want = np.bincount(torch.cat(labels).numpy(), minlength=3)
+    np.testing.assert_array_equal(class_counts(iter(batches)).numpy(), want)
+    np.testing.assert_array_equal(class_counts(batches).numpy(), want)  # a list of batches

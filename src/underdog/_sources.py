@@ -10,7 +10,7 @@ source into a stream of label tensors.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -106,7 +106,7 @@ def _pick_target(item: Any, target: int | str | None, *, name: str, owner: str, 
                 f"The 'target' parameter of {owner} must select the labels of each {what}. "
                 f"Got {target!r}, which does not index a {what} of type {type(item).__name__}."
             ) from exc
-    if isinstance(item, dict):
+    if isinstance(item, Mapping):
         for key in _TARGET_KEYS:
             if key in item:
                 return item[key]
@@ -169,7 +169,7 @@ def _batch_kind(item: Any) -> str | None:
     (``(x, y, ...)``), or such a tensor or array itself. Numbers, strings, 0-d tensors, numpy
     scalars and lists of them are labels (or rows of labels).
     """
-    if isinstance(item, dict):
+    if isinstance(item, Mapping):
         return "dict"
     if isinstance(item, (tuple, list)):
         return "tuple" if any(_is_array(part) for part in item) else None
