@@ -272,6 +272,3 @@ def _label_batches(
         f"The '{name}' parameter of {owner} must be an array, tensor, list, Series, "
         f"Dataset or iterable of batches. Got {describe(source)} instead."
     )
-
-
-# ----------------------------------------------------------------------------- class counts
