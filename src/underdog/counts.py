@@ -49,7 +49,7 @@ class MultilabelCounts(NamedTuple):
     num_samples: int
 
 
-# ----------------------------------------------------------------------------- conversion
+# ----------------------------------------------------------------------------- class counts
 
 
 class _ClassCounter:
