@@ -57,8 +57,8 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
 
 import torch  # noqa: E402
 
+from underdog._argtypes import hidden_sizes, int_at_least, positive_int  # noqa: E402
 from underdog._io import write_file_atomically  # noqa: E402
-from underdog.cli import _hidden, _int_at_least, _positive_int  # noqa: E402
 from underdog.compare import CompareConfig, prepare_fold, run_fold  # noqa: E402
 from underdog.data import DATASETS, read_keel, table_from_frame  # noqa: E402
 from underdog.metrics import evaluate  # noqa: E402
@@ -271,7 +271,7 @@ def _check_config(out: Path, settings: dict) -> None:
 
 def _folds(text: str) -> int:
     """``--folds``: stratified k-fold needs two folds or more."""
-    return _int_at_least(text, 2, "an integer of at least 2")
+    return int_at_least(text, 2, "an integer of at least 2")
 
 
 # ----------------------------------------------------------------------------- summary
@@ -443,23 +443,23 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         help="comma-separated alternatives, '' for none (default: all)",
     )
     parser.add_argument("--folds", type=_folds, default=5, help="stratified folds (5)")
-    parser.add_argument("--repeats", type=_positive_int, default=3, help="repeats, seeds 0.. (3)")
+    parser.add_argument("--repeats", type=positive_int, default=3, help="repeats, seeds 0.. (3)")
     parser.add_argument(
         "--first-folds",
-        type=_positive_int,
+        type=positive_int,
         help="run only the first N folds of each repeat (smoke runs)",
     )
-    parser.add_argument("--epochs", type=_positive_int, default=d.epochs, help=f"({d.epochs})")
+    parser.add_argument("--epochs", type=positive_int, default=d.epochs, help=f"({d.epochs})")
+    parser.add_argument("--patience", type=positive_int, default=d.patience, help=f"({d.patience})")
     parser.add_argument(
-        "--patience", type=_positive_int, default=d.patience, help=f"({d.patience})"
+        "--batch-size", type=positive_int, default=d.batch_size, help=f"({d.batch_size})"
     )
     parser.add_argument(
-        "--batch-size", type=_positive_int, default=d.batch_size, help=f"({d.batch_size})"
+        "--hidden", type=hidden_sizes, default="128", help="hidden layer sizes (128)"
     )
-    parser.add_argument("--hidden", type=_hidden, default="128", help="hidden layer sizes (128)")
     parser.add_argument(
         "--jobs",
-        type=_positive_int,
+        type=positive_int,
         default=os.cpu_count() or 1,
         help="worker processes, one thread each (CPU count)",
     )

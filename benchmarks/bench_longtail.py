@@ -40,8 +40,8 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
 
 import torch  # noqa: E402
 
+from underdog._argtypes import hidden_sizes, imbalance_ratio, positive_int  # noqa: E402
 from underdog._io import write_file_atomically  # noqa: E402
-from underdog.cli import _hidden, _imbalance_ratio, _positive_int  # noqa: E402
 from underdog.compare import CompareConfig, prepare_fold, run_fold  # noqa: E402
 from underdog.data import load_dataset  # noqa: E402
 from underdog.recipes import RECIPES, recipe_names  # noqa: E402
@@ -85,7 +85,7 @@ def _ratios(text: str) -> list[float]:
     parts = [part.strip() for part in text.split(",") if part.strip()]
     if not parts:
         raise argparse.ArgumentTypeError(f"expected ratios like 10,50,100; got {text!r}")
-    return [_imbalance_ratio(part) for part in parts]
+    return [imbalance_ratio(part) for part in parts]
 
 
 _TABLES: dict[float, Any] = {}
@@ -241,23 +241,23 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--ratios", type=_ratios, default="10,50,100", help="imbalance ratios (10,50,100)"
     )
-    parser.add_argument("--seeds", type=_positive_int, default=5, help="seeds 0.. (5)")
+    parser.add_argument("--seeds", type=positive_int, default=5, help="seeds 0.. (5)")
     parser.add_argument(
         "--recipes",
         default=",".join(DEFAULT_RECIPES),
         help="comma-separated recipe names ('all': the registry)",
     )
-    parser.add_argument("--epochs", type=_positive_int, default=d.epochs, help=f"({d.epochs})")
+    parser.add_argument("--epochs", type=positive_int, default=d.epochs, help=f"({d.epochs})")
+    parser.add_argument("--patience", type=positive_int, default=d.patience, help=f"({d.patience})")
     parser.add_argument(
-        "--patience", type=_positive_int, default=d.patience, help=f"({d.patience})"
+        "--batch-size", type=positive_int, default=d.batch_size, help=f"({d.batch_size})"
     )
     parser.add_argument(
-        "--batch-size", type=_positive_int, default=d.batch_size, help=f"({d.batch_size})"
+        "--hidden", type=hidden_sizes, default="128", help="hidden layer sizes (128)"
     )
-    parser.add_argument("--hidden", type=_hidden, default="128", help="hidden layer sizes (128)")
     parser.add_argument(
         "--jobs",
-        type=_positive_int,
+        type=positive_int,
         default=os.cpu_count() or 1,
         help="worker processes, one thread each (CPU count)",
     )

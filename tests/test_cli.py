@@ -322,7 +322,10 @@ def test_bad_input_reported_by_other_libraries_is_bad_input(tmp_path, monkeypatc
     cases = [
         (["compare", latin, "--target", "y"], "cannot parse latin.dat: it is not UTF-8 text"),
         (["compare", twice, "--target", "y"], "line 3: the attribute 'a' is declared twice"),
-        (["predict", broken, multi], "cannot read the model in"),
+        (
+            ["predict", broken, multi],
+            "model.json is not a valid underdog model description: it has",
+        ),
     ]
     for args, message in cases:
         assert_bad_input(tmp_path, args, message)

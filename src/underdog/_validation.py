@@ -23,7 +23,9 @@ from .exceptions import InvalidParameterError
 
 __all__ = [
     "check_bool",
+    "check_device",
     "check_int",
+    "check_int_sequence",
     "check_option",
     "check_real",
     "check_reduction",
@@ -107,6 +109,45 @@ def check_int(
             f"{_interval(low, high, 'both')}. Got {describe(value)} instead."
         )
     return int(value)
+
+
+def check_int_sequence(value: Any, *, name: str, owner: str, low: int | None = None) -> tuple:
+    """Return ``value`` as a tuple of ints after checking it is a sequence (a tuple, list,
+    ..., not a string) of integers of at least ``low``; it may be empty."""
+    ok = isinstance(value, Sequence) and not isinstance(value, (str, bytes))
+    if ok:
+        ok = all(
+            isinstance(v, numbers.Integral)
+            and not isinstance(v, bool)
+            and (low is None or v >= low)
+            for v in value
+        )
+    if not ok:
+        raise InvalidParameterError(
+            f"The '{name}' parameter of {owner} must be a sequence of ints in "
+            f"{_interval(low, None, 'both')}. Got {describe(value)} instead."
+        )
+    return tuple(int(v) for v in value)
+
+
+def check_device(value: Any, *, name: str, owner: str) -> torch.device | None:
+    """Return ``value`` as a ``torch.device`` (``None`` stays ``None``) after checking it is a
+    ``torch.device`` or a string that ``torch.device`` accepts, such as ``"cuda:0"``.
+
+    Whether such a device is present is not checked: that is for the code that uses it.
+    """
+    device = None
+    if isinstance(value, (str, torch.device)):
+        try:
+            device = torch.device(value)
+        except RuntimeError:  # torch's only error for a string it cannot parse
+            pass
+    if device is None and value is not None:
+        raise InvalidParameterError(
+            f"The '{name}' parameter of {owner} must be None, a torch.device or a device "
+            f"string such as 'cpu' or 'cuda:0'. Got {describe(value)} instead."
+        )
+    return device
 
 
 def check_bool(value: Any, *, name: str, owner: str) -> bool:

@@ -13,7 +13,6 @@ This module holds the parser and :func:`main` (the console script ``underdog`` a
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 import time
@@ -21,6 +20,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn, TextIO
 
 from . import __version__
+from ._argtypes import hidden_sizes, imbalance_ratio, nonnegative_int, positive_int
 from ._cli_commands import (
     UsageError,
     cmd_compare,
@@ -38,45 +38,7 @@ __all__ = ["main"]
 PROG = "underdog"
 
 
-# ----------------------------------------------------------------------------- argument types
-
-
-def _hidden(text: str) -> tuple[int, ...]:
-    try:
-        sizes = tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected sizes like 128,64; got {text!r}") from None
-    if not sizes or min(sizes) < 1:
-        raise argparse.ArgumentTypeError(f"expected positive sizes like 128,64; got {text!r}")
-    return sizes
-
-
-def _int_at_least(text: str, low: int, what: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected {what}; got {text!r}") from None
-    if value < low:
-        raise argparse.ArgumentTypeError(f"expected {what}; got {text!r}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    return _int_at_least(text, 1, "a positive integer")
-
-
-def _nonnegative_int(text: str) -> int:
-    return _int_at_least(text, 0, "a non-negative integer")
-
-
-def _imbalance_ratio(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value >= 1):
-        raise argparse.ArgumentTypeError(f"expected a finite number of at least 1; got {text!r}")
-    return value
+# ----------------------------------------------------------------------------- options
 
 
 def _training_options(parser: argparse.ArgumentParser) -> None:
@@ -84,22 +46,22 @@ def _training_options(parser: argparse.ArgumentParser) -> None:
 
     d = CompareConfig()
     group = parser.add_argument_group("training (an MLP on the preprocessed features)")
-    group.add_argument("--epochs", type=_positive_int, help=f"maximum epochs ({d.epochs})")
-    group.add_argument("--patience", type=_positive_int, help=f"early stopping ({d.patience})")
-    group.add_argument("--batch-size", type=_positive_int, help=f"batch size ({d.batch_size})")
+    group.add_argument("--epochs", type=positive_int, help=f"maximum epochs ({d.epochs})")
+    group.add_argument("--patience", type=positive_int, help=f"early stopping ({d.patience})")
+    group.add_argument("--batch-size", type=positive_int, help=f"batch size ({d.batch_size})")
     group.add_argument(
         "--eval-batch-size",
-        type=_positive_int,
+        type=positive_int,
         help="rows per forward pass on the validation split (the batch size)",
     )
-    group.add_argument("--hidden", type=_hidden, help="hidden layer sizes (128)")
+    group.add_argument("--hidden", type=hidden_sizes, help="hidden layer sizes (128)")
     group.add_argument("--dropout", type=float, help=f"dropout ({d.dropout})")
     group.add_argument("--lr", type=float, help=f"AdamW learning rate ({d.lr})")
     group.add_argument("--weight-decay", type=float, help=f"AdamW weight decay ({d.weight_decay})")
     group.add_argument(
         "--val-fraction", type=float, help=f"validation split of each class ({d.val_fraction})"
     )
-    group.add_argument("--threads", type=_positive_int, help="torch threads per process (1)")
+    group.add_argument("--threads", type=positive_int, help="torch threads per process (1)")
 
 
 def _data_options(parser: argparse.ArgumentParser, *, builtin: bool = True) -> None:
@@ -109,7 +71,7 @@ def _data_options(parser: argparse.ArgumentParser, *, builtin: bool = True) -> N
         parser.add_argument("--dataset", metavar="NAME", help="a built-in dataset (digits-lt)")
         parser.add_argument(
             "--imbalance-ratio",
-            type=_imbalance_ratio,
+            type=imbalance_ratio,
             metavar="IR",
             help="digits-lt only: head / tail class size (50)",
         )
@@ -145,8 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _data_options(p)
     p.add_argument("--recipes", help="comma-separated recipe names, or 'all'")
-    p.add_argument("--folds", type=_positive_int, help="stratified folds (5)")
-    p.add_argument("--seeds", type=_positive_int, help="repetitions with new folds (1)")
+    p.add_argument("--folds", type=positive_int, help="stratified folds (5)")
+    p.add_argument("--seeds", type=positive_int, help="repetitions with new folds (1)")
     p.add_argument("--metric", choices=METRICS, help="sort and tune by (balanced_accuracy)")
     p.add_argument("--out", default="underdog-report", help="report directory (underdog-report)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -180,10 +142,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", required=True, metavar="MODEL_DIR", help="model directory")
     p.add_argument("--metric", choices=METRICS, help="tune post-hoc rules by")
-    p.add_argument("--seed", type=_nonnegative_int, default=0, help="random seed (0)")
+    p.add_argument("--seed", type=nonnegative_int, default=0, help="random seed (0)")
     p.add_argument(
         "--nproc",
-        type=_positive_int,
+        type=positive_int,
         default=1,
         help="train data-parallel on N local processes (gloo on CPU, NCCL on GPUs) (1)",
     )

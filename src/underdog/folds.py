@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import torch
 
-from ._validation import check_int, check_option, check_real
+from ._validation import check_device, check_int, check_int_sequence, check_option, check_real
 from .adjust import tune_posthoc
 from .counts import class_counts
 from .data.tables import Preprocessor, Table
@@ -48,7 +49,9 @@ class CompareConfig:
     The training options (``epochs``, ``batch_size``, ``lr``, ``weight_decay``,
     ``patience``, ``eval_batch_size``, ``num_threads``, ``device``) are passed to
     :func:`~underdog.train.fit`; ``eval_batch_size=None`` evaluates the validation split in
-    batches of ``batch_size`` rows.
+    batches of ``batch_size`` rows, ``num_threads=None`` leaves PyTorch's thread setting
+    alone and ``device=None`` trains on the CPU. ``hidden`` is the MLP's hidden layer sizes
+    (empty: a linear model).
     """
 
     folds: int = 5
@@ -63,7 +66,7 @@ class CompareConfig:
     patience: int = 20
     val_fraction: float = 0.2
     num_threads: int | None = 1
-    device: str | None = None
+    device: str | torch.device | None = None
     eval_batch_size: int | None = None
 
     def check(self, *, num_classes: int) -> None:
@@ -81,6 +84,10 @@ class CompareConfig:
         check_real(self.lr, name="lr", owner=owner, low=0, closed="neither")
         check_real(self.weight_decay, name="weight_decay", owner=owner, low=0)
         check_real(self.dropout, name="dropout", owner=owner, low=0, high=1, closed="left")
+        check_int_sequence(self.hidden, name="hidden", owner=owner, low=1)
+        if self.num_threads is not None:
+            check_int(self.num_threads, name="num_threads", owner=owner, low=1)
+        check_device(self.device, name="device", owner=owner)
 
 
 @dataclass(frozen=True)

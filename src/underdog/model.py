@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from ._io import write_files_atomically
+from ._model_json import check_description
 from ._validation import check_int
 from .adjust import PostHoc
 from .data.tables import Preprocessor, Table
@@ -90,8 +91,11 @@ class TrainedModel:
 
         Raises:
             DataError: a missing directory or file, a ``model.json`` that is not an underdog
-                model description, or a ``model.pt`` that is not a valid model file (corrupt,
-                truncated, or weights that do not fit the architecture in ``model.json``).
+                model description (not JSON, another format or version, or an entry that is
+                missing or of the wrong type, range or length: see
+                :mod:`underdog._model_json`), or a ``model.pt`` that is not a valid model file
+                (corrupt, truncated, or weights that do not fit the architecture in
+                ``model.json``).
         """
         meta_path = os.path.join(directory, "model.json")
         weights_path = os.path.join(directory, "model.pt")
@@ -101,36 +105,29 @@ class TrainedModel:
         try:
             with open(meta_path, encoding="utf-8") as handle:
                 meta = json.load(handle)
-            if meta.get("format") != "underdog-model":
-                raise DataError(f"{meta_path} is not an underdog model description")
-            if meta.get("version") != FORMAT_VERSION:
-                raise DataError(
-                    f"{meta_path} has model format version {meta.get('version')}; this "
-                    f"underdog reads version {FORMAT_VERSION}"
-                )
-            arch = meta["architecture"]
-            module = mlp(
-                arch["in_features"],
-                arch["num_classes"],
-                hidden=tuple(arch["hidden"]),
-                dropout=arch["dropout"],
-            )
-            model = cls(
-                module=module,
-                preprocessor=Preprocessor.from_dict(meta["preprocessing"]),
-                classes=tuple(meta["classes"]),
-                target=meta["target"],
-                recipe=meta["recipe"],
-                posthoc=PostHoc.from_dict(meta["posthoc"]),
-                hidden=tuple(arch["hidden"]),
-                dropout=arch["dropout"],
-                info=meta.get("training", {}),
-            )
-        except (KeyError, TypeError, ValueError) as exc:  # a description of another shape
-            if isinstance(exc, DataError):
-                raise
-            detail = f"no {exc.args[0]!r} entry" if isinstance(exc, KeyError) else exc
-            raise DataError(f"cannot read the model in {os.fspath(directory)}: {detail}") from exc
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:  # only the file's content
+            raise DataError(f"{meta_path} is not an underdog model description: {exc}") from exc
+        # Checked entry by entry first, so that the constructors below meet only valid
+        # input: an error they raise is a bug in underdog, and keeps its traceback.
+        check_description(meta, path=meta_path, version=FORMAT_VERSION)
+        arch = meta["architecture"]
+        module = mlp(
+            arch["in_features"],
+            arch["num_classes"],
+            hidden=tuple(arch["hidden"]),
+            dropout=arch["dropout"],
+        )
+        model = cls(
+            module=module,
+            preprocessor=Preprocessor.from_dict(meta["preprocessing"]),
+            classes=tuple(meta["classes"]),
+            target=meta["target"],
+            recipe=meta["recipe"],
+            posthoc=PostHoc.from_dict(meta["posthoc"]),
+            hidden=tuple(arch["hidden"]),
+            dropout=arch["dropout"],
+            info=meta.get("training", {}),
+        )
         module.load_state_dict(_read_weights(weights_path, module))
         module.eval()
         return model
