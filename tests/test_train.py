@@ -133,6 +133,8 @@ def test_bad_parameters():
         fit(mlp(4, 2), x, y, loss=CrossEntropyLoss(), epochs=0)
     with pytest.raises(InvalidParameterError, match="'dropout' parameter of mlp"):
         mlp(4, 2, dropout=1.0)
+    with pytest.raises(InvalidParameterError, match="'device' parameter of fit"):
+        fit(mlp(4, 2), x, y, loss=CrossEntropyLoss(), device="gpu")
 
 
 class _NoNumpy(torch.Tensor):

@@ -33,7 +33,7 @@ import torch
 from torch import nn
 
 from ._dist import distributed_active
-from ._validation import check_int, check_real
+from ._validation import check_device, check_int, check_real
 from .exceptions import InvalidParameterError
 
 __all__ = [
@@ -293,7 +293,7 @@ def fit(
         eval_batch_size = batch_size
     eval_batch_size = check_int(eval_batch_size, name="eval_batch_size", owner=owner, low=1)
 
-    device = torch.device(device) if device is not None else _module_device(model)
+    device = check_device(device, name="device", owner=owner) or _module_device(model)
     x = _as_tensor(x, dtype=torch.float32, device=device)
     y = _as_tensor(y, dtype=torch.long, device=device)
     has_val = x_val is not None and y_val is not None and len(y_val) > 0
