@@ -57,7 +57,7 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
 
 import torch  # noqa: E402
 
-from underdog._argtypes import hidden_sizes, int_at_least, positive_int  # noqa: E402
+from underdog._argtypes import add_run_options, int_at_least, positive_int  # noqa: E402
 from underdog._io import write_file_atomically  # noqa: E402
 from underdog.compare import CompareConfig, prepare_fold, run_fold  # noqa: E402
 from underdog.data import DATASETS, read_keel, table_from_frame  # noqa: E402
@@ -449,21 +449,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         type=positive_int,
         help="run only the first N folds of each repeat (smoke runs)",
     )
-    parser.add_argument("--epochs", type=positive_int, default=d.epochs, help=f"({d.epochs})")
-    parser.add_argument("--patience", type=positive_int, default=d.patience, help=f"({d.patience})")
-    parser.add_argument(
-        "--batch-size", type=positive_int, default=d.batch_size, help=f"({d.batch_size})"
-    )
-    parser.add_argument(
-        "--hidden", type=hidden_sizes, default="128", help="hidden layer sizes (128)"
-    )
-    parser.add_argument(
-        "--jobs",
-        type=positive_int,
-        default=os.cpu_count() or 1,
-        help="worker processes, one thread each (CPU count)",
-    )
-    parser.add_argument("--out", default="bench-results/keel", help="results directory")
+    add_run_options(parser, d, out="bench-results/keel")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     args = parser.parse_args(argv)
     started = time.perf_counter()

@@ -40,7 +40,7 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
 
 import torch  # noqa: E402
 
-from underdog._argtypes import hidden_sizes, imbalance_ratio, positive_int  # noqa: E402
+from underdog._argtypes import add_run_options, imbalance_ratio, positive_int  # noqa: E402
 from underdog._io import write_file_atomically  # noqa: E402
 from underdog.compare import CompareConfig, prepare_fold, run_fold  # noqa: E402
 from underdog.data import load_dataset  # noqa: E402
@@ -247,21 +247,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         default=",".join(DEFAULT_RECIPES),
         help="comma-separated recipe names ('all': the registry)",
     )
-    parser.add_argument("--epochs", type=positive_int, default=d.epochs, help=f"({d.epochs})")
-    parser.add_argument("--patience", type=positive_int, default=d.patience, help=f"({d.patience})")
-    parser.add_argument(
-        "--batch-size", type=positive_int, default=d.batch_size, help=f"({d.batch_size})"
-    )
-    parser.add_argument(
-        "--hidden", type=hidden_sizes, default="128", help="hidden layer sizes (128)"
-    )
-    parser.add_argument(
-        "--jobs",
-        type=positive_int,
-        default=os.cpu_count() or 1,
-        help="worker processes, one thread each (CPU count)",
-    )
-    parser.add_argument("--out", default="bench-results/longtail", help="results directory")
+    add_run_options(parser, d, out="bench-results/longtail")
     args = parser.parse_args(argv)
     started = time.perf_counter()
 

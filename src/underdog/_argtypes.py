@@ -11,8 +11,17 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
+from typing import Any
 
-__all__ = ["hidden_sizes", "imbalance_ratio", "int_at_least", "nonnegative_int", "positive_int"]
+__all__ = [
+    "add_run_options",
+    "hidden_sizes",
+    "imbalance_ratio",
+    "int_at_least",
+    "nonnegative_int",
+    "positive_int",
+]
 
 
 def hidden_sizes(text: str) -> tuple[int, ...]:
@@ -56,3 +65,25 @@ def imbalance_ratio(text: str) -> float:
     if not (math.isfinite(value) and value >= 1):
         raise argparse.ArgumentTypeError(f"expected a finite number of at least 1; got {text!r}")
     return value
+
+
+def add_run_options(parser: argparse.ArgumentParser, defaults: Any, *, out: str) -> None:
+    """The options the benchmark scripts share: ``--epochs``, ``--patience``,
+    ``--batch-size`` (defaults from ``defaults``, a ``CompareConfig``), ``--hidden``,
+    ``--jobs`` (worker processes) and ``--out`` (default ``out``)."""
+    d = defaults
+    parser.add_argument("--epochs", type=positive_int, default=d.epochs, help=f"({d.epochs})")
+    parser.add_argument("--patience", type=positive_int, default=d.patience, help=f"({d.patience})")
+    parser.add_argument(
+        "--batch-size", type=positive_int, default=d.batch_size, help=f"({d.batch_size})"
+    )
+    parser.add_argument(
+        "--hidden", type=hidden_sizes, default="128", help="hidden layer sizes (128)"
+    )
+    parser.add_argument(
+        "--jobs",
+        type=positive_int,
+        default=os.cpu_count() or 1,
+        help="worker processes, one thread each (CPU count)",
+    )
+    parser.add_argument("--out", default=out, help="results directory")
