@@ -208,6 +208,19 @@ def _sigmoid_focal_block(input, target, keep, pos, neg, gamma, smoothing, out):
     return _combine(term_pos, term_neg, slope_pos, slope_neg, t, keep, out, negated=pos is not None)
 
 
+def _save_slope(ctx, loss: torch.Tensor, slope: torch.Tensor) -> torch.Tensor:
+    """Keep ``dl/dx`` (the only tensor backward needs) and return the loss."""
+    ctx.save_for_backward(slope)
+    return loss
+
+
+def _slope_backward(ctx, grad_output: torch.Tensor, what: str, *, inputs: int):
+    """``grad_output * dl/dx`` for the input, None for the other ``inputs - 1`` arguments."""
+    first_order_only(what)
+    (slope,) = ctx.saved_tensors
+    return (grad_output * slope,) + (None,) * (inputs - 1)
+
+
 class SigmoidFocal(torch.autograd.Function):
     """Elementwise ``a t (1-p)^g (-log p) + b (1-t) p^g (-log(1-p))``, ``p = sigmoid(x)``.
 
@@ -228,15 +241,13 @@ class SigmoidFocal(torch.autograd.Function):
         gamma: float,
         smoothing: float,
     ) -> torch.Tensor:
-        loss, grad = _sweep(_sigmoid_focal_block, input, target, keep, pos, neg, gamma, smoothing)
-        ctx.save_for_backward(grad)
-        return loss
+        return _save_slope(
+            ctx, *_sweep(_sigmoid_focal_block, input, target, keep, pos, neg, gamma, smoothing)
+        )
 
     @staticmethod
     def backward(ctx, grad_output: torch.Tensor):
-        first_order_only("the sigmoid focal loss")
-        (grad,) = ctx.saved_tensors
-        return grad_output * grad, None, None, None, None, None, None
+        return _slope_backward(ctx, grad_output, "the sigmoid focal loss", inputs=7)
 
 
 def _asymmetric_block(input, t, keep, gamma_pos, gamma_neg, clip, out):
@@ -306,12 +317,10 @@ class Asymmetric(torch.autograd.Function):
         gamma_neg: float,
         clip: float,
     ) -> torch.Tensor:
-        loss, grad = _sweep(_asymmetric_block, input, target, keep, gamma_pos, gamma_neg, clip)
-        ctx.save_for_backward(grad)
-        return loss
+        return _save_slope(
+            ctx, *_sweep(_asymmetric_block, input, target, keep, gamma_pos, gamma_neg, clip)
+        )
 
     @staticmethod
     def backward(ctx, grad_output: torch.Tensor):
-        first_order_only("the asymmetric loss")
-        (grad,) = ctx.saved_tensors
-        return grad_output * grad, None, None, None, None, None
+        return _slope_backward(ctx, grad_output, "the asymmetric loss", inputs=6)
