@@ -70,26 +70,31 @@ def test_reference_eps_saturates_but_ours_does_not():
     assert asl_reference_code(x, t) < 19  # -log(1e-8) = 18.4
 
 
+@pytest.mark.parametrize("clip", [0.05, 0.0])
 @pytest.mark.parametrize("label", [1.0, 0.0])
-def test_float32_exact_where_p_underflows_or_rounds_to_one(label):
+def test_float32_exact_where_p_underflows_or_rounds_to_one(label, clip):
     # float32 sigmoid is subnormal below x = -87, 0 below -104 and 1 above 17; the loss
     # and its gradient must still follow the float64 log-space formula there.
     x = torch.tensor([-1e4, -200.0, -103.5, -95.0, -88.0, -50.0, -5.0, 0.3, 17.5, 25.0, 1e4])
     target = torch.full_like(x, label)
     got_loss, got_grad = value_and_grad(
-        lambda v: asymmetric_loss_with_logits(v, target, reduction="none"), x
+        lambda v: asymmetric_loss_with_logits(v, target, clip=clip, reduction="none"), x
     )
     z, t = x.double(), target.double()
     p, q = torch.sigmoid(z), torch.sigmoid(-z)
-    p_m = (p - 0.05).clamp(min=0)
-    loss = t * q * F.softplus(-z) - (1 - t) * p_m**4 * torch.log1p(-p_m)
-    # dl/dx: -q (q + p softplus(-x)) for a positive; p q p_m^3 (p_m / (1 - p_m) -
-    # 4 log(1 - p_m)) for a negative.
-    grad = -t * q * (q + p * F.softplus(-z)) + (1 - t) * p * q * p_m**3 * (
-        p_m / (1 - p_m) - 4 * torch.log1p(-p_m)
-    )
-    torch.testing.assert_close(got_loss.double(), loss, rtol=1e-6, atol=6e-8)  # 2^-24
-    torch.testing.assert_close(got_grad.double(), grad, rtol=1e-5, atol=6e-8)
+    sn, sp = F.softplus(-z), F.softplus(z)  # -log p, -log(1 - p)
+    # A positive: loss q sn, dl/dx = -q (q + p sn).
+    loss_pos, grad_pos = q * sn, -q * (q + p * sn)
+    if clip == 0.0:  # a negative: loss p^4 sp, dl/dx = p^4 (p + 4 q sp)
+        loss_neg, grad_neg = p**4 * sp, p**4 * (p + 4 * q * sp)
+    else:  # p_m^4 (-log(1 - p_m)), dl/dx = p q p_m^3 (p_m / (1 - p_m) - 4 log(1 - p_m))
+        p_m = (p - clip).clamp(min=0)
+        loss_neg = -(p_m**4) * torch.log1p(-p_m)
+        grad_neg = p * q * p_m**3 * (p_m / (1 - p_m) - 4 * torch.log1p(-p_m))
+    loss = t * loss_pos + (1 - t) * loss_neg
+    grad = t * grad_pos + (1 - t) * grad_neg
+    torch.testing.assert_close(got_loss.double(), loss, rtol=1e-6, atol=1e-30)
+    torch.testing.assert_close(got_grad.double(), grad, rtol=1e-5, atol=1e-30)
 
 
 def test_clip_discards_easy_negatives():

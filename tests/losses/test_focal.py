@@ -221,3 +221,21 @@ def test_sigmoid_focal_errors():
         sigmoid_focal_with_logits(x, t, pos_weight=torch.ones(2))
     with pytest.raises(ShapeError, match="must have the input's shape"):
         sigmoid_focal_with_logits(x, t[:, :2])
+
+
+@pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0])
+@pytest.mark.parametrize("label", [1.0, 0.0])
+def test_sigmoid_focal_float32_exact_at_saturated_logits(gamma, label):
+    # float32 sigmoid is subnormal below x = -87, 0 below -104 and 1 above 17.
+    x = torch.tensor([-1e4, -200.0, -95.0, -50.0, -5.0, 0.3, 17.5, 25.0, 60.0, 1e4])
+    t = torch.full_like(x, label)
+    leaf = x.clone().requires_grad_()
+    loss = sigmoid_focal_with_logits(leaf, t, gamma=gamma, alpha=None, reduction="none")
+    (grad,) = torch.autograd.grad(loss.sum(), leaf)
+    z, t64 = x.double(), t.double()
+    p, q = torch.sigmoid(z), torch.sigmoid(-z)
+    sn, sp = F.softplus(-z), F.softplus(z)  # -log p, -log(1 - p)
+    want = t64 * q**gamma * sn + (1 - t64) * p**gamma * sp
+    want_grad = -t64 * q**gamma * (q + gamma * p * sn) + (1 - t64) * p**gamma * (p + gamma * q * sp)
+    torch.testing.assert_close(loss.detach().double(), want, rtol=1e-5, atol=1e-30)
+    torch.testing.assert_close(grad.double(), want_grad, rtol=1e-5, atol=1e-30)

@@ -6,15 +6,14 @@ are not kept); backward is one multiplication. On the CPU the sweep runs over bl
 rows that fit in the core's cache (:func:`_sweep`): a kernel makes some twenty passes, and
 in cache a pass costs a fraction of one through memory.
 
-Logarithms never take an ``eps``: ``-log(1 - p) = softplus(x)``, ``-log p = softplus(x) -
-x`` or ``log1p(q / p)`` with ``q = sigmoid(-x)`` (capped where it overflows), and
-``log(1 - p_m) = log1p(p_m / (1 - p_m))``. Losses and gradients are finite for logits of
-+-1e4 and for focusing exponents in (0, 1), where ``(1 - p) ** gamma`` has an infinite
-derivative at ``p = 1`` but the loss's derivative has a finite limit, computed here.
-(``1 - p`` is ``1 - sigmoid(x)`` in the focal kernel: near ``p = 1`` it loses relative
-precision, as BCE's gradient ``sigmoid(x) - 1`` does, only in products that are then
-negligible; the asymmetric kernel computes it as ``sigmoid(-x)``, because its negatives'
-gradient is proportional to it.)
+Logarithms never take an ``eps``: with ``p = sigmoid(x)`` and ``q = 1 - p = sigmoid(-x)``
+(not ``1 - p``, which rounds to 0 once ``p`` rounds to 1), ``-log p = softplus(-x) =
+log1p(q / p)`` and ``-log q = softplus(x) = log1p(p / q)``, capped where the ratio
+overflows, and ``-log(1 - p_m) = log1p(p_m / (1 - p_m))``. Losses and gradients are exact
+to rounding for any finite logit (tests check float32 against float64 ``softplus`` where
+``sigmoid`` underflows or rounds to 1), finite at +-1e4, and finite for focusing exponents
+in (0, 1), where ``(1 - p) ** gamma`` has an infinite derivative at ``p = 1`` but the
+loss's derivative has a finite limit, computed here.
 
 Traceable by ``torch.compile(fullgraph=True)``: no ``.item()``, no branching on tensor
 values (only on Python hyper-parameters).
@@ -35,7 +34,7 @@ __all__ = ["Asymmetric", "SigmoidFocal", "binary_target"]
 
 # Every pass over a block costs about the same, so the kernels work in place, fuse with
 # addcmul_ / lerp_, and compute the gradient in the same sweep as the loss. Notation:
-# sp = softplus(x) = -log(1 - p), sn = softplus(-x) = -log p, q = 1 - p.
+# sp = softplus(x) = -log(1 - p), sn = softplus(-x) = -log p, q = 1 - p = sigmoid(-x).
 
 
 def _power(base: torch.Tensor, neg_log_base: Any, gamma: float) -> torch.Tensor | None:
@@ -59,16 +58,20 @@ def _power(base: torch.Tensor, neg_log_base: Any, gamma: float) -> torch.Tensor 
     return torch.mul(neg_log_base, -gamma).exp_()  # exp(-inf) = 0
 
 
-def _softplus_pair(input: torch.Tensor):
-    """``(sp, sn, p, q)``: ``softplus(x)``, ``softplus(-x)``, ``sigmoid(x)``, ``1 - p``.
+def _sigmoid_pair(input: torch.Tensor):
+    """``(sp, sn, p, q)``: ``softplus(x) = -log(1 - p)``, ``softplus(-x) = -log p``,
+    ``p = sigmoid(x)`` and ``q = 1 - p = sigmoid(-x)``, each exact to rounding.
 
-    ``softplus`` switches to the identity above 40, where ``log1p(exp(-x))`` is below the
-    float64 rounding of ``x``; ``sn = sp - x`` is exact for any finite ``x``.
+    ``q`` is computed as ``sigmoid(-x)``, not ``1 - p`` (which rounds to 0 once ``p``
+    rounds to 1, above x = 17 in float32), and the two logarithms from ``p`` and ``q`` by
+    :func:`_neg_log_sigmoid`: together cheaper than ``softplus``, which computes ``exp``
+    and ``log1p`` for each.
     """
-    sp = F.softplus(input, threshold=40.0)
-    sn = torch.sub(sp, input)
     p = torch.sigmoid(input)
-    q = torch.rsub(p, 1.0)
+    neg_input = torch.neg(input)
+    q = torch.sigmoid(neg_input)
+    sn = _neg_log_sigmoid(neg_input, p, q)
+    sp = _neg_log_sigmoid(input, q, p)
     return sp, sn, p, q
 
 
@@ -98,8 +101,7 @@ def _smooth(target: torch.Tensor, smoothing: float) -> torch.Tensor:
 
 def _neg_log_sigmoid(neg_input: torch.Tensor, p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
     """``-log p = softplus(-x)`` from ``-x``, ``p = sigmoid(x)`` and ``q = sigmoid(-x)``, in a
-    new buffer, at two thirds of the cost of ``softplus`` (which computes ``exp`` and
-    ``log1p``).
+    new buffer (with the roles of ``x``, ``p`` and ``q`` swapped: ``softplus(x)``).
 
     ``log1p(q / p)``, exact to rounding because ``p`` and ``q`` are. Where ``q / p = exp(-x)``
     overflows (or nearly: ``-x`` above ``log(max) - 1``), ``softplus(-x) = -x`` to rounding:
@@ -194,7 +196,7 @@ def _sweep(block, input: torch.Tensor, target: torch.Tensor, keep: torch.Tensor 
 
 def _sigmoid_focal_block(input, target, keep, pos, neg, gamma, smoothing, out):
     t = _smooth(target, smoothing)
-    sp, sn, p, q = _softplus_pair(input)
+    sp, sn, p, q = _sigmoid_pair(input)
     mod_pos = _positive_modulator(q, sp, gamma)  # (1 - p)^g = exp(-g sp)
     mod_neg = _power(p, sn, gamma)  # p^g = exp(-g sn)
     term_neg, slope_neg = _negative_part(sp, p, q, gamma, mod_neg)
@@ -252,7 +254,7 @@ class SigmoidFocal(torch.autograd.Function):
 
 def _asymmetric_block(input, t, keep, gamma_pos, gamma_neg, clip, out):
     if clip == 0.0:
-        sp, sn, p, q = _softplus_pair(input)
+        sp, sn, p, q = _sigmoid_pair(input)
         mod_pos = _positive_modulator(q, sp, gamma_pos)
         mod_neg = _power(p, sn, gamma_neg)
         term_neg, slope_neg = _negative_part(sp, p, q, gamma_neg, mod_neg)
