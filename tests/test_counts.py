@@ -551,3 +551,13 @@ def test_batches_may_be_any_mapping():
     want = np.bincount(torch.cat(labels).numpy(), minlength=3)
     np.testing.assert_array_equal(class_counts(iter(batches)).numpy(), want)
     np.testing.assert_array_equal(class_counts(batches).numpy(), want)  # a list of batches
+
+
+def test_multilabel_rows_given_as_tensors_are_stacked_by_torch():
+    # Rows that require grad cannot go through numpy; torch.stack takes them as they are.
+    rows = [torch.tensor([1.0, 0.0, 1.0], requires_grad=True), torch.tensor([0.0, 0.0, 1.0])]
+    counts = multilabel_counts(rows)
+    matrix = np.array([[1, 0, 1], [0, 0, 1]])
+    np.testing.assert_array_equal(counts.positives.numpy(), matrix.sum(0))
+    np.testing.assert_array_equal(counts.negatives.numpy(), (1 - matrix).sum(0))
+    assert counts.num_samples == 2

@@ -270,3 +270,11 @@ def test_pos_weight_of_a_label_without_negatives_is_zero():
 def test_sample_weight_checks_ignore_index():
     with pytest.raises(InvalidParameterError, match="'ignore_index' parameter of sample_weight"):
         sample_weight([0, 1], [1.0, 2.0], ignore_index="x")
+
+
+def test_label_source_errors_name_the_function_called():
+    batches = [{"labels": torch.ones(2, 3)}, {"labels": torch.zeros(2, 3)}]
+    with pytest.raises(InvalidParameterError, match="'targets' parameter of pos_weight"):
+        pos_weight(batches)
+    with pytest.raises(InvalidParameterError, match="'targets' parameter of binary_class_weight"):
+        binary_class_weight(batches)

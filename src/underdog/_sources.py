@@ -27,6 +27,19 @@ def _to_tensor(labels: Any, *, name: str, owner: str) -> torch.Tensor:
     """Convert a label container to a CPU or device tensor without copying when possible."""
     if isinstance(labels, torch.Tensor):
         return labels.detach()
+    if (
+        isinstance(labels, (list, tuple))
+        and labels
+        and all(isinstance(v, torch.Tensor) for v in labels)
+    ):
+        # Rows (or 0-d labels) as tensors: stacked by torch, on their device, not numpy.
+        rows = [v.detach() for v in labels]
+        if any(row.shape != rows[0].shape for row in rows):
+            raise DataError(
+                f"The '{name}' parameter of {owner} must be rectangular (rows of one length). "
+                f"Got a ragged {type(labels).__name__} instead."
+            )
+        return torch.stack(rows)
     if hasattr(labels, "to_numpy") and not isinstance(labels, np.ndarray):  # pandas
         labels = labels.to_numpy()
     try:

@@ -214,7 +214,25 @@ def multilabel_counts(
         >>> multilabel_counts([[1, 0], [1, 1], [0, 0]])
         MultilabelCounts(positives=tensor([2, 1]), negatives=tensor([1, 2]), num_samples=3)
     """
-    owner = "multilabel_counts"
+    return count_multilabel(
+        targets,
+        ignore_index=ignore_index,
+        target=target,
+        distributed=distributed,
+        owner="multilabel_counts",
+    )
+
+
+def count_multilabel(
+    targets: Any,
+    *,
+    ignore_index: int | None,
+    target: int | str | None,
+    distributed: bool,
+    owner: str,
+) -> MultilabelCounts:
+    """:func:`multilabel_counts`, with errors in the name of the public function ``owner``
+    that received ``targets`` (such as :func:`underdog.pos_weight`)."""
     if ignore_index is not None:
         ignore_index = check_int(ignore_index, name="ignore_index", owner=owner)
         if ignore_index in (0, 1):

@@ -32,7 +32,7 @@ from ._validation import (
     check_weight,
     describe,
 )
-from .counts import MultilabelCounts, multilabel_counts
+from .counts import MultilabelCounts, count_multilabel
 from .exceptions import DataError, InvalidParameterError, ShapeError
 
 __all__ = [
@@ -212,7 +212,9 @@ def class_weight(
     return weights.to(dtype or torch.get_default_dtype())
 
 
-def _label_counts(targets: Any, *, ignore_index: int | None, distributed: bool) -> tuple:
+def _label_counts(
+    targets: Any, *, ignore_index: int | None, distributed: bool, owner: str
+) -> tuple:
     """(MultilabelCounts, was_vector) from 0/1 targets or ready-made counts.
 
     ``was_vector`` is True for a 1-D container (a binary problem with one target per
@@ -222,9 +224,11 @@ def _label_counts(targets: Any, *, ignore_index: int | None, distributed: bool) 
         return targets, False
     vector = False
     if _is_container(targets) and _list_kind(targets) is None:  # lists of batches: as given
-        targets = _to_tensor(targets, name="targets", owner="multilabel_counts")
+        targets = _to_tensor(targets, name="targets", owner=owner)
         vector = targets.ndim == 1
-    counts = multilabel_counts(targets, ignore_index=ignore_index, distributed=distributed)
+    counts = count_multilabel(
+        targets, ignore_index=ignore_index, target=None, distributed=distributed, owner=owner
+    )
     return counts, vector
 
 
@@ -263,7 +267,9 @@ def pos_weight(
     check_option(zero_count, name="zero_count", owner=owner, options=ZERO_COUNT_POLICIES)
     if max_weight is not None:
         check_real(max_weight, name="max_weight", owner=owner, low=0.0, closed="neither")
-    counts, _ = _label_counts(targets, ignore_index=ignore_index, distributed=distributed)
+    counts, _ = _label_counts(
+        targets, ignore_index=ignore_index, distributed=distributed, owner=owner
+    )
     pos = counts.positives.to(torch.float64)
     neg = counts.negatives.to(torch.float64)
     present = pos > 0
@@ -320,7 +326,9 @@ def binary_class_weight(
     """
     owner = "binary_class_weight"
     beta = _check_options(owner, scheme, beta, normalize, max_weight, zero_count)
-    counts, vector = _label_counts(targets, ignore_index=ignore_index, distributed=distributed)
+    counts, vector = _label_counts(
+        targets, ignore_index=ignore_index, distributed=distributed, owner=owner
+    )
     stacked = torch.stack([counts.negatives, counts.positives], dim=-1).to(torch.float64)
     weights = _weights_from_counts(
         stacked,
