@@ -191,9 +191,9 @@ class Preprocessor:
     """Median imputation + standardisation of numeric columns, one-hot of categorical ones.
 
     Fit with :meth:`fit` on the training fold only; :meth:`transform` any rows with the same
-    columns. :meth:`to_dict` / :meth:`from_dict` round-trip through JSON. Both raise
-    :class:`~underdog.DataError` for a feature column name that occurs more than once, and
-    :meth:`transform` for a missing feature column.
+    columns. :meth:`to_dict` / :meth:`from_dict` round-trip through JSON. :meth:`fit` and
+    :meth:`transform` raise :class:`~underdog.DataError` for a feature column name that
+    occurs more than once, and :meth:`transform` for a missing feature column.
     """
 
     numeric: list[str]

@@ -20,9 +20,9 @@ from __future__ import annotations
 import torch
 
 from ..exceptions import DataError
-from ._common import eager, first_order_only, upcast
+from ._common import eager, first_order_only
 
-__all__ = ["SoftmaxFocal", "check_class_targets", "eager", "upcast"]
+__all__ = ["SoftmaxFocal", "check_class_targets"]
 
 
 def check_class_targets(
@@ -116,7 +116,8 @@ class SoftmaxFocal(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_output: torch.Tensor):
         first_order_only(
-            "the softmax imbalance losses (focal, class-balanced, LDAM, logit-adjusted)"
+            "the softmax imbalance losses "
+            "(focal, class-balanced, LDAM, logit-adjusted, balanced softmax)"
         )
         logp, index, grad = ctx.saved_tensors
         # d loss / d log p_y per position, scattered to the target class; the fused

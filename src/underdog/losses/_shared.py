@@ -8,8 +8,8 @@ from __future__ import annotations
 import torch
 
 from ..exceptions import ShapeError
-from ._common import broadcast_sample_weight, reduce_loss, shape_str
-from ._kernels import SoftmaxFocal, check_class_targets, upcast
+from ._common import broadcast_sample_weight, reduce_loss, shape_str, upcast
+from ._kernels import SoftmaxFocal, check_class_targets
 from .cross_entropy import _check_input, cross_entropy
 
 __all__ = ["binary_denominator", "check_index_input", "shifted_cross_entropy", "softmax_rows"]

@@ -38,10 +38,9 @@ from __future__ import annotations
 import torch
 
 from .._validation import check_int, check_real, check_reduction
-from ._common import reduce_loss
+from ._common import eager, reduce_loss, upcast
 from ._constructors import LossModule
 from ._elementwise import Asymmetric, binary_target
-from ._kernels import eager, upcast
 from ._shared import binary_denominator
 from .binary import _check_shapes, binary_cross_entropy_weight_sum
 

@@ -38,8 +38,8 @@ from ..exceptions import ShapeError
 from ..weights import class_weight
 from ._common import broadcast_sample_weight, cross_entropy_weight_sum, shape_str
 from ._constructors import FromCounts, LossModule
-from ._shared import check_index_input
-from .focal import focal_cross_entropy, sigmoid_focal_with_logits
+from ._shared import check_index_input, softmax_rows
+from .focal import sigmoid_focal_with_logits
 
 __all__ = ["ClassBalancedLoss", "class_balanced_loss", "class_balanced_weight"]
 
@@ -76,16 +76,11 @@ def _class_balanced(
             f"The 'counts' of {owner} must have shape ({classes},), one count per class of "
             f"dim 1 of the input {shape_str(input.shape)}. Got shape {shape_str(weight.shape)}."
         )
-    if base == "softmax":
-        return focal_cross_entropy(
-            input,
-            target,
-            gamma=gamma,
-            weight=weight,
-            sample_weight=sample_weight,
-            ignore_index=ignore_index,
-            reduction=reduction,
-        )
+    if base == "softmax":  # checked above: straight to the focal rows
+        return softmax_rows(
+            input, target, gamma=gamma, weight=weight, sample_weight=sample_weight,
+            ignore_index=ignore_index, reduction=reduction, owner=owner,
+        )  # fmt: skip
     keep = target != ignore_index
     safe = torch.where(keep, target, torch.zeros_like(target))
     dtype = torch.promote_types(input.dtype, torch.float32)  # weights stay float32 in half

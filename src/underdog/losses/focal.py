@@ -43,10 +43,9 @@ import torch
 
 from .._validation import check_int, check_real, check_reduction, check_weight
 from ..weights import pos_weight as compute_pos_weight
-from ._common import align_to_class_dim, reduce_loss
+from ._common import align_to_class_dim, eager, reduce_loss, upcast
 from ._constructors import ClassWeightedMean, FromClassWeights, LossModule
 from ._elementwise import SigmoidFocal, binary_target
-from ._kernels import eager, upcast
 from ._shared import binary_denominator, check_index_input, softmax_rows
 from .binary import _check_shapes, binary_cross_entropy_weight_sum
 
