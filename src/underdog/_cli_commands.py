@@ -211,11 +211,9 @@ def _train_and_save(args: argparse.Namespace, table: Any, local_rank: int) -> An
     return model
 
 
-def _train_worker(local_rank: int, argv: list[str]) -> None:
-    """One process of ``underdog train --nproc N``: parse, load, train."""
-    from .cli import build_parser
-
-    args = build_parser().parse_args(argv)
+def _train_worker(local_rank: int, args: argparse.Namespace) -> None:
+    """One process of ``underdog train --nproc N``: load, train. ``args`` are the parent's,
+    already parsed and checked (a ``Namespace`` of plain values pickles to the process)."""
     _train_and_save(args, _load(args), local_rank)
 
 
@@ -231,7 +229,7 @@ def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.nproc > 1:
         if world_size_from_environment() > 1:
             raise UsageError("--nproc starts its own processes; do not combine it with torchrun")
-        spawn(_train_worker, args.nproc, args.argv)
+        spawn(_train_worker, args.nproc, args)
         info = TrainedModel.load(args.out).info
     else:
         joined = init_from_environment()

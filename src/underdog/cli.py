@@ -181,7 +181,6 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
     try:
         with _redirect(out, err):
             args = parser.parse_args(argv)
-        args.argv = argv
     except SystemExit as exc:
         return int(exc.code or 0)
     started = time.perf_counter()
