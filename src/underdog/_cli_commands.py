@@ -218,6 +218,7 @@ def _train_worker(local_rank: int, args: argparse.Namespace) -> None:
 
 
 def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ._io import check_directory_writable
     from .launch import init_from_environment, rank, shutdown, spawn, world_size_from_environment
     from .model import TrainedModel
     from .recipes import get_recipe
@@ -226,9 +227,12 @@ def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     recipe = get_recipe(args.recipe)
     recipe.check(num_classes=table.num_classes, name=table.name)
     _config(args, table.num_classes).check(num_classes=table.num_classes)
+    torchrun = world_size_from_environment() > 1
+    if args.nproc > 1 and torchrun:
+        raise UsageError("--nproc starts its own processes; do not combine it with torchrun")
+    if not torchrun:  # fail before the training, not after it (rank 0 of torchrun: at save)
+        check_directory_writable(args.out)
     if args.nproc > 1:
-        if world_size_from_environment() > 1:
-            raise UsageError("--nproc starts its own processes; do not combine it with torchrun")
         spawn(_train_worker, args.nproc, args)
         info = TrainedModel.load(args.out).info
     else:

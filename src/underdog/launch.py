@@ -12,7 +12,9 @@ from __future__ import annotations
 import datetime
 import gc
 import os
+import pickle
 import socket
+import tempfile
 from collections.abc import Callable
 from typing import Any
 
@@ -22,7 +24,7 @@ import torch.multiprocessing as mp
 
 from . import _dist
 from ._validation import check_int
-from .exceptions import InvalidParameterError
+from .exceptions import InvalidParameterError, UnderdogError
 
 __all__ = [
     "backend_for",
@@ -62,8 +64,18 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _error_path(outbox: str, local_rank: int) -> str:
+    return os.path.join(outbox, f"error.{local_rank}")
+
+
 def _worker(
-    local_rank: int, fn: Callable[..., Any], nproc: int, port: int, backend: str, args: tuple
+    local_rank: int,
+    fn: Callable[..., Any],
+    nproc: int,
+    port: int,
+    backend: str,
+    args: tuple,
+    outbox: str,
 ) -> None:
     if backend == "nccl":
         torch.cuda.set_device(local_rank)
@@ -76,6 +88,13 @@ def _worker(
     )
     try:
         fn(local_rank, *args)
+    except UnderdogError as exc:
+        # The parent gets only a traceback's text from torch; it raises this again. Pickled
+        # first, so that a file, once there, is whole.
+        data = pickle.dumps(exc)
+        with open(_error_path(outbox, local_rank), "wb") as handle:
+            handle.write(data)
+        raise
     finally:
         shutdown()
 
@@ -96,12 +115,30 @@ def spawn(fn: Callable[..., Any], nproc: int, *args: Any) -> None:
     """Run ``fn(local_rank, *args)`` in ``nproc`` processes of one process group.
 
     ``fn`` and ``args`` must be picklable (a module-level function and plain data).
-    Raises ``torch.multiprocessing.ProcessRaisedException`` when a process fails.
+
+    Raises:
+        UnderdogError: the one that ``fn`` raised in the process that failed first (bad
+            input found there, such as a file that no longer reads), raised again here as
+            in one process; the process's traceback is chained as its cause.
+        torch.multiprocessing.ProcessRaisedException: a process failed with any other
+            exception.
     """
     nproc = check_int(nproc, name="nproc", owner="spawn", low=1)
-    mp.spawn(
-        _worker, args=(fn, nproc, _free_port(), backend_for(nproc), args), nprocs=nproc, join=True
-    )
+    with tempfile.TemporaryDirectory(prefix="underdog-spawn-") as outbox:
+        try:
+            mp.spawn(
+                _worker,
+                args=(fn, nproc, _free_port(), backend_for(nproc), args, outbox),
+                nprocs=nproc,
+                join=True,
+            )
+        except mp.ProcessRaisedException as failure:
+            path = _error_path(outbox, failure.error_index)
+            if not os.path.exists(path):
+                raise
+            with open(path, "rb") as handle:  # written by our own process, in our directory
+                error = pickle.load(handle)
+            raise error from failure
 
 
 def _environment_int(name: str, default: int) -> int:
