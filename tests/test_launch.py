@@ -126,3 +126,29 @@ def test_spawn_raises_a_workers_underdog_error_again():
     assert "Traceback" in str(info.value.__cause__)  # the worker's, kept for debugging
     with pytest.raises(torch.multiprocessing.ProcessRaisedException, match="a bug"):
         spawn(_raise_on_rank_1, 2, RuntimeError("a bug"))
+
+
+def _rank_times_ten(local_rank: int, offset: int) -> int:
+    return local_rank * 10 + offset
+
+
+def test_spawn_returns_what_process_0_returned():
+    assert spawn(_rank_times_ten, 2, 7) == 7
+
+
+@pytest.mark.parametrize("nproc", ["1", "2"])
+def test_train_builds_its_config_once_and_does_not_reload_the_model(
+    tmp_path, capsys, monkeypatch, nproc
+):
+    """The parent's checked config is what trains (workers get it too), and the summary
+    comes from the training, not from loading the saved model back."""
+    built = []
+    config = _cli_commands._config
+    monkeypatch.setattr(
+        _cli_commands, "_config", lambda *a, **k: built.append(1) or config(*a, **k)
+    )
+    monkeypatch.setattr(TrainedModel, "load", _fail)
+    args = ["train", "--dataset", "ecoli1", "--epochs", "2", "--out", str(tmp_path / "m")]
+    assert cli.main([*args, "--nproc", nproc]) == 0
+    assert len(built) == 1
+    assert "trained logit-adjusted on 336 rows of ecoli1" in capsys.readouterr().out

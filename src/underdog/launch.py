@@ -64,8 +64,17 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _error_path(outbox: str, local_rank: int) -> str:
-    return os.path.join(outbox, f"error.{local_rank}")
+def _post(outbox: str, name: str, value: Any) -> None:
+    """Leave ``value`` for the parent in ``outbox``: pickled first, so that a file, once
+    there, is whole."""
+    data = pickle.dumps(value)
+    with open(os.path.join(outbox, name), "wb") as handle:
+        handle.write(data)
+
+
+def _collect(outbox: str, name: str) -> Any:
+    with open(os.path.join(outbox, name), "rb") as handle:  # ours, in our directory
+        return pickle.load(handle)
 
 
 def _worker(
@@ -87,14 +96,14 @@ def _worker(
         timeout=TIMEOUT,
     )
     try:
-        fn(local_rank, *args)
+        result = fn(local_rank, *args)
     except UnderdogError as exc:
-        # The parent gets only a traceback's text from torch; it raises this again. Pickled
-        # first, so that a file, once there, is whole.
-        data = pickle.dumps(exc)
-        with open(_error_path(outbox, local_rank), "wb") as handle:
-            handle.write(data)
+        # torch gives the parent only the text of the traceback; it raises this again.
+        _post(outbox, f"error.{local_rank}", exc)
         raise
+    else:
+        if local_rank == 0:
+            _post(outbox, "result", result)
     finally:
         shutdown()
 
@@ -111,10 +120,12 @@ def shutdown() -> None:
         dist.destroy_process_group()
 
 
-def spawn(fn: Callable[..., Any], nproc: int, *args: Any) -> None:
-    """Run ``fn(local_rank, *args)`` in ``nproc`` processes of one process group.
+def spawn(fn: Callable[..., Any], nproc: int, *args: Any) -> Any:
+    """Run ``fn(local_rank, *args)`` in ``nproc`` processes of one process group; returns
+    what it returned in process 0.
 
-    ``fn`` and ``args`` must be picklable (a module-level function and plain data).
+    ``fn``, ``args`` and what ``fn`` returns must be picklable (a module-level function and
+    plain data).
 
     Raises:
         UnderdogError: the one that ``fn`` raised in the process that failed first (bad
@@ -133,12 +144,11 @@ def spawn(fn: Callable[..., Any], nproc: int, *args: Any) -> None:
                 join=True,
             )
         except mp.ProcessRaisedException as failure:
-            path = _error_path(outbox, failure.error_index)
-            if not os.path.exists(path):
+            name = f"error.{failure.error_index}"
+            if not os.path.exists(os.path.join(outbox, name)):
                 raise
-            with open(path, "rb") as handle:  # written by our own process, in our directory
-                error = pickle.load(handle)
-            raise error from failure
+            raise _collect(outbox, name) from failure
+        return _collect(outbox, "result")
 
 
 def _environment_int(name: str, default: int) -> int:
