@@ -206,7 +206,8 @@ def _train_and_save(
     """Train as ``underdog train`` does, with ``config`` on this process's device, and save
     the model; under torch.distributed every rank trains (data-parallel) and only rank 0
     writes. Returns the model's training facts (``TrainedModel.info``)."""
-    from .launch import device_for_rank, rank
+    from ._dist import rank
+    from .launch import device_for_rank
     from .model import train_model
     from .recipes import get_recipe
 
@@ -224,8 +225,9 @@ def _train_worker(local_rank: int, args: argparse.Namespace, config: CompareConf
 
 
 def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ._dist import rank
     from ._io import check_directory_writable
-    from .launch import init_from_environment, rank, shutdown, spawn, world_size_from_environment
+    from .launch import init_from_environment, shutdown, spawn, world_size_from_environment
     from .recipes import get_recipe
 
     table = _load(args)

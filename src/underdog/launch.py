@@ -30,7 +30,6 @@ __all__ = [
     "backend_for",
     "device_for_rank",
     "init_from_environment",
-    "rank",
     "shutdown",
     "spawn",
     "world_size_from_environment",
@@ -51,11 +50,6 @@ def device_for_rank(local_rank: int) -> torch.device:
     if _dist.initialized() and dist.get_backend() == "nccl":
         return torch.device("cuda", local_rank)
     return torch.device("cpu")
-
-
-def rank() -> int:
-    """This process's rank, 0 without a process group."""
-    return _dist.rank()
 
 
 def _free_port() -> int:
