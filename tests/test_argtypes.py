@@ -82,3 +82,16 @@ def test_benchmarks_import_no_private_cli_helpers(script):
         if isinstance(node, ast.ImportFrom) and node.module == "underdog._argtypes"
         for alias in node.names
     }
+
+
+def test_run_options_take_their_defaults_from_the_config():
+    from underdog.compare import CompareConfig
+
+    defaults = CompareConfig(epochs=9, patience=4, batch_size=11, hidden=(32, 16))
+    parser = argparse.ArgumentParser()
+    _argtypes.add_run_options(parser, defaults, out="results")
+    args = parser.parse_args([])
+    assert (args.epochs, args.patience, args.batch_size) == (9, 4, 11)
+    assert args.hidden == (32, 16) and args.out == "results"
+    helps = {action.dest: action.help for action in parser._actions}
+    assert helps["hidden"] == "hidden layer sizes (32,16)" and helps["epochs"] == "(9)"

@@ -1,3 +1,4 @@
+import dataclasses
 import io
 import json
 import os
@@ -9,10 +10,12 @@ import pandas as pd
 import pytest
 import torch
 
+import underdog.compare
 import underdog.weights
 from _tables import TINY_ARGS, binary_csv, make_frame, multiclass_csv
-from underdog.cli import main
-from underdog.data import Preprocessor
+from underdog.cli import build_parser, main
+from underdog.compare import CompareConfig
+from underdog.data import DATASETS, Preprocessor
 from underdog.recipes import DEFAULT_RECIPE, EFFECTIVE_BETA
 from underdog.weights import NORMALIZATIONS, SCHEMES, class_weight
 
@@ -379,3 +382,45 @@ def test_an_internal_error_exits_with_its_traceback(tmp_path):
     assert done.returncode == 1
     assert "Traceback" in done.stderr and "ValueError: a bug" in done.stderr
     assert "underdog: error" not in done.stderr
+
+
+@dataclasses.dataclass(frozen=True)
+class _OtherDefaults(CompareConfig):
+    """Defaults unlike CompareConfig's, to see that the help follows them."""
+
+    folds: int = 7
+    seeds: int = 3
+    metric: str = "macro_f1"
+    hidden: tuple[int, ...] = (32, 16)
+    dropout: float = 0.25
+    lr: float = 0.02
+    weight_decay: float = 0.5
+    epochs: int = 9
+    batch_size: int = 11
+    patience: int = 4
+    val_fraction: float = 0.3
+    num_threads: int | None = 2
+
+
+def test_help_shows_the_defaults_of_the_library(monkeypatch):
+    """Each default in the help is the one an option left out gets: CompareConfig's
+    (replaced here by other values) and digits-lt's imbalance ratio."""
+    monkeypatch.setattr(underdog.compare, "CompareConfig", _OtherDefaults)
+    digits = dataclasses.replace(DATASETS["digits-lt"], imbalance_ratio=12.5)
+    monkeypatch.setitem(DATASETS, "digits-lt", digits)
+    d = _OtherDefaults()
+    expected = {
+        "folds": d.folds, "seeds": d.seeds, "metric": d.metric, "hidden": "32,16",
+        "dropout": d.dropout, "lr": d.lr, "weight_decay": d.weight_decay, "epochs": d.epochs,
+        "batch_size": d.batch_size, "patience": d.patience, "val_fraction": d.val_fraction,
+        "threads": d.num_threads, "imbalance_ratio": "12.5", "seed": 0, "nproc": 1,
+    }  # fmt: skip
+    commands = build_parser()._subparsers._group_actions[0].choices
+    seen = set()
+    for command in ("compare", "train"):
+        for action in commands[command]._actions:
+            if action.dest in expected:
+                text = commands[command]._get_formatter()._expand_help(action)
+                assert text.endswith(f"({expected[action.dest]})"), (command, text)
+                seen.add(action.dest)
+    assert seen == set(expected)

@@ -4,15 +4,25 @@ file (and the entry); errors that are not about the files keep their own type.""
 
 import io
 import json
+import os
 import shutil
+import subprocess
+import sys
+import textwrap
 
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
+try:
+    import resource
+except ImportError:  # not on Windows
+    resource = None
+
 import underdog.model
 from _tables import TINY, make_frame
+from underdog._model_json import MAX_HIDDEN
 from underdog.adjust import PostHoc
 from underdog.cli import main
 from underdog.data import Preprocessor, table_from_frame
@@ -80,14 +90,29 @@ def test_a_corrupt_weights_file_is_one_short_line(model_dir, tmp_path, content):
         ({"foo": torch.zeros(3)}, "does not fit the architecture in model.json: missing 0.weight"),
         ("wrong shape", "'0.weight' has shape (8, 3) where the architecture in model.json"),
         ("not a tensor", "'0.bias' is a list, not a tensor"),
+        ("sparse", "'0.weight' is a sparse_coo tensor, not a dense one"),
+        ("on meta", "'0.weight' is a tensor on meta, not on the CPU"),
+        ("complex", "'0.weight' has dtype torch.complex64, not a floating-point one"),
+        ("expanded", "'0.weight' has shape (8, 5) but holds only 1 value"),
     ],
 )
 def test_weights_that_do_not_fit_the_description(model_dir, tmp_path, state, message):
+    """Loading the weights that pass these checks cannot fail, nor allocate more than the
+    file holds: a tensor expanded from one value is not taken for a whole matrix."""
     good = torch.load(model_dir / "model.pt", weights_only=True)
-    if state == "wrong shape":
-        state = {**good, "0.weight": torch.zeros(8, 3)}
-    elif state == "not a tensor":
+    weight = good["0.weight"]
+    changed = {
+        "wrong shape": torch.zeros(8, 3),
+        "not a tensor": "bias",
+        "sparse": weight.to_sparse(),
+        "on meta": weight.to("meta"),
+        "complex": weight.to(torch.complex64),
+        "expanded": torch.zeros(1).expand(weight.shape),
+    }
+    if state == "not a tensor":
         state = {**good, "0.bias": [0.0] * len(good["0.bias"])}
+    elif isinstance(state, str):
+        state = {**good, "0.weight": changed[state]}
     copy = _copy_with_weights(model_dir, tmp_path, _saved(state))
     with pytest.raises(DataError) as info:
         TrainedModel.load(copy)
@@ -154,11 +179,11 @@ BAD_DESCRIPTIONS = {
     "hidden an int": ({"architecture.hidden": 8}, "'architecture.hidden' must be a list, got 8"),
     "hidden 0": (
         {"architecture.hidden": [0]},
-        "'architecture.hidden[0]' must be an int of at least 1, got 0",
+        f"'architecture.hidden[0]' must be an int in [1, {MAX_HIDDEN}], got 0",
     ),
     "hidden a float": (
         {"architecture.hidden": [8.0]},
-        "'architecture.hidden[0]' must be an int of at least 1, got 8.0",
+        f"'architecture.hidden[0]' must be an int in [1, {MAX_HIDDEN}], got 8.0",
     ),
     "in_features a bool": (
         {"architecture.in_features": True},
@@ -167,6 +192,18 @@ BAD_DESCRIPTIONS = {
     "dropout 1": (
         {"architecture.dropout": 1.0},
         "'architecture.dropout' must be a number in [0, 1), got 1.0",
+    ),
+    "dropout an int beyond float range": (
+        {"architecture.dropout": 10**400},
+        f"'architecture.dropout' must be a number in [0, 1), got {str(10**400)[:77]}...",
+    ),
+    "scale an int beyond float range": (
+        {"preprocessing.scales": [1.0, 10**400]},
+        f"'preprocessing.scales[1]' must be a finite number above 0, got {str(10**400)[:77]}...",
+    ),
+    "hidden of terabytes": (
+        {"architecture.hidden": [8, 10**12]},
+        f"'architecture.hidden[1]' must be an int in [1, {MAX_HIDDEN}], got {10**12}",
     ),
     "another architecture": (
         {"architecture.kind": "cnn"},
@@ -256,8 +293,19 @@ def test_a_bad_model_description_is_one_line_naming_the_file_and_entry(
         ({"format": "another"}, "is not an underdog model description"),
         ({"version": 2}, "has model format version 2; this underdog reads version 1"),
         ({"version": "1"}, "has model format version '1'; this underdog reads version 1"),
+        ('{"a": ' + "1" * 5000 + "}", "is not an underdog model description: Exceeds the limit"),
+        ("[" * 100_000, "is not an underdog model description: maximum recursion depth"),
     ],
-    ids=["not an object", "not JSON", "not UTF-8", "format", "version", "version a string"],
+    ids=[
+        "not an object",
+        "not JSON",
+        "not UTF-8",
+        "format",
+        "version",
+        "version a string",
+        "an int of 5000 digits",
+        "nested too deep",
+    ],  # fmt: skip
 )
 def test_a_file_that_is_no_model_description_is_one_line(model_dir, tmp_path, change, message):
     copy = _with_description(model_dir, tmp_path, change)
@@ -265,6 +313,30 @@ def test_a_file_that_is_no_model_description_is_one_line(model_dir, tmp_path, ch
     assert code == 2 and out == "" and not wrote
     assert err.startswith(f"underdog: error: {copy / 'model.json'} {message}"), err
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.skipif(resource is None, reason="needs resource.setrlimit (Unix)")
+def test_sizes_the_weights_do_not_have_are_not_allocated(model_dir, tmp_path):
+    """The weights are checked against the architecture before any memory is allocated for
+    it: the widest hidden layer model.json may describe (tens of GB of weights) is a
+    mismatch with the file, reported as such under a 4 GiB address-space limit."""
+    copy = _with_description(model_dir, tmp_path, {"architecture.hidden": [MAX_HIDDEN]})
+    data = tmp_path / "new.csv"
+    make_frame(10, seed=1).to_csv(data, index=False)
+    script = textwrap.dedent(f"""
+        import resource, sys
+        resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+        from underdog.cli import main
+        sys.exit(main(["predict", {str(copy)!r}, {str(data)!r}]))
+    """)
+    src = os.path.join(os.path.dirname(__file__), "..", "src")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": src}, timeout=120)  # fmt: skip
+    assert (done.returncode, done.stdout) == (2, ""), done.stderr
+    assert done.stderr == (
+        f"underdog: error: {copy / 'model.pt'} is not a valid underdog model file: '0.weight' "
+        f"has shape (8, 5) where the architecture in model.json needs ({MAX_HIDDEN}, 5)\n"
+    )
 
 
 def test_a_threshold_needs_its_minority_class(tmp_path):

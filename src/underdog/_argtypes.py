@@ -69,7 +69,7 @@ def imbalance_ratio(text: str) -> float:
 
 def add_run_options(parser: argparse.ArgumentParser, defaults: Any, *, out: str) -> None:
     """The options the benchmark scripts share: ``--epochs``, ``--patience``,
-    ``--batch-size`` (defaults from ``defaults``, a ``CompareConfig``), ``--hidden``,
+    ``--batch-size``, ``--hidden`` (defaults from ``defaults``, a ``CompareConfig``),
     ``--jobs`` (worker processes) and ``--out`` (default ``out``)."""
     d = defaults
     parser.add_argument("--epochs", type=positive_int, default=d.epochs, help=f"({d.epochs})")
@@ -77,8 +77,9 @@ def add_run_options(parser: argparse.ArgumentParser, defaults: Any, *, out: str)
     parser.add_argument(
         "--batch-size", type=positive_int, default=d.batch_size, help=f"({d.batch_size})"
     )
+    sizes = ",".join(map(str, d.hidden))
     parser.add_argument(
-        "--hidden", type=hidden_sizes, default="128", help="hidden layer sizes (128)"
+        "--hidden", type=hidden_sizes, default=d.hidden, help=f"hidden layer sizes ({sizes})"
     )
     parser.add_argument(
         "--jobs",

@@ -9,8 +9,12 @@ reports both as one line with exit code 2.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from .folds import CompareConfig
 
 __all__ = [
     "ProgressBar",
@@ -58,7 +62,8 @@ def _load(args: argparse.Namespace):
     return load_table(args.file, target=args.target)
 
 
-def _config(args: argparse.Namespace, num_classes: int, *, device: str | None = None):
+def _config(args: argparse.Namespace, num_classes: int) -> CompareConfig:
+    """The ``CompareConfig`` of the training options given (the defaults for the others)."""
     from .compare import CompareConfig
     from .metrics import BINARY_METRICS
 
@@ -66,7 +71,6 @@ def _config(args: argparse.Namespace, num_classes: int, *, device: str | None = 
         raise UsageError(
             f"--metric {args.metric} needs a binary target; this one has {num_classes} classes"
         )
-    defaults = CompareConfig()
     options = {
         key: getattr(args, key)
         for key in (
@@ -85,10 +89,9 @@ def _config(args: argparse.Namespace, num_classes: int, *, device: str | None = 
         )  # fmt: skip
         if getattr(args, key, None) is not None
     }
-    threads = getattr(args, "threads", None)
-    return CompareConfig(
-        **{**defaults.__dict__, **options, "num_threads": threads or 1, "device": device}
-    )
+    if getattr(args, "threads", None) is not None:
+        options["num_threads"] = args.threads
+    return dataclasses.replace(CompareConfig(), **options)
 
 
 class ProgressBar:
@@ -197,46 +200,52 @@ def cmd_weights(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
-def _train_and_save(args: argparse.Namespace, table: Any, local_rank: int) -> Any:
-    """Train as ``underdog train`` does and save the model; under torch.distributed every
-    rank trains (data-parallel) and only rank 0 writes. Returns the trained model."""
-    from .launch import device_for_rank, rank
+def _train_and_save(
+    args: argparse.Namespace, table: Any, config: CompareConfig, local_rank: int
+) -> dict:
+    """Train as ``underdog train`` does, with ``config`` on this process's device, and save
+    the model; under torch.distributed every rank trains (data-parallel) and only rank 0
+    writes. Returns the model's training facts (``TrainedModel.info``)."""
+    from ._dist import rank
+    from .launch import device_for_rank
     from .model import train_model
     from .recipes import get_recipe
 
-    config = _config(args, table.num_classes, device=str(device_for_rank(local_rank)))
+    config = dataclasses.replace(config, device=str(device_for_rank(local_rank)))
     model = train_model(table, get_recipe(args.recipe), config=config, seed=args.seed)
     if rank() == 0:
         model.save(args.out)
-    return model
+    return model.info
 
 
-def _train_worker(local_rank: int, argv: list[str]) -> None:
-    """One process of ``underdog train --nproc N``: parse, load, train."""
-    from .cli import build_parser
-
-    args = build_parser().parse_args(argv)
-    _train_and_save(args, _load(args), local_rank)
+def _train_worker(local_rank: int, args: argparse.Namespace, config: CompareConfig) -> dict:
+    """One process of ``underdog train --nproc N``: load, train. ``args`` and ``config`` are
+    the parent's, already checked (plain values, pickled to the process)."""
+    return _train_and_save(args, _load(args), config, local_rank)
 
 
 def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .launch import init_from_environment, rank, shutdown, spawn, world_size_from_environment
-    from .model import TrainedModel
+    from ._dist import rank
+    from ._io import check_directory_writable
+    from .launch import init_from_environment, shutdown, spawn, world_size_from_environment
     from .recipes import get_recipe
 
     table = _load(args)
     recipe = get_recipe(args.recipe)
     recipe.check(num_classes=table.num_classes, name=table.name)
-    _config(args, table.num_classes).check(num_classes=table.num_classes)
+    config = _config(args, table.num_classes)
+    config.check(num_classes=table.num_classes)
+    torchrun = world_size_from_environment() > 1
+    if args.nproc > 1 and torchrun:
+        raise UsageError("--nproc starts its own processes; do not combine it with torchrun")
+    if not torchrun:  # fail before the training, not after it (rank 0 of torchrun: at save)
+        check_directory_writable(args.out)
     if args.nproc > 1:
-        if world_size_from_environment() > 1:
-            raise UsageError("--nproc starts its own processes; do not combine it with torchrun")
-        spawn(_train_worker, args.nproc, args.argv)
-        info = TrainedModel.load(args.out).info
+        info = spawn(_train_worker, args.nproc, args, config)  # rank 0's
     else:
         joined = init_from_environment()
         try:
-            info = _train_and_save(args, table, joined or 0).info
+            info = _train_and_save(args, table, config, joined or 0)
             this_rank = rank()
         finally:
             if joined is not None:

@@ -6,7 +6,31 @@ import os
 import shutil
 import tempfile
 
-__all__ = ["write_file_atomically", "write_files_atomically"]
+__all__ = ["check_directory_writable", "write_file_atomically", "write_files_atomically"]
+
+
+def _not_a_directory(path: str) -> NotADirectoryError:
+    return NotADirectoryError(f"{path} exists and is not a directory")
+
+
+def check_directory_writable(directory: str | os.PathLike) -> None:
+    """Raise the ``OSError`` that :func:`write_files_atomically` would meet writing into
+    ``directory`` (a file where a directory must be, no permission to create or write),
+    before the work that produces the files, and without leaving anything behind: a
+    temporary directory is made and removed where the files would be staged (in
+    ``directory`` if it exists, else in its nearest existing ancestor, where the missing
+    directories would be created).
+    """
+    directory = os.path.abspath(os.fspath(directory))
+    ancestor = directory
+    while not os.path.exists(ancestor):  # the root always exists
+        ancestor = os.path.dirname(ancestor)
+    if not os.path.isdir(ancestor):
+        raise _not_a_directory(ancestor)
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=f".{os.path.basename(directory)}.", dir=ancestor))
+    except OSError as exc:  # name the directory asked for, not the temporary one
+        raise OSError(exc.errno, exc.strerror, directory) from exc
 
 
 def write_files_atomically(directory: str | os.PathLike, files: dict[str, bytes]) -> None:
@@ -32,7 +56,7 @@ def write_files_atomically(directory: str | os.PathLike, files: dict[str, bytes]
             raise
         return
     if not os.path.isdir(directory):
-        raise NotADirectoryError(f"{directory} exists and is not a directory")
+        raise _not_a_directory(directory)
     for name, content in files.items():
         write_file_atomically(os.path.join(directory, name), content)
 

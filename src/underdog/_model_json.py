@@ -28,7 +28,7 @@ from ._validation import describe
 from .adjust import KINDS
 from .exceptions import DataError
 
-__all__ = ["SCHEMA", "check_description"]
+__all__ = ["MAX_HIDDEN", "SCHEMA", "check_description"]
 
 
 @dataclass(frozen=True)
@@ -42,17 +42,32 @@ class _Nullable:
     spec: Any
 
 
-def _int(low: int) -> _Leaf:
+def _int(low: int, high: int | None = None) -> _Leaf:
+    what = f"an int of at least {low}" if high is None else f"an int in [{low}, {high}]"
     return _Leaf(
-        f"an int of at least {low}",
-        lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= low,
+        what,
+        lambda v: (
+            isinstance(v, int)
+            and not isinstance(v, bool)
+            and low <= v
+            and (high is None or v <= high)
+        ),
     )
+
+
+def _finite(v: int | float) -> bool:
+    """``math.isfinite``, false for the ints of JSON beyond float range (where it raises
+    ``OverflowError``)."""
+    try:
+        return math.isfinite(v)
+    except OverflowError:
+        return False
 
 
 def _real(what: str, within: Callable[[float], bool] = lambda x: True) -> _Leaf:
     def test(v: Any) -> bool:
         number = isinstance(v, (int, float)) and not isinstance(v, bool)
-        return number and math.isfinite(v) and within(v)
+        return number and _finite(v) and within(v)
 
     return _Leaf(what, test)
 
@@ -67,6 +82,11 @@ _STR = _Leaf("a string", lambda v: isinstance(v, str))
 _LABEL = _Leaf("a string, number or boolean", lambda v: isinstance(v, (str, int, float, bool)))
 _REAL = _real("a finite number")
 _POSITIVE = _real("a finite number above 0", lambda x: x > 0)
+#: The largest hidden layer size: the product of two sizes must fit PyTorch's int64 sizes
+#: for ``mlp`` to build the module on the ``meta`` device, where the weights' shapes are
+#: compared before anything is allocated. (``in_features`` and ``num_classes`` are bounded
+#: by the lengths of other entries.) No file of weights could hold a layer this wide.
+MAX_HIDDEN = 2**31 - 1
 
 #: What ``model.json`` holds besides ``format`` and ``version`` (see ``docs/cli.md``).
 SCHEMA: dict = {
@@ -77,7 +97,7 @@ SCHEMA: dict = {
         "kind": _one_of("mlp"),
         "in_features": _int(1),
         "num_classes": _int(2),
-        "hidden": [_int(1)],
+        "hidden": [_int(1, MAX_HIDDEN)],
         "dropout": _real("a number in [0, 1)", lambda x: 0 <= x < 1),
     },
     "preprocessing": {
@@ -180,7 +200,7 @@ def check_description(meta: Any, *, path: str, version: int) -> None:
     Raises:
         DataError: one sentence naming ``path`` and the offending entry, such as
             ``.../model.json is not a valid underdog model description: 'architecture.hidden[0]'
-            must be an int of at least 1, got 0``.
+            must be an int in [1, 2147483647], got 0``.
     """
     if not isinstance(meta, dict) or meta.get("format") != "underdog-model":
         raise DataError(f"{path} is not an underdog model description")

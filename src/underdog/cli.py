@@ -44,7 +44,7 @@ PROG = "underdog"
 def _training_options(parser: argparse.ArgumentParser) -> None:
     from .compare import CompareConfig
 
-    d = CompareConfig()
+    d = CompareConfig()  # the defaults: an option left out keeps CompareConfig's value
     group = parser.add_argument_group("training (an MLP on the preprocessed features)")
     group.add_argument("--epochs", type=positive_int, help=f"maximum epochs ({d.epochs})")
     group.add_argument("--patience", type=positive_int, help=f"early stopping ({d.patience})")
@@ -54,17 +54,23 @@ def _training_options(parser: argparse.ArgumentParser) -> None:
         type=positive_int,
         help="rows per forward pass on the validation split (the batch size)",
     )
-    group.add_argument("--hidden", type=hidden_sizes, help="hidden layer sizes (128)")
+    group.add_argument(
+        "--hidden", type=hidden_sizes, help=f"hidden layer sizes ({','.join(map(str, d.hidden))})"
+    )
     group.add_argument("--dropout", type=float, help=f"dropout ({d.dropout})")
     group.add_argument("--lr", type=float, help=f"AdamW learning rate ({d.lr})")
     group.add_argument("--weight-decay", type=float, help=f"AdamW weight decay ({d.weight_decay})")
     group.add_argument(
         "--val-fraction", type=float, help=f"validation split of each class ({d.val_fraction})"
     )
-    group.add_argument("--threads", type=positive_int, help="torch threads per process (1)")
+    group.add_argument(
+        "--threads", type=positive_int, help=f"torch threads per process ({d.num_threads})"
+    )
 
 
 def _data_options(parser: argparse.ArgumentParser, *, builtin: bool = True) -> None:
+    from .data import DATASETS
+
     parser.add_argument("file", nargs="?", metavar="FILE", help="a .csv, .parquet or KEEL .dat")
     parser.add_argument("--target", metavar="COL", help="the class column of FILE")
     if builtin:
@@ -73,7 +79,8 @@ def _data_options(parser: argparse.ArgumentParser, *, builtin: bool = True) -> N
             "--imbalance-ratio",
             type=imbalance_ratio,
             metavar="IR",
-            help="digits-lt only: head / tail class size (50)",
+            help="digits-lt only: head / tail class size "
+            f"({DATASETS['digits-lt'].imbalance_ratio:g})",
         )
 
 
@@ -91,10 +98,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .compare import CompareConfig
     from .metrics import METRICS
     from .recipes import DEFAULT_RECIPE, EFFECTIVE_BETA
     from .weights import NORMALIZATIONS
 
+    d = CompareConfig()
     parser = _Parser(prog=PROG, description="Train and compare classifiers on imbalanced data.")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -107,10 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _data_options(p)
     p.add_argument("--recipes", help="comma-separated recipe names, or 'all'")
-    p.add_argument("--folds", type=positive_int, help="stratified folds (5)")
-    p.add_argument("--seeds", type=positive_int, help="repetitions with new folds (1)")
-    p.add_argument("--metric", choices=METRICS, help="sort and tune by (balanced_accuracy)")
-    p.add_argument("--out", default="underdog-report", help="report directory (underdog-report)")
+    p.add_argument("--folds", type=positive_int, help=f"stratified folds ({d.folds})")
+    p.add_argument("--seeds", type=positive_int, help=f"repetitions with new folds ({d.seeds})")
+    p.add_argument("--metric", choices=METRICS, help=f"sort and tune by ({d.metric})")
+    p.add_argument("--out", default="underdog-report", help="report directory (%(default)s)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     _training_options(p)
     p.set_defaults(func=cmd_compare)
@@ -126,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--scheme",
         default="balanced",
         choices=weight_schemes(),
-        help="weighting scheme (balanced)",
+        help="weighting scheme (%(default)s)",
     )
     p.add_argument("--beta", type=float, help=f"effective-number beta ({EFFECTIVE_BETA})")
     p.add_argument("--normalize", choices=NORMALIZATIONS, help="normalisation")
@@ -141,13 +150,13 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"recipe name ({DEFAULT_RECIPE}: the best on the benchmarks of docs/benchmarks.md)",
     )
     p.add_argument("--out", required=True, metavar="MODEL_DIR", help="model directory")
-    p.add_argument("--metric", choices=METRICS, help="tune post-hoc rules by")
-    p.add_argument("--seed", type=nonnegative_int, default=0, help="random seed (0)")
+    p.add_argument("--metric", choices=METRICS, help=f"tune post-hoc rules by ({d.metric})")
+    p.add_argument("--seed", type=nonnegative_int, default=0, help="random seed (%(default)s)")
     p.add_argument(
         "--nproc",
         type=positive_int,
         default=1,
-        help="train data-parallel on N local processes (gloo on CPU, NCCL on GPUs) (1)",
+        help="train data-parallel on N local processes (gloo on CPU, NCCL on GPUs) (%(default)s)",
     )
     _training_options(p)
     p.set_defaults(func=cmd_train)
@@ -181,7 +190,6 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
     try:
         with _redirect(out, err):
             args = parser.parse_args(argv)
-        args.argv = argv
     except SystemExit as exc:
         return int(exc.code or 0)
     started = time.perf_counter()

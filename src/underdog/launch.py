@@ -12,7 +12,9 @@ from __future__ import annotations
 import datetime
 import gc
 import os
+import pickle
 import socket
+import tempfile
 from collections.abc import Callable
 from typing import Any
 
@@ -22,13 +24,12 @@ import torch.multiprocessing as mp
 
 from . import _dist
 from ._validation import check_int
-from .exceptions import InvalidParameterError
+from .exceptions import InvalidParameterError, UnderdogError
 
 __all__ = [
     "backend_for",
     "device_for_rank",
     "init_from_environment",
-    "rank",
     "shutdown",
     "spawn",
     "world_size_from_environment",
@@ -51,19 +52,33 @@ def device_for_rank(local_rank: int) -> torch.device:
     return torch.device("cpu")
 
 
-def rank() -> int:
-    """This process's rank, 0 without a process group."""
-    return _dist.rank()
-
-
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
+def _post(outbox: str, name: str, value: Any) -> None:
+    """Leave ``value`` for the parent in ``outbox``: pickled first, so that a file, once
+    there, is whole."""
+    data = pickle.dumps(value)
+    with open(os.path.join(outbox, name), "wb") as handle:
+        handle.write(data)
+
+
+def _collect(outbox: str, name: str) -> Any:
+    with open(os.path.join(outbox, name), "rb") as handle:  # ours, in our directory
+        return pickle.load(handle)
+
+
 def _worker(
-    local_rank: int, fn: Callable[..., Any], nproc: int, port: int, backend: str, args: tuple
+    local_rank: int,
+    fn: Callable[..., Any],
+    nproc: int,
+    port: int,
+    backend: str,
+    args: tuple,
+    outbox: str,
 ) -> None:
     if backend == "nccl":
         torch.cuda.set_device(local_rank)
@@ -75,7 +90,14 @@ def _worker(
         timeout=TIMEOUT,
     )
     try:
-        fn(local_rank, *args)
+        result = fn(local_rank, *args)
+    except UnderdogError as exc:
+        # torch gives the parent only the text of the traceback; it raises this again.
+        _post(outbox, f"error.{local_rank}", exc)
+        raise
+    else:
+        if local_rank == 0:
+            _post(outbox, "result", result)
     finally:
         shutdown()
 
@@ -92,16 +114,35 @@ def shutdown() -> None:
         dist.destroy_process_group()
 
 
-def spawn(fn: Callable[..., Any], nproc: int, *args: Any) -> None:
-    """Run ``fn(local_rank, *args)`` in ``nproc`` processes of one process group.
+def spawn(fn: Callable[..., Any], nproc: int, *args: Any) -> Any:
+    """Run ``fn(local_rank, *args)`` in ``nproc`` processes of one process group; returns
+    what it returned in process 0.
 
-    ``fn`` and ``args`` must be picklable (a module-level function and plain data).
-    Raises ``torch.multiprocessing.ProcessRaisedException`` when a process fails.
+    ``fn``, ``args`` and what ``fn`` returns must be picklable (a module-level function and
+    plain data).
+
+    Raises:
+        UnderdogError: the one that ``fn`` raised in the process that failed first (bad
+            input found there, such as a file that no longer reads), raised again here as
+            in one process; the process's traceback is chained as its cause.
+        torch.multiprocessing.ProcessRaisedException: a process failed with any other
+            exception.
     """
     nproc = check_int(nproc, name="nproc", owner="spawn", low=1)
-    mp.spawn(
-        _worker, args=(fn, nproc, _free_port(), backend_for(nproc), args), nprocs=nproc, join=True
-    )
+    with tempfile.TemporaryDirectory(prefix="underdog-spawn-") as outbox:
+        try:
+            mp.spawn(
+                _worker,
+                args=(fn, nproc, _free_port(), backend_for(nproc), args, outbox),
+                nprocs=nproc,
+                join=True,
+            )
+        except mp.ProcessRaisedException as failure:
+            name = f"error.{failure.error_index}"
+            if not os.path.exists(os.path.join(outbox, name)):
+                raise
+            raise _collect(outbox, name) from failure
+        return _collect(outbox, "result")
 
 
 def _environment_int(name: str, default: int) -> int:

@@ -105,19 +105,29 @@ class TrainedModel:
         try:
             with open(meta_path, encoding="utf-8") as handle:
                 meta = json.load(handle)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:  # only the file's content
+        # Only the file's content: not JSON or UTF-8 (JSONDecodeError, UnicodeDecodeError),
+        # an int of more digits than Python converts (ValueError), nested too deep.
+        except (ValueError, RecursionError) as exc:
             raise DataError(f"{meta_path} is not an underdog model description: {exc}") from exc
         # Checked entry by entry first, so that the constructors below meet only valid
         # input: an error they raise is a bug in underdog, and keeps its traceback.
         check_description(meta, path=meta_path, version=FORMAT_VERSION)
         arch = meta["architecture"]
-        module = mlp(
-            arch["in_features"],
-            arch["num_classes"],
-            hidden=tuple(arch["hidden"]),
-            dropout=arch["dropout"],
-        )
-        model = cls(
+        # Built on the meta device (shapes, no memory) until the weights are found to fit:
+        # the sizes in model.json are only bounded by MAX_HIDDEN, those in model.pt by the
+        # file's size.
+        with torch.device("meta"):
+            module = mlp(
+                arch["in_features"],
+                arch["num_classes"],
+                hidden=tuple(arch["hidden"]),
+                dropout=arch["dropout"],
+            )
+        state = _read_weights(weights_path, module)
+        module.to_empty(device="cpu")
+        module.load_state_dict(state)
+        module.eval()
+        return cls(
             module=module,
             preprocessor=Preprocessor.from_dict(meta["preprocessing"]),
             classes=tuple(meta["classes"]),
@@ -128,18 +138,17 @@ class TrainedModel:
             dropout=arch["dropout"],
             info=meta.get("training", {}),
         )
-        module.load_state_dict(_read_weights(weights_path, module))
-        module.eval()
-        return model
 
 
 def _read_weights(path: str, module: nn.Module) -> dict[str, torch.Tensor]:
-    """The state dict in ``path``, checked against ``module``'s, so that loading it cannot
-    fail for the file's sake.
+    """The state dict in ``path``, checked against ``module``'s (which may be on the meta
+    device), so that loading it cannot fail for the file's sake nor allocate more than the
+    file holds.
 
     Raises:
         DataError: ``path`` is not a file ``torch.save`` wrote (corrupt, truncated), or does
-            not hold tensors of the names and shapes of ``module``'s state dict.
+            not hold tensors of the names and shapes of ``module``'s state dict, each a
+            dense floating-point CPU tensor that stores all of its values.
     """
     where = f"{path} is not a valid underdog model file"
     try:
@@ -169,10 +178,23 @@ def _read_weights(path: str, module: nn.Module) -> dict[str, torch.Tensor]:
         value = state[key]
         if not isinstance(value, torch.Tensor):
             raise DataError(f"{where}: {key!r} is a {type(value).__name__}, not a tensor")
+        if value.layout != torch.strided:
+            layout = str(value.layout).removeprefix("torch.")
+            raise DataError(f"{where}: {key!r} is a {layout} tensor, not a dense one")
+        if value.device.type != "cpu":  # map_location does not move meta tensors
+            raise DataError(f"{where}: {key!r} is a tensor on {value.device}, not on the CPU")
+        if not value.is_floating_point():
+            raise DataError(f"{where}: {key!r} has dtype {value.dtype}, not a floating-point one")
         if value.shape != tensor.shape:
             raise DataError(
                 f"{where}: {key!r} has shape {tuple(value.shape)} where the architecture in "
                 f"model.json needs {tuple(tensor.shape)}"
+            )
+        stored = value.untyped_storage().nbytes() // value.element_size()
+        if stored < value.numel():  # a view with stride 0 (expand) or overlapping rows
+            values = "value" if stored == 1 else "values"
+            raise DataError(
+                f"{where}: {key!r} has shape {tuple(value.shape)} but holds only {stored} {values}"
             )
     return state
 

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._dist import distributed_active
+from . import _dist
 from ._validation import check_device, check_int, check_real
 from .exceptions import InvalidParameterError
 
@@ -187,8 +187,8 @@ def _module_device(model: nn.Module) -> torch.device:
 
 def _ranks(distributed: bool) -> tuple[int, int]:
     """(world size, rank) of data-parallel training; (1, 0) without it."""
-    if distributed and distributed_active():
-        return torch.distributed.get_world_size(), torch.distributed.get_rank()
+    if distributed and _dist.distributed_active():
+        return _dist.world_size(), _dist.rank()
     return 1, 0
 
 
