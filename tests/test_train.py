@@ -6,8 +6,9 @@ import torch
 
 from underdog.exceptions import InvalidParameterError
 from underdog.losses import CrossEntropyLoss
+from underdog.networks import mlp, predict_logits
 from underdog.samplers import ClassBalancedSampler
-from underdog.train import TrainEvent, fit, mlp, predict_logits, validation_split
+from underdog.train import TrainEvent, fit, validation_split
 
 
 def _data(n=200, seed=0):

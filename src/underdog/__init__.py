@@ -35,9 +35,10 @@ from .weights import binary_class_weight, class_weight, pos_weight, sample_weigh
 # isort: split
 from .adjust import PostHoc, prior_correction, tune_threshold
 from .metrics import evaluate, g_mean_score
+from .networks import mlp
 from .recipes import RECIPES, Recipe, get_recipe
 from .samplers import ClassBalancedSampler, DistributedClassBalancedSampler
-from .train import TrainEvent, TrainResult, fit, mlp
+from .train import TrainEvent, TrainResult, fit
 
 __version__ = "0.1.0"
 

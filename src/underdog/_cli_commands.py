@@ -126,6 +126,7 @@ class ProgressBar:
 
 
 def cmd_compare(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ._io import check_directory_writable
     from .compare import compare
     from .recipes import resolve_recipes
     from .report import format_table, write_report
@@ -133,6 +134,7 @@ def cmd_compare(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     table = _load(args)
     config = _config(args, table.num_classes)
     recipes = resolve_recipes(args.recipes, num_classes=table.num_classes, name=table.name)
+    check_directory_writable(args.out)  # fail before the comparison, not after it
     bar = None if args.quiet else ProgressBar(err)
     try:
         comparison = compare(table, recipes, config=config, progress=bar)

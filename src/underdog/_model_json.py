@@ -5,7 +5,7 @@
 with each other (distinct class labels, one median, mean and scale per numeric column, one
 prior per class, ``in_features`` equal to the number of features the preprocessing
 produces) and what the post-hoc rule of each kind needs. A description that passes is one
-that :func:`~underdog.train.mlp`, :meth:`Preprocessor.from_dict
+that :func:`~underdog.networks.mlp`, :meth:`Preprocessor.from_dict
 <underdog.data.Preprocessor.from_dict>` and :meth:`PostHoc.from_dict
 <underdog.adjust.PostHoc.from_dict>` accept, so :meth:`TrainedModel.load
 <underdog.model.TrainedModel.load>` calls them outside any ``try``: an error they raise is

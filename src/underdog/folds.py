@@ -25,8 +25,9 @@ from .adjust import tune_posthoc
 from .counts import class_counts
 from .data.tables import Preprocessor, Table
 from .metrics import BINARY_METRICS, LABEL_METRICS, evaluate
+from .networks import mlp, predict_logits
 from .recipes import Recipe
-from .train import fit, mlp, predict_logits, validation_split
+from .train import fit, validation_split
 
 __all__ = [
     "CompareConfig",

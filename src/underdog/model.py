@@ -30,8 +30,8 @@ from .adjust import PostHoc
 from .data.tables import Preprocessor, Table
 from .exceptions import DataError
 from .folds import CompareConfig, fit_posthoc, prepare_fold, train_recipe
+from .networks import mlp, predict_logits
 from .recipes import Recipe
-from .train import mlp, predict_logits
 
 __all__ = ["FORMAT_VERSION", "TrainedModel", "train_model"]
 

@@ -8,9 +8,9 @@ reports each epoch to ``callbacks`` as a :class:`TrainEvent`.
 
 Inputs: numpy arrays (or anything ``np.asarray`` takes) and torch tensors on any device.
 Tensors are converted and moved with torch operations only, never through numpy, so CUDA
-tensors work and CPU tensors of the right dtype are not copied. Evaluation (the validation
-split, :func:`predict_logits`) runs the model in batches and concatenates the logits, so its
-memory is bounded by the batch size, not by the number of rows.
+tensors work and CPU tensors of the right dtype are not copied. The validation split is
+evaluated in batches (as :func:`~underdog.networks.predict_logits` does) and the logits
+concatenated, so its memory is bounded by the batch size, not by the number of rows.
 
 Determinism: shuffling, sampling and dropout use a generator state forked from ``seed``, so
 the same inputs give the same model, and the caller's global RNG state is left untouched.
@@ -35,15 +35,9 @@ from torch import nn
 from . import _dist
 from ._validation import check_device, check_int, check_real
 from .exceptions import InvalidParameterError
+from .networks import _as_tensor, _batched_logits, _module_device
 
-__all__ = [
-    "TrainEvent",
-    "TrainResult",
-    "fit",
-    "mlp",
-    "predict_logits",
-    "validation_split",
-]
+__all__ = ["TrainEvent", "TrainResult", "fit", "validation_split"]
 
 
 @dataclass(frozen=True)
@@ -80,41 +74,6 @@ class TrainResult:
     history: list[TrainEvent] = field(default_factory=list)
 
 
-def mlp(
-    in_features: int,
-    num_classes: int,
-    *,
-    hidden: Sequence[int] = (128,),
-    dropout: float = 0.1,
-    seed: int | None = None,
-) -> nn.Sequential:
-    """A multilayer perceptron: ``[Linear -> ReLU -> Dropout] * len(hidden) -> Linear``.
-
-    ``seed`` fixes the initial weights without touching the global RNG.
-
-    Example:
-        >>> mlp(4, 3, hidden=(8,), seed=0)(torch.zeros(2, 4)).shape
-        torch.Size([2, 3])
-    """
-    owner = "mlp"
-    check_int(in_features, name="in_features", owner=owner, low=1)
-    check_int(num_classes, name="num_classes", owner=owner, low=1)
-    check_real(dropout, name="dropout", owner=owner, low=0.0, high=1.0, closed="left")
-    with torch.random.fork_rng(devices=[]):
-        if seed is not None:
-            torch.manual_seed(seed)
-        layers: list[nn.Module] = []
-        width = in_features
-        for size in hidden:
-            check_int(size, name="hidden", owner=owner, low=1)
-            layers += [nn.Linear(width, size), nn.ReLU()]
-            if dropout > 0:
-                layers.append(nn.Dropout(dropout))
-            width = size
-        layers.append(nn.Linear(width, num_classes))
-        return nn.Sequential(*layers)
-
-
 def validation_split(labels: Any, *, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Stratified ``(train, val)`` positions: ``round(fraction * n_c)`` of each class in val,
     at least one for every class with two or more samples (none for a single sample)."""
@@ -134,55 +93,6 @@ def validation_split(labels: Any, *, fraction: float, seed: int) -> tuple[np.nda
         val.append(members[:n_val])
         train.append(members[n_val:])
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
-
-
-def _as_tensor(
-    data: Any, *, dtype: torch.dtype, device: torch.device | None = None
-) -> torch.Tensor:
-    """``data`` as a ``dtype`` tensor on ``device`` (``None``: a tensor's own device, else CPU).
-
-    A tensor is converted with torch operations from whatever device it is on, never
-    through numpy (a CUDA tensor cannot be, and a CPU tensor of this dtype and device is
-    returned without a copy); anything else goes through ``np.asarray``.
-    """
-    if isinstance(data, torch.Tensor):
-        return data.detach().to(device=device, dtype=dtype)
-    return torch.as_tensor(np.asarray(data), dtype=dtype, device=device)
-
-
-def _batched_logits(model: nn.Module, x: torch.Tensor, *, batch_size: int) -> torch.Tensor:
-    """``model(x)`` without gradients, ``batch_size`` rows at a time, concatenated.
-
-    Each batch is moved to the model's device as it is used, so ``x`` may live elsewhere;
-    the logits stay on the model's device. The caller sets the model's mode.
-    """
-    device = _module_device(model)
-    with torch.no_grad():
-        return torch.cat(
-            # At least one batch, so that zero rows give logits of shape (0, C).
-            [model(x[i : i + batch_size].to(device)) for i in range(0, max(len(x), 1), batch_size)]
-        )
-
-
-def predict_logits(model: nn.Module, x: Any, *, batch_size: int = 4096) -> np.ndarray:
-    """Logits of ``model`` on ``x`` in eval mode, as a float64 array ``(N, C)``.
-
-    ``x`` is a numpy array or a tensor on any device; the model runs on ``batch_size`` rows
-    at a time, each moved to the model's device.
-    """
-    batch_size = check_int(batch_size, name="batch_size", owner="predict_logits", low=1)
-    x = _as_tensor(x, dtype=torch.float32)
-    was_training = model.training
-    model.eval()
-    try:
-        return _batched_logits(model, x, batch_size=batch_size).double().cpu().numpy()
-    finally:
-        model.train(was_training)
-
-
-def _module_device(model: nn.Module) -> torch.device:
-    parameter = next(model.parameters(), None)
-    return parameter.device if parameter is not None else torch.device("cpu")
 
 
 def _ranks(distributed: bool) -> tuple[int, int]:
@@ -322,8 +232,16 @@ def fit(
     if num_threads is not None:
         torch.set_num_threads(check_int(num_threads, name="num_threads", owner=owner, low=1))
     try:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        # Seed (and restore after) only the generators dropout draws from here: the CPU's
+        # and, when training on one, that CUDA device's. torch.manual_seed would reseed
+        # every CUDA device of the caller, or queue it until CUDA starts.
+        cuda = []
+        if device.type == "cuda":
+            cuda = [torch.cuda.current_device() if device.index is None else device.index]
+        with torch.random.fork_rng(devices=cuda):
+            torch.random.default_generator.manual_seed(seed)
+            for index in cuda:
+                torch.cuda.default_generators[index].manual_seed(seed)
             generator = torch.Generator().manual_seed(seed)
             optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
             best_score, best_epoch, best_state = -np.inf, 0, None

@@ -1,0 +1,104 @@
+"""The classifier the CLI trains and batched inference with it.
+
+:func:`mlp` builds the multilayer perceptron of ``underdog compare`` / ``underdog train``;
+:func:`predict_logits` runs any model over rows in batches, on the model's device. Inputs
+are numpy arrays or tensors on any device: tensors are converted with torch operations
+only, never through numpy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ._validation import check_int, check_real
+
+__all__ = ["mlp", "predict_logits"]
+
+
+def mlp(
+    in_features: int,
+    num_classes: int,
+    *,
+    hidden: Sequence[int] = (128,),
+    dropout: float = 0.1,
+    seed: int | None = None,
+) -> nn.Sequential:
+    """A multilayer perceptron: ``[Linear -> ReLU -> Dropout] * len(hidden) -> Linear``.
+
+    ``seed`` fixes the initial weights without touching the global RNG.
+
+    Example:
+        >>> mlp(4, 3, hidden=(8,), seed=0)(torch.zeros(2, 4)).shape
+        torch.Size([2, 3])
+    """
+    owner = "mlp"
+    check_int(in_features, name="in_features", owner=owner, low=1)
+    check_int(num_classes, name="num_classes", owner=owner, low=1)
+    check_real(dropout, name="dropout", owner=owner, low=0.0, high=1.0, closed="left")
+    with torch.random.fork_rng(devices=[]):
+        if seed is not None:
+            torch.random.default_generator.manual_seed(seed)  # built on the CPU
+        layers: list[nn.Module] = []
+        width = in_features
+        for size in hidden:
+            check_int(size, name="hidden", owner=owner, low=1)
+            layers += [nn.Linear(width, size), nn.ReLU()]
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+            width = size
+        layers.append(nn.Linear(width, num_classes))
+        return nn.Sequential(*layers)
+
+
+def _as_tensor(
+    data: Any, *, dtype: torch.dtype, device: torch.device | None = None
+) -> torch.Tensor:
+    """``data`` as a ``dtype`` tensor on ``device`` (``None``: a tensor's own device, else CPU).
+
+    A tensor is converted with torch operations from whatever device it is on, never
+    through numpy (a CUDA tensor cannot be, and a CPU tensor of this dtype and device is
+    returned without a copy); anything else goes through ``np.asarray``.
+    """
+    if isinstance(data, torch.Tensor):
+        return data.detach().to(device=device, dtype=dtype)
+    return torch.as_tensor(np.asarray(data), dtype=dtype, device=device)
+
+
+def _batched_logits(model: nn.Module, x: torch.Tensor, *, batch_size: int) -> torch.Tensor:
+    """``model(x)`` without gradients, ``batch_size`` rows at a time, concatenated.
+
+    Each batch is moved to the model's device as it is used, so ``x`` may live elsewhere;
+    the logits stay on the model's device. The caller sets the model's mode.
+    """
+    device = _module_device(model)
+    with torch.no_grad():
+        return torch.cat(
+            # At least one batch, so that zero rows give logits of shape (0, C).
+            [model(x[i : i + batch_size].to(device)) for i in range(0, max(len(x), 1), batch_size)]
+        )
+
+
+def predict_logits(model: nn.Module, x: Any, *, batch_size: int = 4096) -> np.ndarray:
+    """Logits of ``model`` on ``x`` in eval mode, as a float64 array ``(N, C)``.
+
+    ``x`` is a numpy array or a tensor on any device; the model runs on ``batch_size`` rows
+    at a time, each moved to the model's device.
+    """
+    batch_size = check_int(batch_size, name="batch_size", owner="predict_logits", low=1)
+    x = _as_tensor(x, dtype=torch.float32)
+    was_training = model.training
+    model.eval()
+    try:
+        return _batched_logits(model, x, batch_size=batch_size).double().cpu().numpy()
+    finally:
+        model.train(was_training)
+
+
+def _module_device(model: nn.Module) -> torch.device:
+    parameter = next(model.parameters(), None)
+    return parameter.device if parameter is not None else torch.device("cpu")
