@@ -120,12 +120,16 @@ def _raise_on_rank_1(local_rank: int, error: Exception) -> None:
         raise error
 
 
-def test_spawn_raises_a_workers_underdog_error_again():
+def test_spawn_raises_a_workers_bad_input_or_file_error_again():
     with pytest.raises(DataError, match="^bad rows$") as info:
         spawn(_raise_on_rank_1, 2, DataError("bad rows"))
     assert "Traceback" in str(info.value.__cause__)  # the worker's, kept for debugging
     with pytest.raises(torch.multiprocessing.ProcessRaisedException, match="a bug"):
         spawn(_raise_on_rank_1, 2, RuntimeError("a bug"))
+    # A file that cannot be written (a full disk): the CLI reports it as in one process.
+    with pytest.raises(OSError) as info:
+        spawn(_raise_on_rank_1, 2, OSError(28, "No space left on device", "/out/model.pt"))
+    assert (info.value.errno, info.value.filename) == (28, "/out/model.pt")
 
 
 def _rank_times_ten(local_rank: int, offset: int) -> int:

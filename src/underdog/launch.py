@@ -91,8 +91,10 @@ def _worker(
     )
     try:
         result = fn(local_rank, *args)
-    except UnderdogError as exc:
-        # torch gives the parent only the text of the traceback; it raises this again.
+    except (UnderdogError, OSError) as exc:
+        # Bad input, or a file that cannot be read or written (a full disk, a folder removed
+        # since the check): torch gives the parent only the text of the traceback; the
+        # parent raises this again, as one process would have.
         _post(outbox, f"error.{local_rank}", exc)
         raise
     else:
@@ -122,9 +124,10 @@ def spawn(fn: Callable[..., Any], nproc: int, *args: Any) -> Any:
     plain data).
 
     Raises:
-        UnderdogError: the one that ``fn`` raised in the process that failed first (bad
-            input found there, such as a file that no longer reads), raised again here as
-            in one process; the process's traceback is chained as its cause.
+        UnderdogError, OSError: the one that ``fn`` raised in the process that failed first
+            (bad input found there, a file that no longer reads or cannot be written),
+            raised again here as in one process; the process's traceback is chained as its
+            cause.
         torch.multiprocessing.ProcessRaisedException: a process failed with any other
             exception.
     """
