@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from .._validation import check_int, check_real, check_reduction, check_weight
 from ..counts import class_counts
 from ..weights import class_weight as compute_class_weight
 from ._common import cross_entropy_weight_sum
@@ -36,6 +37,39 @@ class LossModule(nn.Module):
 
     _forwarded: ClassVar[tuple[str, ...]] = ()
     _shown: ClassVar[tuple[str, ...]] = ()
+
+    def _set_options(
+        self,
+        *,
+        reduction: str,
+        ignore_index: int | None,
+        label_smoothing: float | None = None,
+        no_ignore_index: bool = False,
+    ) -> str:
+        """Check and set the options the losses share, once, at construction; return the
+        loss's name for error messages (also kept as ``_owner``).
+
+        ``ignore_index`` must be an int; None too with ``no_ignore_index`` (the binary
+        losses, where None means nothing is ignored). ``label_smoothing`` None: the loss
+        has no smoothing.
+        """
+        owner = self._owner = type(self).__name__
+        if ignore_index is not None or not no_ignore_index:
+            ignore_index = check_int(ignore_index, name="ignore_index", owner=owner)
+        self.ignore_index = ignore_index
+        if label_smoothing is not None:
+            self.label_smoothing = check_real(
+                label_smoothing, name="label_smoothing", owner=owner, low=0.0, high=1.0
+            )
+        self.reduction = check_reduction(reduction, owner=owner)
+        return owner
+
+    def _register_weight(self, name: str, value: Any, **constraints: Any) -> None:
+        """Check a weight vector (see :func:`~underdog._validation.check_weight`) and hold
+        it as the buffer ``name``; None stays None."""
+        if value is not None:
+            value = check_weight(value, name=name, owner=type(self).__name__, **constraints)
+        self.register_buffer(name, value)
 
     def options(self) -> dict[str, Any]:
         """The keyword arguments ``forward`` passes to the loss function."""

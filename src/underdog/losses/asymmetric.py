@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import torch
 
-from .._validation import check_int, check_real, check_reduction
+from .._validation import check_real, check_reduction
 from ._common import eager, reduce_loss, upcast
 from ._constructors import LossModule
 from ._elementwise import Asymmetric, binary_target
@@ -136,14 +136,10 @@ class AsymmetricLoss(LossModule):
         reduction: str = "mean",
     ) -> None:
         super().__init__()
-        owner = type(self).__name__
-        self.gamma_pos, self.gamma_neg, self.clip = _check_params(gamma_pos, gamma_neg, clip, owner)
-        self.ignore_index = (
-            None
-            if ignore_index is None
-            else check_int(ignore_index, name="ignore_index", owner=owner)
+        owner = self._set_options(
+            reduction=reduction, ignore_index=ignore_index, no_ignore_index=True
         )
-        self.reduction = check_reduction(reduction, owner=owner)
+        self.gamma_pos, self.gamma_neg, self.clip = _check_params(gamma_pos, gamma_neg, clip, owner)
 
     def weight_sum(
         self, target: torch.Tensor, *, sample_weight: torch.Tensor | None = None

@@ -28,7 +28,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .._validation import check_int, check_option, check_real, check_reduction, check_weight
+from .._validation import check_option, check_real, check_reduction
 from ..exceptions import InvalidParameterError, ShapeError
 from ..weights import binary_class_weight
 from ..weights import pos_weight as compute_pos_weight
@@ -265,26 +265,15 @@ class BCEWithLogitsLoss(LossModule):
                 f"The 'class_weight' and 'pos_weight' parameters of {owner} are mutually "
                 "exclusive: pass one of them. Got both."
             )
-        if class_weight is not None:
-            class_weight = check_weight(
-                class_weight,
-                name="class_weight",
-                owner=owner,
-                shape=_class_weight_shape(class_weight),
-            )
-        if pos_weight is not None:
-            pos_weight = check_weight(pos_weight, name="pos_weight", owner=owner)
-        self.register_buffer("class_weight", class_weight)
-        self.register_buffer("pos_weight", pos_weight)
-        self.label_smoothing = check_real(
-            label_smoothing, name="label_smoothing", owner=owner, low=0.0, high=1.0
+        shape = None if class_weight is None else _class_weight_shape(class_weight)
+        self._register_weight("class_weight", class_weight, shape=shape)
+        self._register_weight("pos_weight", pos_weight)
+        self._set_options(
+            reduction=reduction,
+            ignore_index=ignore_index,
+            label_smoothing=label_smoothing,
+            no_ignore_index=True,
         )
-        self.ignore_index = (
-            None
-            if ignore_index is None
-            else check_int(ignore_index, name="ignore_index", owner=owner)
-        )
-        self.reduction = check_reduction(reduction, owner=owner)
 
     @classmethod
     def from_labels(

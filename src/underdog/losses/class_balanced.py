@@ -33,7 +33,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .._validation import check_int, check_option, check_real, check_reduction
+from .._validation import check_option, check_real, check_reduction
 from ..exceptions import ShapeError
 from ..weights import class_weight
 from ._common import broadcast_sample_weight, cross_entropy_weight_sum, shape_str
@@ -196,14 +196,11 @@ class ClassBalancedLoss(FromCounts, LossModule):
         reduction: str = "mean",
     ) -> None:
         super().__init__()
-        owner = type(self).__name__
+        owner = self._set_options(reduction=reduction, ignore_index=ignore_index)
         self.beta = check_real(beta, name="beta", owner=owner, low=0.0, high=1.0, closed="left")
         self.base = check_option(base, name="base", owner=owner, options=BASES)
         self.gamma = check_real(gamma, name="gamma", owner=owner, low=0.0)
         self.register_buffer("weight", class_balanced_weight(counts, beta=self.beta))
-        self.ignore_index = check_int(ignore_index, name="ignore_index", owner=owner)
-        self.reduction = check_reduction(reduction, owner=owner)
-        self._owner = owner
 
     def weight_sum(
         self, target: torch.Tensor, *, sample_weight: torch.Tensor | None = None

@@ -21,7 +21,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .._validation import check_int, check_real, check_reduction, check_weight
+from .._validation import check_real, check_reduction
 from ..exceptions import ShapeError
 from ._common import (
     _element_weight,
@@ -196,15 +196,10 @@ class CrossEntropyLoss(ClassWeightedMean, FromClassWeights, LossModule):
         reduction: str = "mean",
     ) -> None:
         super().__init__()
-        owner = type(self).__name__
-        if weight is not None:
-            weight = check_weight(weight, name="weight", owner=owner)
-        self.register_buffer("weight", weight)
-        self.ignore_index = check_int(ignore_index, name="ignore_index", owner=owner)
-        self.label_smoothing = check_real(
-            label_smoothing, name="label_smoothing", owner=owner, low=0.0, high=1.0
+        self._register_weight("weight", weight)
+        self._set_options(
+            reduction=reduction, ignore_index=ignore_index, label_smoothing=label_smoothing
         )
-        self.reduction = check_reduction(reduction, owner=owner)
 
     def forward(
         self,

@@ -41,7 +41,7 @@ from typing import Any
 
 import torch
 
-from .._validation import check_int, check_real, check_reduction, check_weight
+from .._validation import check_real, check_reduction
 from ..weights import pos_weight as compute_pos_weight
 from ._common import align_to_class_dim, eager, reduce_loss, upcast
 from ._constructors import ClassWeightedMean, FromClassWeights, LossModule
@@ -146,13 +146,9 @@ class FocalCrossEntropyLoss(ClassWeightedMean, FromClassWeights, LossModule):
         reduction: str = "mean",
     ) -> None:
         super().__init__()
-        owner = type(self).__name__
+        owner = self._set_options(reduction=reduction, ignore_index=ignore_index)
         self.gamma = check_real(gamma, name="gamma", owner=owner, low=0.0)
-        if weight is not None:
-            weight = check_weight(weight, name="weight", owner=owner)
-        self.register_buffer("weight", weight)
-        self.ignore_index = check_int(ignore_index, name="ignore_index", owner=owner)
-        self.reduction = check_reduction(reduction, owner=owner)
+        self._register_weight("weight", weight)
 
     def forward(
         self,
@@ -277,25 +273,19 @@ class SigmoidFocalLoss(LossModule):
         reduction: str = "mean",
     ) -> None:
         super().__init__()
-        owner = type(self).__name__
+        owner = self._set_options(
+            reduction=reduction,
+            ignore_index=ignore_index,
+            label_smoothing=label_smoothing,
+            no_ignore_index=True,
+        )
         self.gamma = check_real(gamma, name="gamma", owner=owner, low=0.0)
         self.alpha = (
             None
             if alpha is None
             else check_real(alpha, name="alpha", owner=owner, low=0.0, high=1.0)
         )
-        if pos_weight is not None:
-            pos_weight = check_weight(pos_weight, name="pos_weight", owner=owner)
-        self.register_buffer("pos_weight", pos_weight)
-        self.label_smoothing = check_real(
-            label_smoothing, name="label_smoothing", owner=owner, low=0.0, high=1.0
-        )
-        self.ignore_index = (
-            None
-            if ignore_index is None
-            else check_int(ignore_index, name="ignore_index", owner=owner)
-        )
-        self.reduction = check_reduction(reduction, owner=owner)
+        self._register_weight("pos_weight", pos_weight)
 
     @classmethod
     def from_labels(

@@ -32,7 +32,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .._validation import check_int, check_real, check_reduction, check_vector, check_weight
+from .._validation import check_int, check_real, check_vector
 from ..exceptions import DataError, InvalidParameterError, ShapeError
 from ..weights import class_weight
 from ._common import shape_str
@@ -166,20 +166,14 @@ class LDAMLoss(ClassWeightedMean, FromCounts, LossModule):
         reduction: str = "mean",
     ) -> None:
         super().__init__()
-        owner = type(self).__name__
+        owner = self._set_options(
+            reduction=reduction, ignore_index=ignore_index, label_smoothing=label_smoothing
+        )
         self.scale = check_real(scale, name="scale", owner=owner, low=0.0, closed="right")
         margins = ldam_margins(counts, max_margin=max_margin, owner=owner)
         self.max_margin = float(max_margin)
         self.register_buffer("margins", margins.to(torch.get_default_dtype()))
-        if weight is not None:
-            weight = check_weight(weight, name="weight", owner=owner, length=margins.numel())
-        self.register_buffer("weight", weight)
-        self.ignore_index = check_int(ignore_index, name="ignore_index", owner=owner)
-        self.label_smoothing = check_real(
-            label_smoothing, name="label_smoothing", owner=owner, low=0.0, high=1.0
-        )
-        self.reduction = check_reduction(reduction, owner=owner)
-        self._owner = owner
+        self._register_weight("weight", weight, length=margins.numel())
 
     def forward(
         self,

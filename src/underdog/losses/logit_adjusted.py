@@ -30,7 +30,7 @@ from typing import Any
 
 import torch
 
-from .._validation import check_int, check_real, check_reduction, check_vector, check_weight
+from .._validation import check_real, check_vector
 from ..exceptions import DataError
 from ._constructors import ClassWeightedMean, FromCounts, LossModule
 from ._shared import shifted_cross_entropy
@@ -205,19 +205,13 @@ class LogitAdjustedLoss(ClassWeightedMean, FromCounts, LossModule):
         reduction: str = "mean",
     ) -> None:
         super().__init__()
-        owner = type(self).__name__
+        owner = self._set_options(
+            reduction=reduction, ignore_index=ignore_index, label_smoothing=label_smoothing
+        )
         self.tau = check_real(tau, name="tau", owner=owner)
         prior = log_prior(counts, owner=owner).to(torch.get_default_dtype())
         self.register_buffer("log_prior", prior)
-        if weight is not None:
-            weight = check_weight(weight, name="weight", owner=owner, length=prior.numel())
-        self.register_buffer("weight", weight)
-        self.ignore_index = check_int(ignore_index, name="ignore_index", owner=owner)
-        self.label_smoothing = check_real(
-            label_smoothing, name="label_smoothing", owner=owner, low=0.0, high=1.0
-        )
-        self.reduction = check_reduction(reduction, owner=owner)
-        self._owner = owner
+        self._register_weight("weight", weight, length=prior.numel())
 
     def forward(
         self,
