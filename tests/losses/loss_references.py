@@ -11,6 +11,14 @@ import torch
 import torch.nn.functional as F
 
 
+def value_and_grad(fn, x):
+    """``fn(x)`` and the gradient of its sum with respect to a fresh copy of ``x``."""
+    x = x.detach().clone().requires_grad_()
+    value = fn(x)
+    (grad,) = torch.autograd.grad(value.sum(), x)
+    return value.detach(), grad
+
+
 def weighted_mean(loss, element, reduction):
     if reduction == "none":
         return loss

@@ -1,16 +1,9 @@
 import pytest
 import torch
 import torch.nn.functional as F
-from loss_references import asl_reference_code, asymmetric
+from loss_references import asl_reference_code, asymmetric, value_and_grad
 
 from underdog import AsymmetricLoss, InvalidParameterError, asymmetric_loss_with_logits
-
-
-def value_and_grad(fn, x):
-    x = x.detach().clone().requires_grad_()
-    value = fn(x)
-    (grad,) = torch.autograd.grad(value.sum(), x)
-    return value.detach(), grad
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import torch
+from loss_references import value_and_grad
 
 import underdog as ud
 
@@ -165,13 +166,6 @@ def ignore_kwargs(entry: Entry) -> dict[str, Any]:
     return {"ignore_index": IGNORE[entry.kind]} if entry.kind == "binary" else {}
 
 
-def grad_of(fn, x):
-    x = x.detach().clone().requires_grad_()
-    value = fn(x)
-    (grad,) = torch.autograd.grad(value.sum(), x)
-    return value.detach(), grad
-
-
 pytestmark = pytest.mark.parametrize("entry", REGISTRY, ids=str)
 
 
@@ -180,8 +174,8 @@ def test_module_equals_functional(entry):
     for reduction in ("mean", "sum", "none"):
         module = entry.make(reduction=reduction)
         torch.testing.assert_close(
-            grad_of(lambda z, m=module: m(z, t), x),
-            grad_of(lambda z, r=reduction: entry.call(z, t, reduction=r), x),
+            value_and_grad(lambda z, m=module: m(z, t), x),
+            value_and_grad(lambda z, r=reduction: entry.call(z, t, reduction=r), x),
         )
 
 
@@ -205,7 +199,7 @@ def test_reductions_are_consistent(entry):
 def test_ignored_elements_get_no_gradient(entry):
     x, t = make_data(entry, dtype=torch.float64)
     t = with_ignored(entry, t)
-    _, grad = grad_of(lambda z: entry.call(z, t, **ignore_kwargs(entry)), x)
+    _, grad = value_and_grad(lambda z: entry.call(z, t, **ignore_kwargs(entry)), x)
     ignored = t == IGNORE[entry.kind]
     if entry.kind == "index":
         assert (grad.movedim(1, -1)[ignored] == 0).all()
@@ -240,7 +234,7 @@ def test_finite_at_extreme_logits(entry, magnitude):
     x[0] = 0.0
     for dtype in (torch.float32, torch.float64):
         module = entry.make(reduction="sum").to(dtype)
-        value, grad = grad_of(lambda z, m=module: m(z, t), x.to(dtype))
+        value, grad = value_and_grad(lambda z, m=module: m(z, t), x.to(dtype))
         assert torch.isfinite(value) and torch.isfinite(grad).all()
 
 
@@ -315,8 +309,8 @@ def test_torch_compile_fullgraph_matches_eager(entry):
     x, t = make_data(entry, dense=(2,))
     module = entry.make()
     compiled = torch.compile(module, fullgraph=True)
-    eager = grad_of(lambda z: module(z, t), x)
-    got = grad_of(lambda z: compiled(z, t), x)
+    eager = value_and_grad(lambda z: module(z, t), x)
+    got = value_and_grad(lambda z: compiled(z, t), x)
     torch.testing.assert_close(got, eager, rtol=1e-5, atol=1e-6)
 
 

@@ -3,7 +3,7 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from loss_references import sigmoid_focal, softmax_focal, torchvision_sigmoid_focal
+from loss_references import sigmoid_focal, softmax_focal, torchvision_sigmoid_focal, value_and_grad
 
 import underdog
 from underdog import (
@@ -15,13 +15,6 @@ from underdog import (
     focal_cross_entropy,
     sigmoid_focal_with_logits,
 )
-
-
-def grad_of(fn, x):
-    x = x.detach().clone().requires_grad_()
-    value = fn(x)
-    (grad,) = torch.autograd.grad(value.sum(), x)
-    return value.detach(), grad
 
 
 @pytest.fixture
@@ -43,10 +36,12 @@ def test_softmax_focal_matches_formula(data, gamma, reduction):
     x, y, w, _ = data
     y = y.clone()
     y[3] = -100
-    got = grad_of(
+    got = value_and_grad(
         lambda z: focal_cross_entropy(z, y, gamma=gamma, weight=w, reduction=reduction), x
     )
-    want = grad_of(lambda z: softmax_focal(z, y, gamma=gamma, weight=w, reduction=reduction), x)
+    want = value_and_grad(
+        lambda z: softmax_focal(z, y, gamma=gamma, weight=w, reduction=reduction), x
+    )
     torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)
 
 
@@ -54,8 +49,8 @@ def test_softmax_focal_gamma_zero_is_cross_entropy(data):
     x, y, w, _ = data
     x32, w32 = x.float(), w.float()
     for kwargs in ({}, {"weight": w32}):
-        got = grad_of(lambda z, kw=kwargs: focal_cross_entropy(z, y, gamma=0.0, **kw), x32)
-        want = grad_of(lambda z, kw=kwargs: F.cross_entropy(z, y, **kw), x32)
+        got = value_and_grad(lambda z, kw=kwargs: focal_cross_entropy(z, y, gamma=0.0, **kw), x32)
+        want = value_and_grad(lambda z, kw=kwargs: F.cross_entropy(z, y, **kw), x32)
         torch.testing.assert_close(got, want, rtol=1e-6, atol=1e-7)
         via_underdog = underdog.cross_entropy(x32, y, **kwargs)
         torch.testing.assert_close(got[0], via_underdog)
@@ -142,13 +137,13 @@ def test_sigmoid_focal_matches_formula(data, gamma, alpha, use_pos_weight):
     x, _, w, t = data
     pw = w if use_pos_weight else None
     for reduction in ("mean", "sum", "none"):
-        got = grad_of(
+        got = value_and_grad(
             lambda z, r=reduction: sigmoid_focal_with_logits(
                 z, t, gamma=gamma, alpha=alpha, pos_weight=pw, reduction=r
             ),
             x,
         )
-        want = grad_of(
+        want = value_and_grad(
             lambda z, r=reduction: sigmoid_focal(
                 z, t, gamma=gamma, alpha=alpha, pos_weight=pw, reduction=r
             ),
@@ -160,14 +155,14 @@ def test_sigmoid_focal_matches_formula(data, gamma, alpha, use_pos_weight):
 def test_sigmoid_focal_gamma_zero_is_bce(data):
     x, _, w, t = data
     x32, t32, w32 = x.float(), t.float(), w.float()
-    got = grad_of(
+    got = value_and_grad(
         lambda z: sigmoid_focal_with_logits(z, t32, gamma=0.0, alpha=None, pos_weight=w32), x32
     )
-    want = grad_of(lambda z: F.binary_cross_entropy_with_logits(z, t32, pos_weight=w32), x32)
+    want = value_and_grad(lambda z: F.binary_cross_entropy_with_logits(z, t32, pos_weight=w32), x32)
     torch.testing.assert_close(got, want, rtol=1e-6, atol=1e-7)
     # alpha is the class weight (1 - alpha, alpha), "mean" included.
-    got = grad_of(lambda z: sigmoid_focal_with_logits(z, t32, gamma=0.0, alpha=0.3), x32)
-    want = grad_of(
+    got = value_and_grad(lambda z: sigmoid_focal_with_logits(z, t32, gamma=0.0, alpha=0.3), x32)
+    want = value_and_grad(
         lambda z: underdog.binary_cross_entropy_with_logits(
             z, t32, class_weight=torch.tensor([0.7, 0.3])
         ),

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from loss_references import ldam, ldam_margins
+from loss_references import ldam, ldam_margins, value_and_grad
 
 import underdog
 from underdog import (
@@ -17,13 +17,6 @@ from underdog import (
 from underdog.losses import ldam_margins as library_margins
 
 COUNTS = [5000, 1200, 300, 40, 10]
-
-
-def value_and_grad(fn, x):
-    x = x.detach().clone().requires_grad_()
-    value = fn(x)
-    (grad,) = torch.autograd.grad(value.sum(), x)
-    return value.detach(), grad
 
 
 @pytest.fixture

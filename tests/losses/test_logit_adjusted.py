@@ -1,7 +1,7 @@
 import pytest
 import torch
 import torch.nn.functional as F
-from loss_references import balanced_softmax, logit_adjusted
+from loss_references import balanced_softmax, logit_adjusted, value_and_grad
 
 import underdog
 from underdog import (
@@ -14,13 +14,6 @@ from underdog import (
 )
 
 COUNTS = [700, 200, 60, 15, 3]
-
-
-def value_and_grad(fn, x):
-    x = x.detach().clone().requires_grad_()
-    value = fn(x)
-    (grad,) = torch.autograd.grad(value.sum(), x)
-    return value.detach(), grad
 
 
 @pytest.fixture

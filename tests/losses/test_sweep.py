@@ -2,17 +2,17 @@
 
 import pytest
 import torch
-from loss_references import asymmetric, sigmoid_focal
+from loss_references import asymmetric, sigmoid_focal, value_and_grad
 
 from underdog import asymmetric_loss_with_logits, sigmoid_focal_with_logits
-from underdog.losses import _elementwise as _kernels
+from underdog.losses import _elementwise
 
 
 @pytest.fixture
 def blocks(monkeypatch):
     """Shrink the block to ``size`` elements per thread and count the blocks swept."""
     calls = []
-    sweep = _kernels._sweep
+    sweep = _elementwise._sweep
 
     def counting(block, input, target, *args):
         def counted(*block_args, out):
@@ -21,21 +21,14 @@ def blocks(monkeypatch):
 
         return sweep(counted, input, target, *args)
 
-    monkeypatch.setattr(_kernels, "_sweep", counting)
+    monkeypatch.setattr(_elementwise, "_sweep", counting)
 
     def shrink(size):
-        monkeypatch.setattr(_kernels, "_BLOCK", size)
+        monkeypatch.setattr(_elementwise, "_BLOCK", size)
         calls.clear()
         return calls
 
     return shrink
-
-
-def value_and_grad(fn, x):
-    x = x.detach().clone().requires_grad_()
-    value = fn(x)
-    (grad,) = torch.autograd.grad(value.sum(), x)
-    return value.detach(), grad
 
 
 def data(shape, seed=3):
