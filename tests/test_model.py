@@ -83,6 +83,15 @@ def test_a_corrupt_weights_file_is_one_short_line(model_dir, tmp_path, content):
     assert info.value.__cause__ is not None  # torch's own error stays chained
 
 
+def test_running_out_of_memory_while_loading_is_not_a_corrupt_file(model_dir, monkeypatch):
+    def exhausted(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(underdog.model.torch, "load", exhausted)
+    with pytest.raises(MemoryError):
+        TrainedModel.load(model_dir)
+
+
 @pytest.mark.parametrize(
     ("state", "message"),
     [

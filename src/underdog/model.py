@@ -153,8 +153,8 @@ def _read_weights(path: str, module: nn.Module) -> dict[str, torch.Tensor]:
     where = f"{path} is not a valid underdog model file"
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except OSError:
-        raise  # unreadable, not corrupt: reported as such
+    except (OSError, MemoryError):
+        raise  # unreadable or out of memory, not corrupt: reported as such
     except Exception as exc:
         # A damaged file makes torch.load fail with almost any type (RuntimeError from the
         # zip reader, UnpicklingError, EOFError, ValueError, KeyError, ...) and messages of
