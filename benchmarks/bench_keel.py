@@ -57,12 +57,12 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
 
 import torch  # noqa: E402
 
-from underdog._argtypes import add_run_options, int_at_least, positive_int  # noqa: E402
+from underdog._argtypes import add_run_options, int_at_least, positive_int, recipe_list  # noqa: E402
 from underdog._io import write_file_atomically  # noqa: E402
 from underdog.compare import CompareConfig, prepare_fold, run_fold  # noqa: E402
 from underdog.data import DATASETS, read_keel, table_from_frame  # noqa: E402
 from underdog.metrics import evaluate  # noqa: E402
-from underdog.recipes import RECIPES, recipe_names  # noqa: E402
+from underdog.recipes import RECIPES  # noqa: E402
 
 #: Metrics reported, in table order (all higher-is-better).
 METRICS = ("g_mean", "balanced_accuracy", "minority_f1", "roc_auc", "average_precision")
@@ -435,7 +435,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     )
     parser.add_argument("--datasets", help="only these datasets (comma-separated names)")
     parser.add_argument(
-        "--recipes", default="all", help="comma-separated recipe names, or 'all' (default)"
+        "--recipes",
+        type=recipe_list,
+        default="all",
+        help="comma-separated recipe names, or 'all' (default)",
     )
     parser.add_argument(
         "--alternatives",
@@ -475,7 +478,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     # Methods: recipe names (parsed as `underdog compare --recipes` parses them) looked up in
     # the registry, then the alternatives.
     notes = []
-    names = recipe_names(args.recipes)
+    names = list(args.recipes)  # as `underdog compare --recipes` parses them
     if REFERENCE not in names:
         names.insert(0, REFERENCE)
     recipes = []

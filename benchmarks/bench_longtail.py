@@ -40,11 +40,11 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
 
 import torch  # noqa: E402
 
-from underdog._argtypes import add_run_options, imbalance_ratio, positive_int  # noqa: E402
+from underdog._argtypes import add_run_options, imbalance_ratio, positive_int, recipe_list  # noqa: E402
 from underdog._io import write_file_atomically  # noqa: E402
 from underdog.compare import CompareConfig, prepare_fold, run_fold  # noqa: E402
 from underdog.data import load_dataset  # noqa: E402
-from underdog.recipes import RECIPES, recipe_names  # noqa: E402
+from underdog.recipes import RECIPES  # noqa: E402
 
 #: The recipes of this benchmark, looked up in the registry (missing ones are skipped).
 #: ``focal`` is there so that every method of the published ordering is measured.
@@ -244,6 +244,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--seeds", type=positive_int, default=5, help="seeds 0.. (5)")
     parser.add_argument(
         "--recipes",
+        type=recipe_list,
         default=",".join(DEFAULT_RECIPES),
         help="comma-separated recipe names ('all': the registry)",
     )
@@ -252,7 +253,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     started = time.perf_counter()
 
     ratios = args.ratios
-    names = recipe_names(args.recipes)  # as `underdog compare --recipes` parses them
+    names = list(args.recipes)  # as `underdog compare --recipes` parses them
     if "none" not in names:
         names.insert(0, "none")
     notes, recipes = [], []

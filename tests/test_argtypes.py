@@ -95,3 +95,13 @@ def test_run_options_take_their_defaults_from_the_config():
     assert args.hidden == (32, 16) and args.out == "results"
     helps = {action.dest: action.help for action in parser._actions}
     assert helps["hidden"] == "hidden layer sizes (32,16)" and helps["epochs"] == "(9)"
+
+
+def test_recipe_list_reads_names_as_the_library_does_and_rejects_empty_lists():
+    from underdog._argtypes import recipe_list
+    from underdog.recipes import RECIPES, recipe_names
+
+    assert recipe_list(" balanced, focal,,balanced ") == recipe_names("balanced,focal")
+    assert recipe_list("all") == list(RECIPES)
+    with pytest.raises(argparse.ArgumentTypeError, match="expected recipe names"):
+        recipe_list(",")

@@ -21,6 +21,7 @@ __all__ = [
     "int_at_least",
     "nonnegative_int",
     "positive_int",
+    "recipe_list",
 ]
 
 
@@ -88,3 +89,17 @@ def add_run_options(parser: argparse.ArgumentParser, defaults: Any, *, out: str)
         help="worker processes, one thread each (CPU count)",
     )
     parser.add_argument("--out", default=out, help="results directory")
+
+
+def recipe_list(text: str) -> list[str]:
+    """``--recipes`` of the benchmarks: the names :func:`underdog.recipes.recipe_names`
+    reads in ``text`` (not looked up), checked while the options are parsed."""
+    from .exceptions import DataError
+    from .recipes import recipe_names
+
+    try:
+        return recipe_names(text)
+    except DataError:
+        raise argparse.ArgumentTypeError(
+            f"expected recipe names like none,balanced, 'default' or 'all'; got {text!r}"
+        ) from None

@@ -313,6 +313,12 @@ def get_recipe(name: str) -> Recipe:
 _SET_WORDS = ("", "default", "all")
 
 
+def _set_word(spec: str | None) -> str | None:
+    """The set word ``spec`` is (``""`` for None), or None for a list of names."""
+    text = "" if spec is None else spec.strip()
+    return text if text in _SET_WORDS else None
+
+
 def recipe_names(spec: str | None) -> list[str]:
     """The recipe names a recipe list (``--recipes``) spells, in order, each once; unchecked.
 
@@ -327,10 +333,10 @@ def recipe_names(spec: str | None) -> list[str]:
         >>> recipe_names(" balanced, focal,,balanced ")
         ['balanced', 'focal']
     """
-    text = "" if spec is None else spec.strip()
-    if text in _SET_WORDS:
+    text = _set_word(spec)
+    if text is not None:
         return list(RECIPES) if text == "all" else list(DEFAULT_RECIPES)
-    names = [part.strip() for part in text.split(",") if part.strip()]
+    names = [part.strip() for part in spec.split(",") if part.strip()]
     if not names:
         raise DataError("the recipe list is empty")
     return list(dict.fromkeys(names))
@@ -345,7 +351,7 @@ def resolve_recipes(spec: str | None, *, num_classes: int, name: str = "the data
     the comparison.
     """
     names = recipe_names(spec)
-    if (spec or "").strip() in _SET_WORDS:
+    if _set_word(spec) is not None:
         chosen = [RECIPES[n] for n in names]
         chosen = [r for r in chosen if not (r.binary_only and num_classes != 2)]
     else:
