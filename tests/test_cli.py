@@ -112,6 +112,21 @@ def test_out_is_a_file(tmp_path):
     assert blocker.read_text() == "not a directory"
 
 
+def test_an_unwritable_out_fails_before_the_comparison(tmp_path, monkeypatch):
+    import underdog.compare
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("compared although --out cannot be written")
+
+    monkeypatch.setattr(underdog.compare, "compare", must_not_run)
+    path = multiclass_csv(tmp_path)
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    out = blocker / "report"  # under a regular file: no directory can be made there
+    assert_bad_input(tmp_path, ["compare", path, "--target", "label", "--out", out,
+                                *TINY_ARGS], str(blocker))  # fmt: skip
+
+
 def test_compare_writes_the_report(tmp_path):
     path = binary_csv(tmp_path)
     out = tmp_path / "report"
