@@ -2,12 +2,12 @@
 
 Protocol (``docs/benchmarks.md``): repeated stratified k-fold cross-validation (5 folds x 3
 repeats, seeds 0, 1, 2 by default), the folds and per-fold preprocessing of
-``underdog compare`` (:func:`underdog.compare.prepare_fold`: one-hot + median imputation +
+``underdog compare`` (:func:`underdog.pipeline.prepare_fold`: one-hot + median imputation +
 standardisation fit on the training part only). On every fold, on the same preprocessed
 rows:
 
-- every recipe of ``underdog.recipes.RECIPES`` (the MLP of the training loop, early
-  stopping on a validation split of the training part; :func:`underdog.compare.run_fold`);
+- every recipe of ``underdog.pipeline.RECIPES`` (the MLP of the training loop, early
+  stopping on a validation split of the training part; :func:`underdog.pipeline.run_fold`);
 - scikit-learn ``LogisticRegression(class_weight="balanced")`` and
   ``HistGradientBoostingClassifier(class_weight="balanced")``;
 - imbalanced-learn ``SMOTE`` + ``LogisticRegression`` and ``BalancedRandomForestClassifier``
@@ -56,13 +56,13 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import torch  # noqa: E402
+from _common import add_run_options, recipe_list, write_atomically  # noqa: E402
 
-from underdog._argtypes import add_run_options, int_at_least, positive_int, recipe_list  # noqa: E402
-from underdog._io import write_file_atomically  # noqa: E402
-from underdog.compare import CompareConfig, prepare_fold, run_fold  # noqa: E402
+from underdog.cli.argtypes import int_at_least, positive_int  # noqa: E402
 from underdog.data import DATASETS, read_keel, table_from_frame  # noqa: E402
 from underdog.metrics import evaluate  # noqa: E402
-from underdog.recipes import RECIPES  # noqa: E402
+from underdog.pipeline import RECIPES, CompareConfig, prepare_fold, run_fold  # noqa: E402
+from underdog.pipeline.recipes import ALIASES  # noqa: E402
 
 #: Metrics reported, in table order (all higher-is-better).
 METRICS = ("g_mean", "balanced_accuracy", "minority_f1", "roc_auc", "average_precision")
@@ -243,7 +243,7 @@ def run_unit(unit: dict) -> list[dict]:
         row["scalars"] = {k: float(v) for k, v in row["scalars"].items()}
         path = _unit_path(out, unit["dataset"], row["method"], repeat, fold_index)
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_file_atomically(path, (json.dumps(row) + "\n").encode())
+        write_atomically(path, (json.dumps(row) + "\n").encode())
     return rows
 
 
@@ -263,7 +263,7 @@ def _check_config(out: Path, settings: dict) -> None:
             )
     else:
         out.mkdir(parents=True, exist_ok=True)
-        write_file_atomically(path, (json.dumps(settings, indent=2) + "\n").encode())
+        write_atomically(path, (json.dumps(settings, indent=2) + "\n").encode())
 
 
 # ----------------------------------------------------------------------------- options
@@ -478,13 +478,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     # Methods: recipe names (parsed as `underdog compare --recipes` parses them) looked up in
     # the registry, then the alternatives.
     notes = []
-    names = list(args.recipes)  # as `underdog compare --recipes` parses them
+    # As `underdog compare --recipes` parses them; an alias names its recipe (once).
+    names = list(dict.fromkeys(ALIASES.get(n, n) for n in args.recipes))
     if REFERENCE not in names:
         names.insert(0, REFERENCE)
     recipes = []
     for name in names:
         if name not in RECIPES:
-            notes.append(f"skipping recipe {name!r}: not registered in underdog.recipes.RECIPES")
+            notes.append(f"skipping recipe {name!r}: not registered in underdog.pipeline.RECIPES")
         elif RECIPES[name].binary_only and not binary:
             notes.append(f"skipping recipe {name!r}: binary only, and not every dataset is")
         else:
@@ -663,10 +664,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     markdown = f"{header}\n\n{table}\n\nPer-dataset mean G-mean (best in bold):\n\n{per_table}\n"
     if incomplete:
         markdown += f"\nPARTIAL: missing units for {', '.join(incomplete)}\n"
-    write_file_atomically(out / "runs.csv", _csv(flat, run_columns))
-    write_file_atomically(out / "per_dataset.csv", _csv(per_rows, per_columns))
-    write_file_atomically(out / "summary.csv", _csv(summary_csv, summary_columns))
-    write_file_atomically(out / "summary.md", markdown.encode())
+    write_atomically(out / "runs.csv", _csv(flat, run_columns))
+    write_atomically(out / "per_dataset.csv", _csv(per_rows, per_columns))
+    write_atomically(out / "summary.csv", _csv(summary_csv, summary_columns))
+    write_atomically(out / "summary.md", markdown.encode())
     print(markdown)
     return {
         "summary": rows,

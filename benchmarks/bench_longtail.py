@@ -5,7 +5,7 @@ long-tailed as CIFAR-10-LT: class ``c`` keeps ``n_max * IR^(-c/9)`` training ima
 set is balanced) at imbalance ratios 10, 50 and 100; for each of five seeds ``s``, fold 0 of
 the seed-``s`` 5-fold protocol of ``underdog compare`` (a long-tailed training part and a
 balanced, disjoint test part), every recipe trained and scored by
-:func:`underdog.compare.run_fold` with the CLI's training defaults. Metrics: balanced test
+:func:`underdog.pipeline.run_fold` with the CLI's training defaults. Metrics: balanced test
 accuracy, macro-F1, and the accuracy on the test images of the rarest third of the classes
 (the 3 classes with the fewest training images).
 
@@ -39,12 +39,12 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import torch  # noqa: E402
+from _common import add_run_options, recipe_list, write_atomically  # noqa: E402
 
-from underdog._argtypes import add_run_options, imbalance_ratio, positive_int, recipe_list  # noqa: E402
-from underdog._io import write_file_atomically  # noqa: E402
-from underdog.compare import CompareConfig, prepare_fold, run_fold  # noqa: E402
+from underdog.cli.argtypes import imbalance_ratio, positive_int  # noqa: E402
 from underdog.data import load_dataset  # noqa: E402
-from underdog.recipes import RECIPES  # noqa: E402
+from underdog.pipeline import RECIPES, CompareConfig, prepare_fold, run_fold  # noqa: E402
+from underdog.pipeline.recipes import ALIASES  # noqa: E402
 
 #: The recipes of this benchmark, looked up in the registry (missing ones are skipped).
 #: ``focal`` is there so that every method of the published ordering is measured.
@@ -55,7 +55,6 @@ DEFAULT_RECIPES = (
     "class-balanced-focal",
     "ldam-drw",
     "logit-adjusted",
-    "balanced-softmax",
     "prior-correction",
 )
 METRICS = ("balanced_accuracy", "macro_f1", "rare_accuracy")
@@ -253,13 +252,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     started = time.perf_counter()
 
     ratios = args.ratios
-    names = list(args.recipes)  # as `underdog compare --recipes` parses them
+    # As `underdog compare --recipes` parses them; an alias names its recipe (once).
+    names = list(dict.fromkeys(ALIASES.get(n, n) for n in args.recipes))
     if "none" not in names:
         names.insert(0, "none")
     notes, recipes = [], []
     for name in names:
         if name not in RECIPES:
-            notes.append(f"skipping recipe {name!r}: not registered in underdog.recipes.RECIPES")
+            notes.append(f"skipping recipe {name!r}: not registered in underdog.pipeline.RECIPES")
         elif RECIPES[name].binary_only:
             notes.append(f"skipping recipe {name!r}: binary only")
         else:
@@ -324,8 +324,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    write_file_atomically(out / "runs.csv", buffer.getvalue().encode())
-    write_file_atomically(out / "summary.md", text.encode())
+    write_atomically(out / "runs.csv", buffer.getvalue().encode())
+    write_atomically(out / "summary.md", text.encode())
     print(text)
     print(f"wrote {out / 'runs.csv'} and {out / 'summary.md'}", file=sys.stderr)
     return result

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from underdog.compare import CompareConfig
+from underdog.pipeline import CompareConfig
 
 #: Tiny training settings: every test that trains uses these.
 TINY = CompareConfig(folds=2, epochs=4, patience=2, hidden=(8,), batch_size=32)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from underdog import _dist
 from underdog.losses import CrossEntropyLoss, GlobalMean
-from underdog.train import _ranks
+from underdog.training.loop import _ranks
 
 
 def test_without_a_process_group():
@@ -16,7 +16,7 @@ def test_without_a_process_group():
 
 
 def test_training_asks_dist_for_its_ranks(monkeypatch):
-    """train._ranks goes through underdog._dist, the one place that reads torch.distributed's
+    """training.fit._ranks goes through underdog._dist, the one place that reads torch.distributed's
     state: patching it is enough to make fit see rank 1 of 3."""
     monkeypatch.setattr(_dist, "world_size", lambda group=None: 3)
     monkeypatch.setattr(_dist, "rank", lambda group=None: 1)
@@ -29,7 +29,7 @@ import torch
 from underdog import _dist
 from underdog.losses import CrossEntropyLoss, GlobalMean
 from underdog.samplers import DistributedClassBalancedSampler
-from underdog.train import _ranks
+from underdog.training.loop import _ranks
 
 def run(rank, world):
     sampler = DistributedClassBalancedSampler([0, 1, 1, 2] * 3, seed=0)

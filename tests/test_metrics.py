@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn import metrics
 
-from underdog.exceptions import DataError
+from underdog.exceptions import InvalidParameterError
 from underdog.metrics import BINARY_METRICS, LABEL_METRICS, evaluate, g_mean_score, label_metric
 
 
@@ -76,5 +76,9 @@ def test_g_mean_doctest_value():
 
 
 def test_unknown_label_metric():
-    with pytest.raises(DataError, match="unknown label metric 'roc_auc'"):
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"^The 'name' parameter of label_metric must be one of 'balanced_accuracy', "
+        r"'macro_f1', 'g_mean', 'mcc', 'minority_f1'\. Got 'roc_auc' instead\.$",
+    ):
         label_metric("roc_auc", [0, 1], [0, 1], num_classes=2, minority=1)

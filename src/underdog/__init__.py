@@ -33,14 +33,16 @@ from .losses import (
 from .weights import binary_class_weight, class_weight, pos_weight, sample_weight
 
 # isort: split
-from .adjust import PostHoc, prior_correction, tune_threshold
+from . import _compat
 from .metrics import evaluate, g_mean_score
-from .networks import mlp
-from .recipes import RECIPES, Recipe, get_recipe
+from .pipeline.recipes import RECIPES, Recipe, get_recipe
+from .posthoc import PostHoc, prior_correction, tune_threshold
 from .samplers import ClassBalancedSampler, DistributedClassBalancedSampler
-from .train import TrainEvent, TrainResult, fit
+from .training import TrainEvent, TrainResult, fit, mlp
 
 __version__ = "0.1.0"
+
+_compat.install()  # the old import paths of moved modules (underdog.compare, ...)
 
 __all__ = [
     "AsymmetricLoss",

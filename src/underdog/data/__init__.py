@@ -1,8 +1,9 @@
 """Tables (CSV / Parquet / KEEL), preprocessing and built-in datasets."""
 
 from .builtin import DATASETS, BuiltinDataset, load_dataset, long_tail_counts
+from .preprocessing import MISSING_LEVEL, Preprocessor
 from .readers import read_frame, read_keel
-from .tables import MISSING_LEVEL, Preprocessor, Table, load_table, table_from_frame
+from .tables import Table, load_table, table_from_frame
 
 __all__ = [
     "DATASETS",

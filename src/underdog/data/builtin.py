@@ -23,8 +23,8 @@ from importlib import resources
 
 import numpy as np
 
-from .._validation import check_int, check_real
-from ..exceptions import DataError
+from .._validation import check_int, check_option, check_real, describe
+from ..exceptions import InvalidParameterError
 from .readers import _pandas, read_keel
 from .tables import Table
 
@@ -221,16 +221,16 @@ def load_dataset(name: str, *, imbalance_ratio: float | None = None) -> Table:
     """Load a built-in dataset by name; ``imbalance_ratio`` applies to ``digits-lt`` only.
 
     Raises:
-        DataError: an unknown name (listing the valid ones), or ``imbalance_ratio`` given
-            for a dataset that has a fixed one.
-        InvalidParameterError: ``imbalance_ratio`` is not a finite number of at least 1.
+        InvalidParameterError: an unknown name (listing the valid ones), ``imbalance_ratio``
+            given for a dataset that has a fixed one, or an ``imbalance_ratio`` that is not
+            a finite number of at least 1.
     """
-    if name not in DATASETS:
-        raise DataError(f"unknown dataset {name!r}; choose from {', '.join(DATASETS)}")
+    check_option(name, name="name", owner="load_dataset", options=DATASETS)
     if imbalance_ratio is None:
         return DATASETS[name].load()
     if name != "digits-lt":
-        raise DataError(
-            f"the imbalance ratio is fixed for {name!r}; --imbalance-ratio applies to digits-lt"
+        raise InvalidParameterError(
+            f"The 'imbalance_ratio' parameter of load_dataset must be None for {name!r}, "
+            f"whose imbalance ratio is fixed. Got {describe(imbalance_ratio)} instead."
         )
     return DATASETS[name].load(imbalance_ratio=imbalance_ratio)

@@ -1,0 +1,98 @@
+"""Option types of the command line, shared with the benchmark scripts.
+
+Each is an ``argparse`` ``type=`` function: it turns the option's text into a value or
+raises :class:`argparse.ArgumentTypeError` with ``expected ...; got '...'``, which argparse
+prints as one line naming the option. ``benchmarks/*.py`` import them from here, so both
+read options the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+__all__ = [
+    "hidden_sizes",
+    "imbalance_ratio",
+    "int_at_least",
+    "nonnegative_int",
+    "positive_int",
+    "recipe_name",
+    "recipe_spec",
+]
+
+
+def hidden_sizes(text: str) -> tuple[int, ...]:
+    """``--hidden``: comma-separated positive layer sizes, such as ``128,64``."""
+    try:
+        sizes = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected sizes like 128,64; got {text!r}") from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive sizes like 128,64; got {text!r}")
+    return sizes
+
+
+def int_at_least(text: str, low: int, what: str) -> int:
+    """An integer of at least ``low``; ``what`` describes it in the error message."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what}; got {text!r}") from None
+    if value < low:
+        raise argparse.ArgumentTypeError(f"expected {what}; got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """An integer of at least 1."""
+    return int_at_least(text, 1, "a positive integer")
+
+
+def nonnegative_int(text: str) -> int:
+    """An integer of at least 0."""
+    return int_at_least(text, 0, "a non-negative integer")
+
+
+def imbalance_ratio(text: str) -> float:
+    """``--imbalance-ratio``: a finite number of at least 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 1):
+        raise argparse.ArgumentTypeError(f"expected a finite number of at least 1; got {text!r}")
+    return value
+
+
+def recipe_spec(text: str) -> str:
+    """``--recipes``: ``default``, ``all`` or comma-separated recipe names (aliases too), each
+    registered; returned as given, for :func:`underdog.pipeline.resolve_recipes`."""
+    from ..exceptions import InvalidParameterError
+    from ..pipeline.recipes import recipe_names, recipe_options
+
+    try:
+        names = recipe_names(text) if text.strip() else []
+    except InvalidParameterError:
+        names = []
+    if not names:
+        raise argparse.ArgumentTypeError(
+            f"expected recipe names like none,balanced, 'default' or 'all'; got {text!r}"
+        )
+    unknown = [name for name in names if name not in recipe_options()]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"expected recipe names from {', '.join(recipe_options())}; got {unknown[0]!r}"
+        )
+    return text
+
+
+def recipe_name(text: str) -> str:
+    """``--recipe``: one registered recipe name (or alias)."""
+    from ..pipeline.recipes import recipe_options
+
+    if text not in recipe_options():
+        raise argparse.ArgumentTypeError(
+            f"expected a recipe name from {', '.join(recipe_options())}; got {text!r}"
+        )
+    return text

@@ -1,0 +1,152 @@
+"""The data of one fold: its validation split, preprocessing and class counts.
+
+:func:`prepare_fold` builds a :class:`Fold` from the train / test indices of a table, as
+:func:`~underdog.pipeline.runs.compare` does for fold ``k`` of repeat ``s``: a validation
+split carved per class from the training part (:func:`validation_split`), the
+:class:`~underdog.data.Preprocessor` fit on the training part only, and the class counts of
+the rows the model trains on. :func:`prepare_training_split` does the same for training on
+every row (``underdog train``), with no test part.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from .._validation import check_real
+from ..counts import class_counts
+from ..data import Preprocessor, Table
+from .config import CompareConfig
+
+__all__ = ["Fold", "fold_seed", "prepare_fold", "prepare_training_split", "validation_split"]
+
+
+def fold_seed(repeat: int, fold: int) -> int:
+    """The seed of fold ``fold`` of repeat ``repeat``: its validation split, model
+    initialisation, shuffling, sampling and dropout."""
+    return repeat * 1000 + fold
+
+
+def validation_split(labels: Any, *, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified ``(train, val)`` positions: ``round(fraction * n_c)`` of each class in val,
+    at least one for every class with two or more samples (none for a single sample)."""
+    check_real(
+        fraction, name="fraction", owner="validation_split", low=0.0, high=1.0, closed="left"
+    )
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    train, val = [], []
+    for c in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == c))
+        n_val = int(round(fraction * len(members)))
+        if fraction > 0 and len(members) >= 2:
+            n_val = min(max(n_val, 1), len(members) - 1)
+        else:
+            n_val = 0
+        val.append(members[:n_val])
+        train.append(members[n_val:])
+    return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
+
+
+@dataclass
+class Fold:
+    """One fold of one repeat, prepared as :func:`~underdog.pipeline.runs.compare` trains on it.
+
+    Attributes:
+        seed, fold: which repetition and which fold.
+        x, y: the rows the models train on (the training part less its validation split),
+            preprocessed.
+        x_val, y_val: the validation split of the training part (early stopping, post-hoc
+            tuning).
+        x_test, y_test: the test part.
+        counts: int64 class counts of ``y`` (what the recipes' losses are built from).
+        preprocessor: the :class:`~underdog.data.Preprocessor` fit on the training part
+            (``x`` and ``x_val`` together).
+        test_index: the test rows' indices into the table.
+        model_seed: the seed of the validation split, model initialisation, shuffling,
+            sampling and dropout (:func:`fold_seed` of ``seed`` and ``fold``).
+    """
+
+    seed: int
+    fold: int
+    x: np.ndarray
+    y: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    counts: torch.Tensor
+    preprocessor: Preprocessor
+    test_index: np.ndarray
+    model_seed: int = 0
+
+    @property
+    def x_train(self) -> np.ndarray:
+        """The whole training part (``x`` then ``x_val``), for estimators without a
+        validation split."""
+        return np.concatenate([self.x, self.x_val])
+
+    @property
+    def y_train(self) -> np.ndarray:
+        """The labels of :attr:`x_train`."""
+        return np.concatenate([self.y, self.y_val])
+
+
+def _prepare(
+    table: Table, train: np.ndarray, test: np.ndarray, *, seed: int, config: CompareConfig
+) -> dict[str, Any]:
+    """The fields of a :class:`Fold` but ``seed`` and ``fold``; ``seed`` seeds the
+    validation split and becomes the model seed."""
+    fit_pos, val_pos = validation_split(
+        table.labels[train], fraction=config.val_fraction, seed=seed
+    )
+    pre = Preprocessor.fit(table.features.iloc[train])
+    x_train = pre.transform(table.features.iloc[train])
+    y_train = table.labels[train]
+    return {
+        "x": x_train[fit_pos],
+        "y": y_train[fit_pos],
+        "x_val": x_train[val_pos],
+        "y_val": y_train[val_pos],
+        "x_test": pre.transform(table.features.iloc[test]),
+        "y_test": table.labels[test],
+        "counts": class_counts(y_train[fit_pos], num_classes=table.num_classes, distributed=False),
+        "preprocessor": pre,
+        "test_index": np.asarray(test),
+        "model_seed": seed,
+    }
+
+
+def prepare_fold(
+    table: Table,
+    train: np.ndarray,
+    test: np.ndarray,
+    *,
+    seed: int,
+    fold: int,
+    config: CompareConfig | None = None,
+) -> Fold:
+    """Carve the validation split from ``train``, fit the preprocessing on ``train`` only
+    and transform the three parts, as :func:`~underdog.pipeline.runs.compare` does for
+    fold ``fold`` of repeat ``seed``.
+
+    ``train`` and ``test`` are row indices, normally one pair of
+    ``table.folds(k, seed=seed)``; the fold is seeded with :func:`fold_seed`.
+    """
+    config = config or CompareConfig()
+    fields = _prepare(table, train, test, seed=fold_seed(seed, fold), config=config)
+    return Fold(seed=seed, fold=fold, **fields)
+
+
+def prepare_training_split(
+    table: Table, rows: np.ndarray, *, seed: int, config: CompareConfig | None = None
+) -> Fold:
+    """A :class:`Fold` whose training part is ``rows`` and whose test part is empty, for
+    training one model on a whole table (``underdog train``); ``seed`` seeds its
+    validation split and the model."""
+    config = config or CompareConfig()
+    fields = _prepare(table, rows, rows[:0], seed=seed, config=config)
+    return Fold(seed=seed, fold=0, **fields)

@@ -1,0 +1,208 @@
+"""Compare recipes on one table: recipes x folds x seeds, the same folds for every recipe.
+
+For each seed ``s`` the table's folds come from :meth:`~underdog.data.Table.folds`
+(stratified k-fold, or the dataset's own protocol). In each fold:
+
+1. a validation split (``val_fraction`` of each class, stratified) is carved from the
+   training part; it drives early stopping and tunes post-hoc rules;
+2. the :class:`~underdog.data.Preprocessor` is fit on the training part only;
+3. each recipe builds its loss from the class counts of the rows it trains on, trains an
+   MLP (:func:`~underdog.pipeline.trainer.train_recipe`: early stopping on validation
+   balanced accuracy, ties broken by the lower cross-entropy) and is scored on the test
+   part with :func:`~underdog.metrics.evaluate`.
+
+Recipes that reuse another's model (post-hoc rules on ``none``) reuse the trained model.
+
+The same steps are public for one fold at a time, so that a benchmark can run recipes (and
+other estimators) on exactly the folds and preprocessing of a comparison, one process per
+fold: :func:`~underdog.pipeline.folds.prepare_fold` builds a fold and :func:`run_fold` trains
+and scores recipes on it, through the same loop as :func:`compare`. The results and their
+paired tests are in :mod:`underdog.pipeline.results`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..data import Table
+from ..metrics import evaluate
+from ..training import TrainEvent, predict_logits
+from .config import CompareConfig
+from .folds import Fold, prepare_fold
+from .recipes import RECIPES, Recipe
+from .results import Comparison, RunResult
+from .trainer import fit_posthoc, train_recipe
+
+__all__ = ["Progress", "compare", "run_fold"]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A progress report: recipe ``recipe_index`` of ``recipes``, run ``run`` of ``runs``
+    (seeds x folds), epoch ``epoch`` of ``epochs``; ``epoch == 0`` when a run starts."""
+
+    recipe: str
+    recipe_index: int
+    recipes: int
+    run: int
+    runs: int
+    epoch: int
+    epochs: int
+
+
+#: A fold's trained models by training key: (model, best epoch, training seconds).
+_Trained = dict[str, tuple[Any, int, float]]
+
+
+def _score(
+    recipe: Recipe, trained: tuple[Any, int, float], fold: Fold, *, config: CompareConfig,
+    minority: int, seconds: float,
+) -> RunResult:  # fmt: skip
+    """Fit ``recipe``'s post-hoc rule on the validation split and score the test part."""
+    model, best_epoch, _ = trained
+    rule = fit_posthoc(recipe, model, fold, config=config)
+    proba, y_pred = rule.apply(predict_logits(model, fold.x_test))
+    scalars, per_class = evaluate(fold.y_test, proba, y_pred=y_pred, minority=minority)
+    return RunResult(
+        recipe=recipe.name, seed=fold.seed, fold=fold.fold, scalars=scalars,
+        per_class=per_class, y_true=fold.y_test, proba=proba.astype(np.float32),
+        y_pred=y_pred, best_epoch=best_epoch, seconds=seconds,
+    )  # fmt: skip
+
+
+def _run_recipe(
+    recipe: Recipe, fold: Fold, trained: _Trained, *, config: CompareConfig, num_classes: int,
+    minority: int, report: Callable[[int, int], None],
+) -> RunResult:  # fmt: skip
+    """Train (unless ``trained`` has the model) and score one recipe on one fold;
+    ``report(epoch, epochs)`` gets epoch 0 as the run starts, then every epoch trained."""
+    start = time.perf_counter()
+    report(0, config.epochs)  # also for a recipe that reuses a trained model
+    key = recipe.training_key
+    if key not in trained:
+
+        def each_epoch(event: TrainEvent) -> None:
+            report(event.epoch, event.epochs)
+
+        result = train_recipe(
+            recipe, fold, config=config, num_classes=num_classes, callbacks=[each_epoch]
+        )
+        trained[key] = (result.model, result.best_epoch, time.perf_counter() - start)
+    seconds = time.perf_counter() - start + (trained[key][2] if recipe.base else 0)
+    return _score(recipe, trained[key], fold, config=config, minority=minority, seconds=seconds)
+
+
+def _run_all(
+    recipes: Sequence[Recipe], folds: Sequence[Fold], *, config: CompareConfig,
+    num_classes: int, minority: int, progress: Callable[[Progress], None] | None = None,
+) -> tuple[list[RunResult], dict[str, float]]:  # fmt: skip
+    """Every recipe on every fold, recipe by recipe: the runs and each recipe's seconds.
+
+    Recipes sharing a trained model (post-hoc rules on ``none``) train it once per fold.
+    """
+    runs: list[RunResult] = []
+    trained: list[_Trained] = [{} for _ in folds]
+    seconds: dict[str, float] = {}
+    for r_index, recipe in enumerate(recipes):
+        recipe_start = time.perf_counter()
+        for f_index, fold in enumerate(folds):
+
+            def report(epoch: int, epochs: int, r: int = r_index, f: int = f_index) -> None:
+                if progress is not None:
+                    progress(Progress(recipes[r].name, r, len(recipes), f, len(folds),
+                                      epoch, epochs))  # fmt: skip
+
+            runs.append(
+                _run_recipe(
+                    recipe,
+                    fold,
+                    trained[f_index],
+                    config=config,
+                    num_classes=num_classes,
+                    minority=minority,
+                    report=report,
+                )  # fmt: skip
+            )
+        seconds[recipe.name] = time.perf_counter() - recipe_start
+    return runs, seconds
+
+
+def run_fold(
+    recipes: Sequence[Recipe],
+    fold: Fold,
+    *,
+    num_classes: int,
+    minority: int,
+    config: CompareConfig | None = None,
+) -> list[RunResult]:
+    """Train and score each recipe on one prepared fold, as :func:`compare` does.
+
+    Recipes sharing a trained model (post-hoc rules on ``none``) train it once; ``minority``
+    is the positive class of the binary metrics (:func:`compare` uses the rarest class of
+    the training parts). Returns one :class:`RunResult` per recipe, in order.
+    """
+    config = config or CompareConfig()
+    runs, _ = _run_all(recipes, [fold], config=config, num_classes=num_classes, minority=minority)
+    return runs
+
+
+def _with_reference(recipes: Sequence[Recipe]) -> list[Recipe]:
+    """``recipes`` with each named once and ``none``, the reference, first when missing."""
+    unique = {r.name: r for r in recipes}
+    if "none" in unique:
+        return list(unique.values())
+    return [RECIPES["none"], *unique.values()]
+
+
+def compare(
+    table: Table,
+    recipes: Sequence[Recipe],
+    *,
+    config: CompareConfig | None = None,
+    progress: Callable[[Progress], None] | None = None,
+) -> Comparison:
+    """Run every recipe on the same folds of ``table``; see the module docstring.
+
+    ``none``, the reference of the paired tests, is added first when missing; a recipe
+    named twice runs once.
+    """
+    config = config or CompareConfig()
+    recipes = _with_reference(recipes)
+    num_classes = table.num_classes
+    config.check(num_classes=num_classes)
+    for recipe in recipes:
+        recipe.check(num_classes=num_classes, name=table.name)
+    started = time.perf_counter()
+    folds = [
+        prepare_fold(table, train, test, seed=seed, fold=fold, config=config)
+        for seed in range(config.seeds)
+        for fold, (train, test) in enumerate(table.folds(config.folds, seed=seed))
+    ]
+    # The class rarest where the models train (for digits-lt the tail of its long-tailed
+    # training sets, not of the balanced whole table): the positive class of binary metrics.
+    train_counts = np.mean([np.bincount(f.y_train, minlength=num_classes) for f in folds], 0)
+    minority = int(np.argmin(train_counts))
+    runs, recipe_seconds = _run_all(
+        recipes, folds, config=config, num_classes=num_classes, minority=minority,
+        progress=progress,
+    )  # fmt: skip
+    return Comparison(
+        table=table,
+        recipes=recipes,
+        config=config,
+        runs=runs,
+        train_counts=train_counts,
+        test_counts=np.mean([np.bincount(f.y_test, minlength=num_classes) for f in folds], 0),
+        minority=minority,
+        seconds=time.perf_counter() - started,
+        sizes=(
+            float(np.mean([len(f.y) + len(f.y_val) for f in folds])),
+            float(np.mean([len(f.y_test) for f in folds])),
+        ),
+        recipe_seconds=recipe_seconds,
+    )

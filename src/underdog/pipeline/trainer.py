@@ -1,0 +1,107 @@
+"""Training one recipe on one fold: the one function ``compare`` and ``train`` share.
+
+:func:`train_recipe` trains the MLP of a :class:`CompareConfig` with the loss, sampler and
+schedule of the recipe whose model the recipe uses (its ``base``, when it has one: post-hoc
+recipes use the model of ``none``), with early stopping on :func:`validation_score`;
+:func:`fit_posthoc` tunes the recipe's post-hoc decision rule on the fold's validation
+split.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..posthoc import PostHoc, tune_posthoc
+from ..samplers import ClassBalancedSampler
+from ..training import TrainEvent, TrainResult, fit, mlp, predict_logits
+from .config import CompareConfig
+from .folds import Fold
+from .recipes import Recipe
+
+__all__ = ["fit_posthoc", "train_recipe", "validation_score"]
+
+
+def validation_score(logits: np.ndarray, y: np.ndarray) -> float:
+    """Validation balanced accuracy, ties broken by the lower cross-entropy."""
+    from sklearn.metrics import balanced_accuracy_score
+
+    z = logits - logits.max(1, keepdims=True)
+    ce = float(np.mean(np.log(np.exp(z).sum(1)) - z[np.arange(len(y)), y]))
+    return float(balanced_accuracy_score(y, logits.argmax(1))) - 1e-4 * ce
+
+
+def _epoch_hook(recipe: Recipe, loss: Any, fold: Fold) -> Callable[[int, int], None] | None:
+    """``hook(epoch, epochs)`` running the recipe's schedule and its own hook, or None."""
+    steps: list[Callable[[int, int], None]] = []
+    if recipe.schedule is not None:
+        schedule = recipe.schedule(fold.counts)
+        steps.append(lambda epoch, epochs: schedule.step(loss, epoch=epoch, epochs=epochs))
+    if recipe.on_epoch_start is not None:
+        hook = recipe.on_epoch_start
+        steps.append(lambda epoch, epochs: hook(loss, epoch, epochs))
+    if not steps:
+        return None
+
+    def run(epoch: int, epochs: int) -> None:
+        for step in steps:
+            step(epoch, epochs)
+
+    return run
+
+
+def train_recipe(
+    recipe: Recipe,
+    fold: Fold,
+    *,
+    config: CompareConfig,
+    num_classes: int,
+    callbacks: Sequence[Callable[[TrainEvent], None]] = (),
+) -> TrainResult:
+    """Train the model ``recipe`` uses on ``fold``'s training rows.
+
+    The recipe that trains it is ``recipe``'s base when it has one (a post-hoc recipe uses
+    the model of ``none``), else ``recipe`` itself: its loss from the fold's class counts,
+    its class-balanced sampler and its schedule. The MLP of ``config`` is trained with
+    :func:`~underdog.training.loop` and early stopping on :func:`validation_score`, seeded
+    with ``fold.model_seed``.
+    """
+    trainer = recipe.trainer
+    seed = fold.model_seed
+    x = fold.x
+    model = mlp(x.shape[1], num_classes, hidden=config.hidden, dropout=config.dropout, seed=seed)
+    loss = trainer.loss(fold.counts)
+    return fit(
+        model,
+        x,
+        fold.y,
+        loss=loss,
+        sampler=ClassBalancedSampler(fold.y, seed=seed) if trainer.sampler else None,
+        x_val=fold.x_val,
+        y_val=fold.y_val,
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        eval_batch_size=config.eval_batch_size,
+        lr=config.lr,
+        weight_decay=config.weight_decay,
+        patience=config.patience,
+        monitor=validation_score,
+        on_epoch_start=_epoch_hook(trainer, loss, fold),
+        callbacks=callbacks,
+        seed=seed,
+        num_threads=config.num_threads,
+        device=config.device,
+    )
+
+
+def fit_posthoc(recipe: Recipe, model: Any, fold: Fold, *, config: CompareConfig) -> PostHoc:
+    """``recipe``'s post-hoc decision rule, tuned on the fold's validation split."""
+    return tune_posthoc(
+        recipe.posthoc,
+        predict_logits(model, fold.x_val),
+        fold.y_val,
+        counts=fold.counts.numpy(),
+        metric=config.metric,
+    )

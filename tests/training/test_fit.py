@@ -1,0 +1,252 @@
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from underdog.exceptions import InvalidParameterError
+from underdog.losses import CrossEntropyLoss
+from underdog.pipeline.folds import validation_split
+from underdog.samplers import ClassBalancedSampler
+from underdog.training import TrainEvent, fit
+from underdog.training.networks import mlp, predict_logits
+
+
+def _data(n=200, seed=0):
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n) < 0.3).astype(np.int64)
+    x = rng.normal(size=(n, 4)).astype(np.float32) + y[:, None] * 1.5
+    return x, y
+
+
+def _params(model):
+    return torch.cat([p.detach().reshape(-1) for p in model.parameters()])
+
+
+def test_fit_is_deterministic_and_leaves_the_global_rng_alone():
+    x, y = _data()
+    torch.manual_seed(123)
+    before = torch.rand(3)
+    torch.manual_seed(123)
+    a = fit(mlp(4, 2, seed=0), x, y, loss=CrossEntropyLoss(), epochs=3, seed=5).model
+    after = torch.rand(3)
+    assert torch.equal(before, after)
+    b = fit(mlp(4, 2, seed=0), x, y, loss=CrossEntropyLoss(), epochs=3, seed=5).model
+    c = fit(mlp(4, 2, seed=0), x, y, loss=CrossEntropyLoss(), epochs=3, seed=6).model
+    assert torch.equal(_params(a), _params(b))
+    assert not torch.equal(_params(a), _params(c))
+
+
+def test_fit_learns():
+    x, y = _data()
+    result = fit(mlp(4, 2, seed=0), x, y, loss=CrossEntropyLoss(), epochs=30, lr=1e-2)
+    accuracy = (predict_logits(result.model, x).argmax(1) == y).mean()
+    assert accuracy > 0.85
+    assert result.history[-1].train_loss < result.history[0].train_loss
+
+
+def test_early_stopping_restores_the_best_epoch():
+    x, y = _data()
+    scores = iter([0.1, 0.5, 0.2, 0.3, 0.4, 0.9, 0.9])
+    snapshots = []
+
+    def monitor(logits, y_val):
+        return next(scores)
+
+    def remember(event):
+        snapshots.append(_params(model).clone())
+
+    model = mlp(4, 2, seed=0)
+    result = fit(model, x, y, loss=CrossEntropyLoss(), x_val=x[:50], y_val=y[:50], epochs=10,
+                 patience=3, monitor=monitor, callbacks=[remember])  # fmt: skip
+    assert result.best_epoch == 2 and result.epochs_run == 5
+    assert result.history[-1].stopping and not result.history[-2].stopping
+    assert torch.equal(_params(result.model), snapshots[1])
+
+
+def test_callbacks_events_and_epoch_hook():
+    x, y = _data()
+    events, starts = [], []
+    fit(mlp(4, 2, seed=0), x, y, loss=CrossEntropyLoss(), x_val=x, y_val=y, epochs=4,
+        callbacks=[events.append], on_epoch_start=lambda e, n: starts.append((e, n)))  # fmt: skip
+    assert [e.epoch for e in events] == [1, 2, 3, 4]
+    assert all(isinstance(e, TrainEvent) and e.epochs == 4 for e in events)
+    assert all(np.isfinite(e.val_loss) and e.val_score == -e.val_loss for e in events)
+    assert starts == [(0, 4), (1, 4), (2, 4), (3, 4)]
+
+
+def test_sampler_is_used_and_its_epoch_set():
+    x, y = _data()
+
+    class Recording(ClassBalancedSampler):
+        epochs: list = []
+
+        def set_epoch(self, epoch):
+            self.epochs.append(epoch)
+            super().set_epoch(epoch)
+
+    class RecordingLoss(CrossEntropyLoss):
+        targets: list = []
+
+        def forward(self, input, target):
+            self.targets.append(target.clone())
+            return super().forward(input, target)
+
+    only_ones = np.flatnonzero(np.asarray(y) == 1)
+    sampler = Recording(y, num_samples=64, class_probabilities=[0, 1], seed=0)
+    loss = RecordingLoss()
+    fit(mlp(4, 2, seed=0), x, y, loss=loss, sampler=sampler, epochs=3, batch_size=32)
+    assert sampler.epochs == [0, 1, 2]
+    # The batches are the sampler's draws: 64 rows per epoch, 2 batches, all of class 1.
+    assert len(loss.targets) == 3 * 2 and all(len(t) == 32 for t in loss.targets)
+    assert all(bool((t == 1).all()) for t in loss.targets) and len(only_ones) < len(y)
+
+
+def test_threads_are_restored():
+    x, y = _data()
+    before = torch.get_num_threads()
+    seen = []
+    fit(mlp(4, 2), x, y, loss=CrossEntropyLoss(), epochs=1, num_threads=1,
+        callbacks=[lambda e: seen.append(torch.get_num_threads())])  # fmt: skip
+    assert seen == [1]
+    assert torch.get_num_threads() == before
+
+
+def test_any_module_works():
+    x, y = _data()
+    model = torch.nn.Linear(4, 2)
+    result = fit(model, x, y, loss=torch.nn.CrossEntropyLoss(), epochs=2)
+    assert result.model is model and not model.training
+
+
+def test_validation_split_is_stratified_and_keeps_rare_classes():
+    y = np.array([0] * 50 + [1] * 4 + [2] * 2 + [3])
+    train, val = validation_split(y, fraction=0.2, seed=0)
+    assert sorted(np.concatenate([train, val]).tolist()) == list(range(len(y)))
+    assert np.bincount(y[val], minlength=4).tolist() == [10, 1, 1, 0]
+    again = validation_split(y, fraction=0.2, seed=0)
+    assert (again[1] == val).all()
+    assert len(validation_split(y, fraction=0.0, seed=0)[1]) == 0
+
+
+def test_bad_parameters():
+    x, y = _data()
+    with pytest.raises(InvalidParameterError, match="'epochs' parameter of fit"):
+        fit(mlp(4, 2), x, y, loss=CrossEntropyLoss(), epochs=0)
+    with pytest.raises(InvalidParameterError, match="'dropout' parameter of mlp"):
+        mlp(4, 2, dropout=1.0)
+    with pytest.raises(InvalidParameterError, match="'device' parameter of fit"):
+        fit(mlp(4, 2), x, y, loss=CrossEntropyLoss(), device="gpu")
+
+
+class _NoNumpy(torch.Tensor):
+    """A tensor that fails if anything converts it through numpy (``np.asarray``)."""
+
+    def __array__(self, *args, **kwargs):
+        raise AssertionError("a tensor input went through numpy")
+
+
+def _accuracy_monitor(logits, y_val):
+    assert isinstance(logits, np.ndarray) and isinstance(y_val, np.ndarray)
+    return float((logits.argmax(1) == y_val).mean())
+
+
+def _assert_same_history(a, b, *, exact=True):
+    assert a.best_epoch == b.best_epoch and a.epochs_run == b.epochs_run
+    for event_a, event_b in zip(a.history, b.history, strict=True):
+        values_a, values_b = dataclasses.astuple(event_a), dataclasses.astuple(event_b)
+        if exact:
+            assert values_a == values_b
+        else:  # logits may differ in the last bits with the batch size (matmul kernels)
+            assert values_a == pytest.approx(values_b, rel=1e-6, abs=1e-7)
+
+
+def test_batched_validation_equals_one_forward_pass():
+    x, y = _data(n=300)
+    x_val, y_val = x[:97], y[:97]  # 97 rows: batches of 8 leave a short last one
+    loss = CrossEntropyLoss(weight=torch.tensor([1.0, 3.0]))
+    seen = []
+
+    def monitor(logits, target):
+        seen.append(logits)
+        return _accuracy_monitor(logits, target)
+
+    def reference(event):
+        # After each epoch, one full forward pass over the validation split.
+        with torch.no_grad():
+            logits = model(torch.as_tensor(x_val, dtype=torch.float32))
+            assert event.val_loss == pytest.approx(float(loss(logits, torch.as_tensor(y_val))))
+        np.testing.assert_allclose(seen[-1], logits.double().numpy(), rtol=1e-6, atol=1e-6)
+
+    model = mlp(4, 2, seed=0)
+    kwargs = dict(loss=loss, x_val=x_val, y_val=y_val, epochs=8, batch_size=32, patience=3,
+                  monitor=monitor, seed=1)  # fmt: skip
+    batched = fit(model, x[97:], y[97:], eval_batch_size=8, callbacks=[reference], **kwargs)
+    assert len(seen) == batched.epochs_run and all(s.shape == (97, 2) for s in seen)
+    one_pass = fit(mlp(4, 2, seed=0), x[97:], y[97:], eval_batch_size=97, **kwargs)
+    assert torch.equal(_params(batched.model), _params(one_pass.model))
+    _assert_same_history(batched, one_pass, exact=False)
+
+
+def test_tensor_inputs_train_as_numpy_inputs_without_numpy():
+    x, y = _data()
+    kwargs = dict(loss=CrossEntropyLoss(), epochs=4, patience=2, monitor=_accuracy_monitor,
+                  batch_size=16, eval_batch_size=10, seed=2)  # fmt: skip
+    from_numpy = fit(mlp(4, 2, seed=0), x[50:], y[50:], x_val=x[:50], y_val=y[:50], **kwargs)
+    xt = torch.from_numpy(x).as_subclass(_NoNumpy)
+    yt = torch.from_numpy(y).as_subclass(_NoNumpy)
+    from_tensors = fit(mlp(4, 2, seed=0), xt[50:], yt[50:], x_val=xt[:50], y_val=yt[:50], **kwargs)
+    assert torch.equal(_params(from_tensors.model), _params(from_numpy.model))
+    _assert_same_history(from_tensors, from_numpy)
+    # Other dtypes are converted by torch: float64 features, int32 labels.
+    converted = fit(mlp(4, 2, seed=0), xt[50:].double(), yt[50:].int(), x_val=xt[:50].double(),
+                    y_val=yt[:50].int(), **kwargs)  # fmt: skip
+    assert torch.equal(_params(converted.model), _params(from_numpy.model))
+    np.testing.assert_array_equal(
+        predict_logits(from_numpy.model, xt), predict_logits(from_numpy.model, x)
+    )
+
+
+def test_predict_logits_in_batches_equals_one_pass():
+    x, _ = _data(n=50)
+    model = mlp(4, 3, seed=0).train()
+    one_pass = predict_logits(model, x, batch_size=50)
+    batched = predict_logits(model, x, batch_size=7)
+    np.testing.assert_allclose(batched, one_pass, rtol=1e-6, atol=1e-6)
+    assert batched.dtype == np.float64 and model.training  # the mode is restored
+    with torch.no_grad():
+        expected = model.eval()(torch.as_tensor(x, dtype=torch.float32)).double().numpy()
+    np.testing.assert_array_equal(one_pass, expected)
+    assert predict_logits(model, x[:0]).shape == (0, 3)  # zero rows, still C columns
+    with pytest.raises(InvalidParameterError, match="'batch_size' parameter of predict_logits"):
+        predict_logits(model, x, batch_size=0)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_tensor_inputs():
+    """CUDA tensors train on the GPU and give the CPU's training up to rounding: the same
+    batches and the same losses for the epochs both ran. Rounding may move the best epoch
+    and so where early stopping ends, so the two models need only agree on most rows."""
+    x, y = _data()
+    xc, yc = torch.from_numpy(x).cuda(), torch.from_numpy(y).cuda()
+    kwargs = dict(loss=CrossEntropyLoss(), epochs=3, monitor=_accuracy_monitor, patience=2,
+                  batch_size=16, eval_batch_size=10)  # fmt: skip
+    # No dropout: its masks come from each device's own generator.
+    result = fit(mlp(4, 2, dropout=0.0, seed=0).cuda(), xc[50:], yc[50:], x_val=xc[:50],
+                 y_val=yc[:50], **kwargs)  # fmt: skip
+    assert all(p.is_cuda for p in result.model.parameters())
+    assert 1 <= result.best_epoch <= result.epochs_run <= 3
+    on_cpu = fit(mlp(4, 2, dropout=0.0, seed=0), x[50:], y[50:], x_val=x[:50], y_val=y[:50],
+                 **kwargs)  # fmt: skip
+    both = min(result.epochs_run, on_cpu.epochs_run)
+    np.testing.assert_allclose(
+        [e.train_loss for e in result.history[:both]],
+        [e.train_loss for e in on_cpu.history[:both]],
+        rtol=1e-3,
+    )
+    logits = predict_logits(result.model, xc)
+    assert logits.dtype == np.float64 and logits.shape == (len(x), 2)
+    assert np.isfinite(logits).all()
+    np.testing.assert_allclose(predict_logits(result.model, x), logits, rtol=1e-5, atol=1e-6)
+    agree = (logits.argmax(1) == predict_logits(on_cpu.model, x).argmax(1)).mean()
+    assert agree >= 0.9, agree
