@@ -42,3 +42,15 @@ def binary_csv(tmp_path, name: str = "binary.csv"):
     path = tmp_path / name
     make_frame(classes=("no", "yes"), weights=(0.85, 0.15)).to_csv(path, index=False)
     return path
+
+
+def toy_table(n: int = 90):
+    """A three-class :class:`~underdog.data.Table` of ``make_frame(n)`` (classes a, b, c)."""
+    import numpy as np
+
+    from underdog.data import Table
+
+    frame = make_frame(n)
+    labels = np.searchsorted(["a", "b", "c"], frame.pop("label").to_numpy())
+    return Table(features=frame, labels=labels, classes=("a", "b", "c"), target="label",
+                 name="toy")  # fmt: skip

@@ -1,4 +1,3 @@
-import dataclasses
 import io
 import json
 import os
@@ -13,11 +12,11 @@ import torch
 import underdog.cli.parser
 import underdog.pipeline
 import underdog.weights
+from _paths import SRC
 from _tables import TINY_ARGS, binary_csv, make_frame, multiclass_csv
 from underdog.cli import main
-from underdog.cli.parser import DEFAULT_BETA, build_parser
-from underdog.data import DATASETS, Preprocessor
-from underdog.pipeline import CompareConfig
+from underdog.cli.parser import DEFAULT_BETA
+from underdog.data import Preprocessor
 from underdog.pipeline.recipes import DEFAULT_RECIPE
 from underdog.weights import NORMALIZATIONS, SCHEMES, class_weight
 
@@ -56,12 +55,15 @@ def test_compare_bad_inputs(tmp_path):
     dup.write_text("x,y,x\n1,a,2\n3,b,4\n")
     cases = [
         ([tmp_path / "missing.csv", "--target", "y"], "missing.csv does not exist"),
-        ([bad_csv, "--target", "y"], "cannot parse bad.csv: Expected 3 fields in line 4, saw 4"),
-        ([bad_keel, "--target", "y"], "cannot parse bad.dat, line 6: expected 2"),
-        ([multi, "--target", "nope"], "'nope' is not in multi.csv; columns: x1, x2, color, label"),
+        ([bad_csv, "--target", "y"], "Cannot parse bad.csv: Expected 3 fields in line 4, saw 4"),
+        ([bad_keel, "--target", "y"], "Cannot parse bad.dat, line 6: expected 2"),
+        (
+            [multi, "--target", "nope"],
+            "'nope' is not in multi.csv; its columns: x1, x2, color, label",
+        ),
         ([one, "--target", "y"], "only one class ('a')"),
         ([nan, "--target", "y"], "1 missing label(s), in data row(s) 2"),
-        ([dup, "--target", "y"], "the column name 'x' appears more than once in dup.csv"),
+        ([dup, "--target", "y"], "The column name 'x' appears more than once in dup.csv"),
         (
             [multi, "--target", "label", "--recipes", "none,nope"],
             "argument --recipes: expected recipe names from none, balanced,",
@@ -287,7 +289,7 @@ def test_train_and_predict_bad_inputs(tmp_path):
     twice = tmp_path / "twice.csv"
     twice.write_text("x1,x2,color,x2\n1,2,red,3\n")
     assert_bad_input(tmp_path, ["predict", out, twice, "--out", preds],
-                     "the column name 'x2' appears more than once in twice.csv")  # fmt: skip
+                     "The column name 'x2' appears more than once in twice.csv")  # fmt: skip
     assert not preds.exists()
     corrupt = tmp_path / "corrupt"
     corrupt.mkdir()
@@ -303,7 +305,7 @@ def test_train_and_predict_bad_inputs(tmp_path):
 
 
 def test_python_m_underdog():
-    env = {**os.environ, "PYTHONPATH": os.path.join(os.path.dirname(__file__), "..", "src")}
+    env = {**os.environ, "PYTHONPATH": SRC}
     done = subprocess.run([sys.executable, "-m", "underdog", "compare", "--dataset", "nope"],
                           capture_output=True, text=True, env=env)  # fmt: skip
     assert done.returncode == 2
@@ -357,7 +359,7 @@ def test_bad_input_reported_by_other_libraries_is_bad_input(tmp_path, monkeypatc
     (broken / "model.pt").write_bytes(b"not a state dict")
     out = tmp_path / "out"
     cases = [
-        (["compare", latin, "--target", "y"], "cannot parse latin.dat: it is not UTF-8 text"),
+        (["compare", latin, "--target", "y"], "Cannot parse latin.dat: it is not UTF-8 text"),
         (["compare", twice, "--target", "y"], "line 3: the attribute 'a' is declared twice"),
         (
             ["predict", broken, multi],
@@ -411,50 +413,8 @@ def test_an_internal_error_exits_with_its_traceback(tmp_path):
         from underdog.cli import main
         sys.exit(main(["weights", {str(path)!r}, "--target", "label"]))
     """)
-    env = {**os.environ, "PYTHONPATH": os.path.join(os.path.dirname(__file__), "..", "src")}
+    env = {**os.environ, "PYTHONPATH": SRC}
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
     assert done.returncode == 1
     assert "Traceback" in done.stderr and "ValueError: a bug" in done.stderr
     assert "underdog: error" not in done.stderr
-
-
-@dataclasses.dataclass(frozen=True)
-class _OtherDefaults(CompareConfig):
-    """Defaults unlike CompareConfig's, to see that the help follows them."""
-
-    folds: int = 7
-    seeds: int = 3
-    metric: str = "macro_f1"
-    hidden: tuple[int, ...] = (32, 16)
-    dropout: float = 0.25
-    lr: float = 0.02
-    weight_decay: float = 0.5
-    epochs: int = 9
-    batch_size: int = 11
-    patience: int = 4
-    val_fraction: float = 0.3
-    num_threads: int | None = 2
-
-
-def test_help_shows_the_defaults_of_the_library(monkeypatch):
-    """Each default in the help is the one an option left out gets: CompareConfig's
-    (replaced here by other values) and digits-lt's imbalance ratio."""
-    monkeypatch.setattr(underdog.cli.parser, "CompareConfig", _OtherDefaults)
-    digits = dataclasses.replace(DATASETS["digits-lt"], imbalance_ratio=12.5)
-    monkeypatch.setitem(DATASETS, "digits-lt", digits)
-    d = _OtherDefaults()
-    expected = {
-        "folds": d.folds, "seeds": d.seeds, "metric": d.metric, "hidden": "32,16",
-        "dropout": d.dropout, "lr": d.lr, "weight_decay": d.weight_decay, "epochs": d.epochs,
-        "batch_size": d.batch_size, "patience": d.patience, "val_fraction": d.val_fraction,
-        "threads": d.num_threads, "imbalance_ratio": "12.5", "seed": 0, "nproc": 1,
-    }  # fmt: skip
-    commands = build_parser()._subparsers._group_actions[0].choices
-    seen = set()
-    for command in ("compare", "train"):
-        for action in commands[command]._actions:
-            if action.dest in expected:
-                text = commands[command]._get_formatter()._expand_help(action)
-                assert text.endswith(f"({expected[action.dest]})"), (command, text)
-                seen.add(action.dest)
-    assert seen == set(expected)

@@ -21,6 +21,7 @@ except ImportError:  # not on Windows
     resource = None
 
 import underdog.pipeline.model
+from _paths import SRC
 from _tables import TINY, make_frame
 from underdog.cli import main
 from underdog.data import Preprocessor, table_from_frame
@@ -288,7 +289,7 @@ def test_a_bad_model_description_is_one_line_naming_the_file_and_entry(
     copy = _with_description(model_dir, tmp_path, change)
     code, out, err, wrote = _predict(copy, tmp_path)
     assert code == 2 and out == "" and not wrote
-    assert err == f"underdog: error: {copy / 'model.json'} {INVALID}{message}\n"
+    assert err == f"underdog: error: The file {copy / 'model.json'} {INVALID}{message}.\n"
     with pytest.raises(DataError, match="is not a valid underdog model description"):
         TrainedModel.load(copy)
 
@@ -320,7 +321,7 @@ def test_a_file_that_is_no_model_description_is_one_line(model_dir, tmp_path, ch
     copy = _with_description(model_dir, tmp_path, change)
     code, out, err, wrote = _predict(copy, tmp_path)
     assert code == 2 and out == "" and not wrote
-    assert err.startswith(f"underdog: error: {copy / 'model.json'} {message}"), err
+    assert err.startswith(f"underdog: error: The file {copy / 'model.json'} {message}"), err
     assert err.count("\n") == 1 and "Traceback" not in err
 
 
@@ -338,13 +339,14 @@ def test_sizes_the_weights_do_not_have_are_not_allocated(model_dir, tmp_path):
         from underdog.cli import main
         sys.exit(main(["predict", {str(copy)!r}, {str(data)!r}]))
     """)
-    src = os.path.join(os.path.dirname(__file__), "..", "src")
+    src = SRC
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": src}, timeout=120)  # fmt: skip
     assert (done.returncode, done.stdout) == (2, ""), done.stderr
     assert done.stderr == (
-        f"underdog: error: {copy / 'model.pt'} is not a valid underdog model file: '0.weight' "
-        f"has shape (8, 5) where the architecture in model.json needs ({MAX_HIDDEN}, 5)\n"
+        f"underdog: error: The file {copy / 'model.pt'} is not a valid underdog model file: "
+        f"'0.weight' has shape (8, 5) where the architecture in model.json needs "
+        f"({MAX_HIDDEN}, 5).\n"
     )
 
 
@@ -356,7 +358,7 @@ def test_a_threshold_needs_its_minority_class(tmp_path):
     with pytest.raises(DataError) as info:
         TrainedModel.load(copy)
     assert str(info.value).endswith(
-        "'posthoc.minority' must be a class index with a threshold, got None"
+        "'posthoc.minority' must be a class index with a threshold, got None."
     )
 
 

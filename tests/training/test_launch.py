@@ -111,7 +111,7 @@ def test_bad_input_found_in_a_worker_is_one_line(tmp_path, capsys, monkeypatch):
     captured = capsys.readouterr()
     assert (code, captured.out) == (2, ""), captured.err
     assert captured.err == (
-        "underdog: error: the target column 'label' is not in bad.csv; columns: x1, x2\n"
+        "underdog: error: The target column 'label' is not in bad.csv; its columns: x1, x2.\n"
     )
     assert sorted(os.listdir(tmp_path)) == ["bad.csv", "binary.csv"]  # no model, no leftovers
 

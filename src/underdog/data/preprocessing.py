@@ -96,7 +96,7 @@ class Preprocessor:
         """Rows to a float32 matrix ``(N, len(feature_names))``."""
         absent = [c for c in self.numeric + self.categorical if c not in features.columns]
         if absent:
-            raise DataError(f"the data lacks the feature column(s) {', '.join(absent)}")
+            raise DataError(f"The data lacks the feature column(s) {', '.join(absent)}.")
         used = set(self.numeric + self.categorical)  # other columns, such as a target, may repeat
         _check_unique_columns([c for c in features.columns if c in used], where="the features")
         parts = []

@@ -31,7 +31,7 @@ def _pandas():
         import pandas as pd
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise MissingDependencyError(
-            "Reading tables needs pandas: pip install 'underdog[data]'"
+            "Reading tables needs pandas: pip install 'underdog[data]'."
         ) from exc
     return pd
 
@@ -53,7 +53,68 @@ def _check_unique_columns(names: Any, *, where: str) -> None:
     subject = (
         f"column name {listed} appears" if len(repeated) == 1 else f"column names {listed} appear"
     )
-    raise DataError(f"the {subject} more than once in {where}; column names must be unique")
+    raise DataError(f"The {subject} more than once in {where}; column names must be unique.")
+
+
+def _keel_attribute(line: str, name: str, number: int) -> tuple[str, bool]:
+    """``(column, nominal)`` of an ``@attribute`` header line of the KEEL file ``name``."""
+    spec = line[len("@attribute") :].strip()
+    brace = spec.find("{")
+    parts = (spec[:brace] if brace >= 0 else spec).split()
+    if not parts:
+        raise DataError(f"Cannot parse {name}, line {number}: {line!r} names no attribute.")
+    kind = "nominal" if brace >= 0 else (parts[1] if len(parts) > 1 else "")
+    kind = kind.lower().split("[")[0]
+    if kind not in ("nominal", "real", "integer", "numeric"):
+        raise DataError(f"Cannot parse {name}, line {number}: unknown attribute type in {line!r}.")
+    return parts[0], kind == "nominal"
+
+
+def _keel_lines(path: str | os.PathLike, name: str) -> list[str]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read().split("\n")  # universal newlines: as iterating
+    except UnicodeDecodeError as exc:
+        raise DataError(f"Cannot parse {name}: it is not UTF-8 text ({exc.reason}).") from exc
+
+
+def _keel_sections(
+    lines: list[str], name: str
+) -> tuple[list[str], list[bool], list[list[str]]]:
+    """``(columns, nominal, rows)``: the attributes of the header and the data rows."""
+    columns: list[str] = []
+    nominal: list[bool] = []
+    rows: list[list[str]] = []
+    in_data = False
+    for number, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line or line.startswith("%"):
+            continue
+        lower = line.lower()
+        if in_data:
+            values = [value.strip() for value in line.split(",")]
+            if len(values) != len(columns):
+                raise DataError(
+                    f"Cannot parse {name}, line {number}: expected {len(columns)} "
+                    f"comma-separated values, got {len(values)}."
+                )
+            rows.append(values)
+        elif lower.startswith("@attribute"):
+            column, is_nominal = _keel_attribute(line, name, number)
+            if column in columns:
+                raise DataError(
+                    f"Cannot parse {name}, line {number}: the attribute {column!r} is "
+                    "declared twice."
+                )
+            columns.append(column)
+            nominal.append(is_nominal)
+        elif lower.startswith("@data"):
+            in_data = True
+        elif not lower.startswith(("@relation", "@inputs", "@input", "@outputs", "@output")):
+            raise DataError(f"Cannot parse {name}, line {number}: {line!r}.")
+    if not in_data or not columns:
+        raise DataError(f"Cannot parse {name}: it has no '@attribute' header and '@data' section.")
+    return columns, nominal, rows
 
 
 def read_keel(path: str | os.PathLike) -> Any:
@@ -69,57 +130,7 @@ def read_keel(path: str | os.PathLike) -> Any:
     """
     pd = _pandas()
     name = os.path.basename(path)
-    try:
-        with open(path, encoding="utf-8") as handle:
-            lines = handle.read().split("\n")  # universal newlines: as iterating
-    except UnicodeDecodeError as exc:
-        raise DataError(f"cannot parse {name}: it is not UTF-8 text ({exc.reason})") from exc
-    columns: list[str] = []
-    nominal: list[bool] = []
-    rows: list[list[str]] = []
-    in_data = False
-    for number, raw in enumerate(lines, start=1):
-        line = raw.strip()
-        if not line or line.startswith("%"):
-            continue
-        if not in_data:
-            lower = line.lower()
-            if lower.startswith("@attribute"):
-                spec = line[len("@attribute") :].strip()
-                brace = spec.find("{")
-                head = spec[:brace] if brace >= 0 else spec
-                parts = head.split()
-                if not parts:
-                    raise DataError(f"cannot parse {name}, line {number}: {line!r}")
-                kind = "nominal" if brace >= 0 else (parts[1] if len(parts) > 1 else "")
-                kind = kind.lower().split("[")[0]
-                if kind not in ("nominal", "real", "integer", "numeric"):
-                    raise DataError(
-                        f"cannot parse {name}, line {number}: unknown attribute type in {line!r}"
-                    )
-                if parts[0] in columns:
-                    raise DataError(
-                        f"cannot parse {name}, line {number}: the attribute {parts[0]!r} "
-                        "is declared twice"
-                    )
-                columns.append(parts[0])
-                nominal.append(kind == "nominal")
-            elif lower.startswith("@data"):
-                in_data = True
-            elif lower.startswith(("@relation", "@inputs", "@input", "@outputs", "@output")):
-                continue
-            else:
-                raise DataError(f"cannot parse {name}, line {number}: {line!r}")
-            continue
-        values = [value.strip() for value in line.split(",")]
-        if len(values) != len(columns):
-            raise DataError(
-                f"cannot parse {name}, line {number}: expected {len(columns)} "
-                f"comma-separated values, got {len(values)}"
-            )
-        rows.append(values)
-    if not in_data or not columns:
-        raise DataError(f"cannot parse {name}: no '@attribute' header and '@data' section")
+    columns, nominal, rows = _keel_sections(_keel_lines(path, name), name)
     frame = pd.DataFrame(rows, columns=columns, dtype=object)
     for column, is_nominal in zip(columns, nominal, strict=True):
         missing = frame[column].isin(_KEEL_MISSING)
@@ -131,10 +142,54 @@ def read_keel(path: str | os.PathLike) -> Any:
         if bool(bad.any()):
             row = int(np.flatnonzero(bad.to_numpy())[0])
             raise DataError(
-                f"cannot parse {name}: column {column!r} is numeric but data row {row + 1} "
-                f"holds {frame[column].iloc[row]!r}"
+                f"Cannot parse {name}: column {column!r} is numeric but data row {row + 1} "
+                f"holds {frame[column].iloc[row]!r}."
             )
         frame[column] = numbers.astype(float)
+    return frame
+
+
+def _read_parquet(path: str | os.PathLike, name: str) -> Any:
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise MissingDependencyError(
+            "Reading Parquet needs pyarrow: pip install 'underdog[data]'."
+        ) from exc
+    try:
+        # pyarrow cannot read columns of the same name (an obscure "Multiple matches
+        # for FieldRef"); the schema names them.
+        _check_unique_columns(pq.read_schema(path).names, where=name)
+        return pq.read_table(path).to_pandas()
+    except (pa.ArrowException, OSError) as exc:  # a corrupt or unreadable file
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataError(f"Cannot parse {name} as Parquet: {detail.rstrip('.')}.") from exc
+
+
+def _pandas_detail(exc: Exception) -> str:
+    """The last line of a pandas error, without its noise and final period."""
+    detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+    for noise in ("Error tokenizing data. ", "C error: "):
+        detail = detail.replace(noise, "")
+    return detail.strip().rstrip(".")
+
+
+def _read_csv(path: str | os.PathLike, name: str) -> Any:
+    pd = _pandas()
+    options = {"skipinitialspace": True}
+    try:
+        frame = pd.read_csv(path, **options)
+        # pandas renames a repeated column name ("x", "x.1") and cannot be told not to:
+        # check the names of the header row as they are in the file.
+        header = pd.read_csv(path, header=None, nrows=1, dtype=str, **options)
+    except pd.errors.EmptyDataError as exc:
+        raise DataError(f"Cannot parse {name}: the file is empty.") from exc
+    except UnicodeDecodeError as exc:
+        raise DataError(f"Cannot parse {name}: it is not UTF-8 text ({exc.reason}).") from exc
+    except ValueError as exc:  # ParserError, and anything else pandas rejects in the content
+        raise DataError(f"Cannot parse {name}: {_pandas_detail(exc)}.") from exc
+    _check_unique_columns(header.iloc[0].tolist() if len(header) else [], where=name)
     return frame
 
 
@@ -150,47 +205,13 @@ def read_frame(path: str | os.PathLike) -> Any:
     kind = EXTENSIONS.get(ext)
     if kind is None:
         raise DataError(
-            f"cannot read {name}: unknown file type {ext or '(none)'!r}; "
-            f"use one of {', '.join(sorted(EXTENSIONS))}"
+            f"Cannot read {name}: unknown file type {ext or '(none)'!r}; "
+            f"use one of {', '.join(sorted(EXTENSIONS))}."
         )
     if not os.path.isfile(path):
-        raise DataError(f"the file {os.fspath(path)} does not exist")
-    pd = _pandas()
+        raise DataError(f"The file {os.fspath(path)} does not exist.")
     if kind == "keel":
         return read_keel(path)
     if kind == "parquet":
-        try:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise MissingDependencyError(
-                "Reading Parquet needs pyarrow: pip install 'underdog[data]'"
-            ) from exc
-        try:
-            # pyarrow cannot read columns of the same name (an obscure "Multiple matches
-            # for FieldRef"); the schema names them.
-            _check_unique_columns(pq.read_schema(path).names, where=name)
-            return pq.read_table(path).to_pandas()
-        except (pa.ArrowException, OSError) as exc:  # a corrupt or unreadable file
-            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise DataError(f"cannot parse {name} as Parquet: {detail}") from exc
-    options = {"skipinitialspace": True}
-    try:
-        frame = pd.read_csv(path, **options)
-        # pandas renames a repeated column name ("x", "x.1") and cannot be told not to:
-        # check the names of the header row as they are in the file.
-        header = pd.read_csv(path, header=None, nrows=1, dtype=str, **options)
-    except pd.errors.EmptyDataError as exc:
-        raise DataError(f"cannot parse {name}: the file is empty") from exc
-    except pd.errors.ParserError as exc:
-        detail = str(exc).strip().splitlines()[-1]
-        for noise in ("Error tokenizing data. ", "C error: "):
-            detail = detail.replace(noise, "")
-        raise DataError(f"cannot parse {name}: {detail}") from exc
-    except UnicodeDecodeError as exc:
-        raise DataError(f"cannot parse {name}: it is not UTF-8 text ({exc.reason})") from exc
-    except ValueError as exc:  # anything else pandas rejects in the file's content
-        detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"cannot parse {name}: {detail}") from exc
-    _check_unique_columns(header.iloc[0].tolist() if len(header) else [], where=name)
-    return frame
+        return _read_parquet(path, name)
+    return _read_csv(path, name)

@@ -99,8 +99,8 @@ def _label_values(column: Any, *, name: str, target: str) -> tuple[np.ndarray, t
         rows = np.flatnonzero(missing)
         shown = ", ".join(str(r + 1) for r in rows[:5]) + (" ..." if len(rows) > 5 else "")
         raise DataError(
-            f"the target column {target!r} of {name} has {len(rows)} missing label(s), in "
-            f"data row(s) {shown}; drop or fill those rows"
+            f"The target column {target!r} of {name} has {len(rows)} missing label(s), in "
+            f"data row(s) {shown}; drop or fill those rows."
         )
     values = column.to_numpy()
     try:
@@ -112,8 +112,8 @@ def _label_values(column: Any, *, name: str, target: str) -> tuple[np.ndarray, t
     classes = tuple(v.item() if hasattr(v, "item") else v for v in classes)
     if len(classes) < 2:
         raise DataError(
-            f"the target column {target!r} of {name} has only one class ({classes[0]!r}); "
-            "a classifier needs at least two"
+            f"The target column {target!r} of {name} has only one class ({classes[0]!r}); "
+            "a classifier needs at least two."
         )
     return labels.astype(np.int64).reshape(-1), classes
 
@@ -144,11 +144,11 @@ def table_from_frame(frame: Any, *, target: str, name: str) -> Table:
     _check_unique_columns(frame.columns, where=name)
     if target not in frame.columns:
         listed = ", ".join(frame.columns[:30]) + (" ..." if len(frame.columns) > 30 else "")
-        raise DataError(f"the target column {target!r} is not in {name}; columns: {listed}")
+        raise DataError(f"The target column {target!r} is not in {name}; its columns: {listed}.")
     if len(frame.columns) < 2:
-        raise DataError(f"{name} has no feature columns besides the target {target!r}")
+        raise DataError(f"The table {name} has no feature columns besides the target {target!r}.")
     if len(frame) == 0:
-        raise DataError(f"{name} has no data rows")
+        raise DataError(f"The table {name} has no data rows.")
     labels, classes = _label_values(frame[target], name=name, target=target)
     features = frame.drop(columns=[target]).reset_index(drop=True)
     return Table(features=features, labels=labels, classes=classes, target=target, name=name)

@@ -199,18 +199,20 @@ def check_description(meta: Any, *, path: str, version: int) -> None:
 
     Raises:
         DataError: one sentence naming ``path`` and the offending entry, such as
-            ``.../model.json is not a valid underdog model description: 'architecture.hidden[0]'
-            must be an int in [1, 2147483647], got 0``.
+            ``The file .../model.json is not a valid underdog model description:
+            'architecture.hidden[0]' must be an int in [1, 2147483647], got 0.``
     """
     if not isinstance(meta, dict) or meta.get("format") != "underdog-model":
-        raise DataError(f"{path} is not an underdog model description")
+        raise DataError(f"The file {path} is not an underdog model description.")
     if meta.get("version") != version or isinstance(meta.get("version"), bool):
         raise DataError(
-            f"{path} has model format version {describe(meta.get('version'))}; this underdog "
-            f"reads version {version}"
+            f"The file {path} has model format version {describe(meta.get('version'))}; this "
+            f"underdog reads version {version}."
         )
     try:
         _check(meta, SCHEMA, "")
         _check_agreement(meta)
     except _Invalid as exc:
-        raise DataError(f"{path} is not a valid underdog model description: {exc}") from None
+        raise DataError(
+            f"The file {path} is not a valid underdog model description: {exc}."
+        ) from None

@@ -103,14 +103,16 @@ class TrainedModel:
         weights_path = os.path.join(directory, "model.pt")
         for path in (meta_path, weights_path):
             if not os.path.isfile(path):
-                raise DataError(f"{os.fspath(directory)} is not a model directory: no {path}")
+                raise DataError(f"The directory {os.fspath(directory)} is not a model directory: no {path}.")
         try:
             with open(meta_path, encoding="utf-8") as handle:
                 meta = json.load(handle)
         # Only the file's content: not JSON or UTF-8 (JSONDecodeError, UnicodeDecodeError),
         # an int of more digits than Python converts (ValueError), nested too deep.
         except (ValueError, RecursionError) as exc:
-            raise DataError(f"{meta_path} is not an underdog model description: {exc}") from exc
+            raise DataError(
+                f"The file {meta_path} is not an underdog model description: {exc}."
+            ) from exc
         # Checked entry by entry first, so that the constructors below meet only valid
         # input: an error they raise is a bug in underdog, and keeps its traceback.
         check_description(meta, path=meta_path, version=FORMAT_VERSION)
@@ -152,7 +154,7 @@ def _read_weights(path: str, module: nn.Module) -> dict[str, torch.Tensor]:
             not hold tensors of the names and shapes of ``module``'s state dict, each a
             dense floating-point CPU tensor that stores all of its values.
     """
-    where = f"{path} is not a valid underdog model file"
+    where = f"The file {path} is not a valid underdog model file"
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except (OSError, MemoryError):
@@ -161,9 +163,9 @@ def _read_weights(path: str, module: nn.Module) -> dict[str, torch.Tensor]:
         # A damaged file makes torch.load fail with almost any type (RuntimeError from the
         # zip reader, UnpicklingError, EOFError, ValueError, KeyError, ...) and messages of
         # many lines; only this call is covered, and the original stays chained.
-        raise DataError(f"{where}: torch.load failed with {type(exc).__name__}") from exc
+        raise DataError(f"{where}: torch.load failed with {type(exc).__name__}.") from exc
     if not isinstance(state, dict):
-        raise DataError(f"{where}: it holds a {type(state).__name__}, not a model's weights")
+        raise DataError(f"{where}: it holds a {type(state).__name__}, not a model's weights.")
     expected = module.state_dict()
     missing = [key for key in expected if key not in state]
     unexpected = [str(key) for key in state if key not in expected]
@@ -174,29 +176,29 @@ def _read_weights(path: str, module: nn.Module) -> dict[str, torch.Tensor]:
             if keys
         ]
         raise DataError(
-            f"{where}: it does not fit the architecture in model.json: {'; '.join(parts)}"
+            f"{where}: it does not fit the architecture in model.json: {'; '.join(parts)}."
         )
     for key, tensor in expected.items():
         value = state[key]
         if not isinstance(value, torch.Tensor):
-            raise DataError(f"{where}: {key!r} is a {type(value).__name__}, not a tensor")
+            raise DataError(f"{where}: {key!r} is a {type(value).__name__}, not a tensor.")
         if value.layout != torch.strided:
             layout = str(value.layout).removeprefix("torch.")
-            raise DataError(f"{where}: {key!r} is a {layout} tensor, not a dense one")
+            raise DataError(f"{where}: {key!r} is a {layout} tensor, not a dense one.")
         if value.device.type != "cpu":  # map_location does not move meta tensors
-            raise DataError(f"{where}: {key!r} is a tensor on {value.device}, not on the CPU")
+            raise DataError(f"{where}: {key!r} is a tensor on {value.device}, not on the CPU.")
         if not value.is_floating_point():
-            raise DataError(f"{where}: {key!r} has dtype {value.dtype}, not a floating-point one")
+            raise DataError(f"{where}: {key!r} has dtype {value.dtype}, not a floating-point one.")
         if value.shape != tensor.shape:
             raise DataError(
                 f"{where}: {key!r} has shape {tuple(value.shape)} where the architecture in "
-                f"model.json needs {tuple(tensor.shape)}"
+                f"model.json needs {tuple(tensor.shape)}."
             )
         stored = value.untyped_storage().nbytes() // value.element_size()
         if stored < value.numel():  # a view with stride 0 (expand) or overlapping rows
             values = "value" if stored == 1 else "values"
             raise DataError(
-                f"{where}: {key!r} has shape {tuple(value.shape)} but holds only {stored} {values}"
+                f"{where}: {key!r} has shape {tuple(value.shape)} but holds only {stored} {values}."
             )
     return state
 

@@ -1,3 +1,5 @@
+"""The training loop: fit (underdog.training.loop)."""
+
 import dataclasses
 
 import numpy as np
@@ -6,7 +8,6 @@ import torch
 
 from underdog.exceptions import InvalidParameterError
 from underdog.losses import CrossEntropyLoss
-from underdog.pipeline.folds import validation_split
 from underdog.samplers import ClassBalancedSampler
 from underdog.training import TrainEvent, fit
 from underdog.training.networks import mlp, predict_logits
@@ -119,16 +120,6 @@ def test_any_module_works():
     assert result.model is model and not model.training
 
 
-def test_validation_split_is_stratified_and_keeps_rare_classes():
-    y = np.array([0] * 50 + [1] * 4 + [2] * 2 + [3])
-    train, val = validation_split(y, fraction=0.2, seed=0)
-    assert sorted(np.concatenate([train, val]).tolist()) == list(range(len(y)))
-    assert np.bincount(y[val], minlength=4).tolist() == [10, 1, 1, 0]
-    again = validation_split(y, fraction=0.2, seed=0)
-    assert (again[1] == val).all()
-    assert len(validation_split(y, fraction=0.0, seed=0)[1]) == 0
-
-
 def test_bad_parameters():
     x, y = _data()
     with pytest.raises(InvalidParameterError, match="'epochs' parameter of fit"):
@@ -205,21 +196,6 @@ def test_tensor_inputs_train_as_numpy_inputs_without_numpy():
     np.testing.assert_array_equal(
         predict_logits(from_numpy.model, xt), predict_logits(from_numpy.model, x)
     )
-
-
-def test_predict_logits_in_batches_equals_one_pass():
-    x, _ = _data(n=50)
-    model = mlp(4, 3, seed=0).train()
-    one_pass = predict_logits(model, x, batch_size=50)
-    batched = predict_logits(model, x, batch_size=7)
-    np.testing.assert_allclose(batched, one_pass, rtol=1e-6, atol=1e-6)
-    assert batched.dtype == np.float64 and model.training  # the mode is restored
-    with torch.no_grad():
-        expected = model.eval()(torch.as_tensor(x, dtype=torch.float32)).double().numpy()
-    np.testing.assert_array_equal(one_pass, expected)
-    assert predict_logits(model, x[:0]).shape == (0, 3)  # zero rows, still C columns
-    with pytest.raises(InvalidParameterError, match="'batch_size' parameter of predict_logits"):
-        predict_logits(model, x, batch_size=0)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
