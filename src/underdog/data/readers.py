@@ -78,9 +78,7 @@ def _keel_lines(path: str | os.PathLike, name: str) -> list[str]:
         raise DataError(f"Cannot parse {name}: it is not UTF-8 text ({exc.reason}).") from exc
 
 
-def _keel_sections(
-    lines: list[str], name: str
-) -> tuple[list[str], list[bool], list[list[str]]]:
+def _keel_sections(lines: list[str], name: str) -> tuple[list[str], list[bool], list[list[str]]]:
     """``(columns, nominal, rows)``: the attributes of the header and the data rows."""
     columns: list[str] = []
     nominal: list[bool] = []

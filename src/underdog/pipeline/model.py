@@ -103,7 +103,9 @@ class TrainedModel:
         weights_path = os.path.join(directory, "model.pt")
         for path in (meta_path, weights_path):
             if not os.path.isfile(path):
-                raise DataError(f"The directory {os.fspath(directory)} is not a model directory: no {path}.")
+                raise DataError(
+                    f"The directory {os.fspath(directory)} is not a model directory: no {path}."
+                )
         try:
             with open(meta_path, encoding="utf-8") as handle:
                 meta = json.load(handle)
