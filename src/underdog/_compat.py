@@ -67,7 +67,7 @@ class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
             for name in getattr(moved, "__all__", ()):
                 setattr(module, name, getattr(moved, name))
                 names.append(name)
-        module.__all__ = sorted(set(names))
+        module.__dict__["__all__"] = sorted(set(names))
         module.__doc__ = f"Moved to {', '.join(sources)}; this old path will be removed."
         warnings.warn(
             f"{module.__name__} has moved to {', '.join(sources)}; import from there "

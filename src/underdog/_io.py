@@ -13,7 +13,7 @@ def _not_a_directory(path: str) -> NotADirectoryError:
     return NotADirectoryError(f"{path} exists and is not a directory")
 
 
-def check_directory_writable(directory: str | os.PathLike) -> None:
+def check_directory_writable(directory: str | os.PathLike[str]) -> None:
     """Raise the ``OSError`` that :func:`write_files_atomically` would meet writing into
     ``directory`` (a file where a directory must be, no permission to create or write),
     before the work that produces the files, and without leaving anything behind: a
@@ -33,7 +33,7 @@ def check_directory_writable(directory: str | os.PathLike) -> None:
         raise OSError(exc.errno, exc.strerror, directory) from exc
 
 
-def write_files_atomically(directory: str | os.PathLike, files: dict[str, bytes]) -> None:
+def write_files_atomically(directory: str | os.PathLike[str], files: dict[str, bytes]) -> None:
     """Write ``files`` (name -> content) into ``directory``.
 
     A new directory is written under a temporary name next to it and renamed into place.
@@ -61,7 +61,7 @@ def write_files_atomically(directory: str | os.PathLike, files: dict[str, bytes]
         write_file_atomically(os.path.join(directory, name), content)
 
 
-def write_file_atomically(path: str | os.PathLike, content: bytes) -> None:
+def write_file_atomically(path: str | os.PathLike[str], content: bytes) -> None:
     """Write ``content`` to a temporary file next to ``path``, then rename it over ``path``."""
     path = os.path.abspath(os.fspath(path))
     try:

@@ -40,7 +40,8 @@ def softmax(logits: Any) -> np.ndarray:
     z = np.asarray(logits, dtype=np.float64)
     z = z - z.max(axis=1, keepdims=True)
     e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
+    result: np.ndarray = e / e.sum(axis=1, keepdims=True)
+    return result
 
 
 def prior_correction(logits: Any, priors: Any, *, tau: float = 1.0) -> np.ndarray:
@@ -51,7 +52,8 @@ def prior_correction(logits: Any, priors: Any, *, tau: float = 1.0) -> np.ndarra
         [[0.105, 2.303]]
     """
     priors = np.asarray(priors, dtype=np.float64)
-    return np.asarray(logits, dtype=np.float64) - tau * np.log(priors / priors.sum())
+    result: np.ndarray = np.asarray(logits, dtype=np.float64) - tau * np.log(priors / priors.sum())
+    return result
 
 
 def _tuning_metric(metric: str) -> str:
@@ -70,8 +72,8 @@ def tune_threshold(
     y_true = np.asarray(y_true)
     metric = _tuning_metric(metric)
     majority = 1 - minority
-    candidates = np.unique(np.quantile(scores, np.linspace(0, 1, 200))) if len(scores) else []
-    candidates = np.unique(np.concatenate([candidates, [0.5]]))
+    quantiles = np.quantile(scores, np.linspace(0, 1, 200)) if len(scores) else np.zeros(0)
+    candidates = np.unique(np.concatenate([quantiles, [0.5]]))
     best, best_t = -np.inf, 0.5
     for t in candidates:
         y_pred = np.where(scores >= t, minority, majority)
@@ -107,17 +109,17 @@ class PostHoc:
         """``(proba, y_pred)`` of logits ``(N, C)`` under this rule."""
         logits = np.asarray(logits, dtype=np.float64)
         if self.kind == "threshold" and self.threshold is not None:
+            minority = int(self.minority or 0)  # a threshold always comes with its class
             proba = softmax(logits)
-            y_pred = np.where(
-                proba[:, self.minority] >= self.threshold, self.minority, 1 - self.minority
-            )
+            y_pred = np.where(proba[:, minority] >= self.threshold, minority, 1 - minority)
             return proba, y_pred
         if self.kind != "none":
             logits = prior_correction(logits, self.priors, tau=self.tau)
         proba = softmax(logits)
         return proba, proba.argmax(1)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
+        """The rule as plain JSON data (:meth:`from_dict` reads it back)."""
         return {
             "kind": self.kind,
             "priors": None if self.priors is None else list(self.priors),
@@ -127,7 +129,8 @@ class PostHoc:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> PostHoc:
+    def from_dict(cls, data: dict[str, Any]) -> PostHoc:
+        """The rule that :meth:`to_dict` wrote."""
         priors = data.get("priors")
         return cls(
             kind=data["kind"],

@@ -14,6 +14,7 @@ import json
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
+    from ..data import Table
     from ..pipeline import CompareConfig
 
 __all__ = [
@@ -44,7 +45,7 @@ def weight_schemes() -> dict[str, str]:
     return {name.replace("_", "-"): name for name in SCHEMES}
 
 
-def _load(args: argparse.Namespace):
+def _load(args: argparse.Namespace) -> Table:
     """The table named by FILE --target COL or --dataset NAME."""
     from ..data import load_dataset, load_table
 

@@ -6,9 +6,9 @@ from .readers import read_frame, read_keel
 from .tables import Table, load_table, table_from_frame
 
 __all__ = [
+    "BuiltinDataset",
     "DATASETS",
     "MISSING_LEVEL",
-    "BuiltinDataset",
     "Preprocessor",
     "Table",
     "load_dataset",

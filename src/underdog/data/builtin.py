@@ -104,7 +104,10 @@ def _long_tail_rows(
     return _take_per_class(rows, labels, keep, rng)
 
 
-def _digits_splitter(labels: np.ndarray, imbalance_ratio: float):
+def _digits_splitter(
+    labels: np.ndarray, imbalance_ratio: float
+) -> Callable[[int, int], list[tuple[np.ndarray, np.ndarray]]]:
+    """The fold protocol of digits-lt (see the module docstring)."""
     num_classes = int(labels.max()) + 1
 
     def split(folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -125,7 +128,9 @@ def _digits_splitter(labels: np.ndarray, imbalance_ratio: float):
     return split
 
 
-def _digits_training_rows(labels: np.ndarray, imbalance_ratio: float):
+def _digits_training_rows(
+    labels: np.ndarray, imbalance_ratio: float
+) -> Callable[[int], np.ndarray]:
     """All images subsampled to the long tail, for training on the whole dataset."""
     num_classes = int(labels.max()) + 1
 
@@ -175,7 +180,7 @@ def load_digits_lt(*, imbalance_ratio: float = 50.0) -> Table:
 
 def _keel_loader(filename: str) -> Callable[..., Table]:
     def load(**_: object) -> Table:
-        ref = resources.files(__package__).joinpath("keel", filename)
+        ref = resources.files(__package__) / "keel" / filename
         with resources.as_file(ref) as path:
             frame = read_keel(path)
         target = frame.columns[-1]

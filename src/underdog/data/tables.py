@@ -92,7 +92,7 @@ class Table:
 # ----------------------------------------------------------------------------- loading
 
 
-def _label_values(column: Any, *, name: str, target: str) -> tuple[np.ndarray, tuple]:
+def _label_values(column: Any, *, name: str, target: str) -> tuple[np.ndarray, tuple[Any, ...]]:
     blank = column.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(dtype=bool)
     missing = column.isna().to_numpy(dtype=bool) | blank
     if missing.any():
@@ -104,12 +104,12 @@ def _label_values(column: Any, *, name: str, target: str) -> tuple[np.ndarray, t
         )
     values = column.to_numpy()
     try:
-        classes, labels = np.unique(values, return_inverse=True)
+        unique, labels = np.unique(values, return_inverse=True)
     except TypeError:  # mixed types: sort by text, keep the values
         text = column.astype(str).to_numpy()
         _, first, labels = np.unique(text, return_index=True, return_inverse=True)
-        classes = values[first]
-    classes = tuple(v.item() if hasattr(v, "item") else v for v in classes)
+        unique = values[first]
+    classes = tuple(v.item() if hasattr(v, "item") else v for v in unique)
     if len(classes) < 2:
         raise DataError(
             f"The target column {target!r} of {name} has only one class ({classes[0]!r}); "

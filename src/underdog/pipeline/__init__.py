@@ -21,13 +21,13 @@ from .runs import Progress, compare, run_fold
 from .trainer import fit_posthoc, train_recipe, validation_score
 
 __all__ = [
-    "DEFAULT_RECIPE",
-    "DEFAULT_RECIPES",
-    "RECIPES",
     "CompareConfig",
     "Comparison",
+    "DEFAULT_RECIPE",
+    "DEFAULT_RECIPES",
     "Fold",
     "Progress",
+    "RECIPES",
     "Recipe",
     "RunResult",
     "TrainedModel",

@@ -28,7 +28,7 @@ def _text(label: Any, limit: int = 24) -> str:
     return s.replace("$", r"\$")
 
 
-def _figure(width: float, height: float):
+def _figure(width: float, height: float) -> Any:
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
@@ -41,7 +41,7 @@ def _figure(width: float, height: float):
     return fig
 
 
-def _png(fig) -> str:
+def _png(fig: Any) -> str:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     return base64.b64encode(buffer.getvalue()).decode("ascii")

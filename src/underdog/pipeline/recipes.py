@@ -351,7 +351,7 @@ def recipe_names(spec: str | None) -> list[str]:
     text = _set_word(spec)
     if text is not None:
         return list(RECIPES) if text == "all" else list(DEFAULT_RECIPES)
-    names = [part.strip() for part in spec.split(",") if part.strip()]
+    names = [part.strip() for part in (spec or "").split(",") if part.strip()]
     if not names:
         raise InvalidParameterError(
             f"The 'spec' parameter of recipe_names must name at least one recipe. "

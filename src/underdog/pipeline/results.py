@@ -11,12 +11,12 @@ far too optimistic.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..data import Table
 from ..metrics import BINARY_METRICS, LABEL_METRICS
@@ -132,7 +132,7 @@ def _nanstd(v: np.ndarray) -> float:
     return float(np.nanstd(v, ddof=1)) if np.isfinite(v).sum() > 1 else 0.0
 
 
-def paired_test(a: Sequence[float], b: Sequence[float], *, test_train_ratio: float) -> float:
+def paired_test(a: ArrayLike, b: ArrayLike, *, test_train_ratio: float) -> float:
     """Two-sided p-value of the Nadeau-Bengio corrected paired t-test of ``a - b``.
 
     ``test_train_ratio = 0`` gives the ordinary paired t-test. Returns 1.0 when every
