@@ -24,9 +24,17 @@ def add_run_options(parser: argparse.ArgumentParser, defaults: Any, *, out: str)
     ``--jobs`` (worker processes) and ``--out`` (default ``out``)."""
     d = defaults
     parser.add_argument("--epochs", type=positive_int, default=d.epochs, help=f"({d.epochs})")
-    parser.add_argument("--patience", type=positive_int, default=d.patience, help=f"({d.patience})")
     parser.add_argument(
-        "--batch-size", type=positive_int, default=d.batch_size, help=f"({d.batch_size})"
+        "--patience",
+        type=positive_int,
+        default=d.patience,
+        help=f"({d.patience or '20 epochs up to 8,192 rows, then 10'})",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=d.batch_size,
+        help=f"({d.batch_size or 'by the rows: 64 up to 8,192'})",
     )
     sizes = ",".join(map(str, d.hidden))
     parser.add_argument(

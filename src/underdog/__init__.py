@@ -4,6 +4,7 @@ from . import losses
 from .counts import MultilabelCounts, class_counts, multilabel_counts
 from .exceptions import (
     DataError,
+    DivergenceError,
     InvalidParameterError,
     MissingDependencyError,
     ShapeError,
@@ -54,6 +55,7 @@ __all__ = [
     "DataError",
     "DeferredReweighting",
     "DistributedClassBalancedSampler",
+    "DivergenceError",
     "FocalCrossEntropyLoss",
     "InvalidParameterError",
     "LDAMLoss",

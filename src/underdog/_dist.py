@@ -37,7 +37,8 @@ def rank(group: Any = None) -> int:
 
 def distributed_active() -> bool:
     """True when a process group of more than one rank is running: only then is there
-    anything to reduce across ranks."""
+    anything to reduce across ranks.
+    """
     return world_size() > 1
 
 

@@ -113,7 +113,8 @@ def check_int(
 
 def check_int_sequence(value: Any, *, name: str, owner: str, low: int | None = None) -> tuple:
     """Return ``value`` as a tuple of ints after checking it is a sequence (a tuple, list,
-    ..., not a string) of integers of at least ``low``; it may be empty."""
+    ..., not a string) of integers of at least ``low``; it may be empty.
+    """
     ok = isinstance(value, Sequence) and not isinstance(value, (str, bytes))
     if ok:
         ok = all(
@@ -238,7 +239,8 @@ def check_vector(
 
 def check_weight(value: Any, *, name: str, owner: str, **kwargs: Any) -> torch.Tensor:
     """:func:`check_vector` for weights: a floating tensor keeps its dtype, anything else
-    (lists, arrays, integer tensors) becomes ``torch.get_default_dtype()``."""
+    (lists, arrays, integer tensors) becomes ``torch.get_default_dtype()``.
+    """
     tensor = check_vector(value, name=name, owner=owner, **kwargs)
     if isinstance(value, torch.Tensor) and value.is_floating_point():
         return tensor

@@ -232,7 +232,8 @@ def count_multilabel(
     owner: str,
 ) -> MultilabelCounts:
     """:func:`multilabel_counts`, with errors in the name of the public function ``owner``
-    that received ``targets`` (such as :func:`underdog.pos_weight`)."""
+    that received ``targets`` (such as :func:`underdog.pos_weight`).
+    """
     if ignore_index is not None:
         ignore_index = check_int(ignore_index, name="ignore_index", owner=owner)
         if ignore_index in (0, 1):

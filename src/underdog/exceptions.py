@@ -9,6 +9,9 @@ also derives from the built-in exception that generic code expects (``ValueError
 - :class:`ShapeError`: tensors whose shapes or dtypes do not fit together.
 - :class:`DataError`: the data itself breaks a requirement (negative labels, a class with
   no samples under the default policy, an empty label set).
+- :class:`DivergenceError`: training stopped because its loss stopped being finite (a
+  learning rate too high, non-finite inputs); nothing is saved. It is a
+  ``FloatingPointError``.
 - :class:`MissingDependencyError`: an optional dependency (an extra such as
   ``underdog[data]``) is not installed; the message says what to install. It is an
   ``ImportError``.
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 __all__ = [
     "DataError",
+    "DivergenceError",
     "InvalidParameterError",
     "MissingDependencyError",
     "ShapeError",
@@ -43,3 +47,7 @@ class DataError(UnderdogError, ValueError):
 
 class MissingDependencyError(UnderdogError, ImportError):
     """An optional dependency is not installed; the message names the extra to install."""
+
+
+class DivergenceError(UnderdogError, FloatingPointError):
+    """Training diverged: its loss stopped being finite, so no model is returned."""

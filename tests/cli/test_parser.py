@@ -48,3 +48,14 @@ def test_help_shows_the_defaults_of_the_library(monkeypatch):
                 assert text.endswith(f"({expected[action.dest]})"), (command, text)
                 seen.add(action.dest)
     assert seen == set(expected)
+
+
+def test_help_describes_the_batch_and_learning_rate_policy_by_default():
+    commands = build_parser()._subparsers._group_actions[0].choices
+    helps = {
+        action.dest: commands["train"]._get_formatter()._expand_help(action)
+        for action in commands["train"]._actions
+        if action.dest in ("batch_size", "lr")
+    }
+    assert helps["batch_size"] == "batch size (64 up to 8,192 rows, then larger)"
+    assert helps["lr"] == "AdamW learning rate (1e-3 at batch 64, x sqrt(batch / 64))"

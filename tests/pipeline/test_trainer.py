@@ -10,6 +10,19 @@ from _tables import TINY, toy_table
 from underdog.pipeline import RECIPES, compare, train_model, validation_score
 
 
+def test_validation_score_is_sklearns_balanced_accuracy_and_a_small_cross_entropy():
+    from sklearn.metrics import balanced_accuracy_score
+
+    rng = np.random.default_rng(0)
+    for classes in (2, 3, 5):
+        logits = rng.normal(size=(200, classes))
+        y = rng.integers(0, classes - 1, size=200)  # the last class absent from y
+        z = logits - logits.max(1, keepdims=True)
+        ce = np.mean(np.log(np.exp(z).sum(1)) - z[np.arange(200), y])
+        expected = balanced_accuracy_score(y, logits.argmax(1)) - 1e-4 * ce
+        assert validation_score(logits, y) == pytest.approx(expected, rel=1e-12)
+
+
 def test_validation_score_is_balanced_accuracy_with_a_tie_break():
     y = np.array([0, 0, 1])
     confident = np.array([[5.0, 0], [5, 0], [0, 5]])

@@ -226,3 +226,144 @@ def test_cuda_tensor_inputs():
     np.testing.assert_allclose(predict_logits(result.model, x), logits, rtol=1e-5, atol=1e-6)
     agree = (logits.argmax(1) == predict_logits(on_cpu.model, x).argmax(1)).mean()
     assert agree >= 0.9, agree
+
+
+# ----------------------------------------------------------------------------- the engine
+
+
+def _engine_data(n=40, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 4, generator=g, dtype=torch.float64)
+    y = torch.randint(0, 3, (n,), generator=g)
+    y[::5] = -100
+    w = torch.rand(n, generator=g, dtype=torch.float64) + 0.5
+    return x, y, w
+
+
+def _engine_model():
+    torch.manual_seed(2)
+    return torch.nn.Sequential(
+        torch.nn.Linear(4, 6), torch.nn.Tanh(), torch.nn.Linear(6, 3)
+    ).double()
+
+
+def _sgd(params):
+    return torch.optim.SGD(params, lr=0.1)
+
+
+def test_accumulation_is_the_exact_weighted_mean_of_the_whole_step():
+    """Micro-batches of 4 accumulated twice equal batches of 8: the step's loss divides by
+    the weight sum of all its rows (class weights, ignored rows and sample weights)."""
+    x, y, w = _engine_data()
+    weight = torch.tensor([0.3, 2.0, 1.0], dtype=torch.float64)  # float64, as the model
+    loss = CrossEntropyLoss(weight=weight, label_smoothing=0.05)
+    common = dict(loss=loss, sample_weight=w, optimizer=_sgd, epochs=2, seed=1)
+    big = fit(_engine_model(), x, y, batch_size=8, **common).model
+    small = fit(_engine_model(), x, y, batch_size=4, accumulate=2, **common).model
+    naive = _engine_model()  # what averaging the micro-batches' own means would give
+    for p, q in zip(_params(small), _params(big), strict=True):
+        assert abs(p - q) < 1e-10
+    fit(naive, x, y, batch_size=4, **common)
+    assert (_params(naive) - _params(big)).abs().max() > 1e-3
+
+
+def test_an_optimizer_and_scheduler_factory_train_as_a_hand_written_loop():
+    x, y, _ = _engine_data()
+    x, y = x[y >= 0], y[y >= 0]
+    loss = CrossEntropyLoss()
+    model = fit(
+        _engine_model(), x, y, loss=loss, sampler=range(len(y)), batch_size=len(y), epochs=3,
+        optimizer=lambda p: torch.optim.SGD(p, lr=0.5, momentum=0.9),
+        scheduler=lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=1, gamma=0.5),
+        grad_clip=0.1,
+    ).model  # fmt: skip
+    manual = _engine_model()
+    optimizer = torch.optim.SGD(manual.parameters(), lr=0.5, momentum=0.9)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
+    for _ in range(3):
+        loss(manual(x), y).backward()
+        torch.nn.utils.clip_grad_norm_(manual.parameters(), 0.1)
+        optimizer.step()
+        optimizer.zero_grad()
+        scheduler.step()
+    torch.testing.assert_close(_params(model), _params(manual), rtol=0, atol=1e-12)
+
+
+def test_a_scheduler_can_step_every_optimizer_step():
+    x, y, _ = _engine_data()
+    seen = []
+
+    def scheduler(optimizer):
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: seen.append(step) or 1.0)
+
+    fit(_engine_model(), x, y, loss=CrossEntropyLoss(), batch_size=10, epochs=2,
+        scheduler=scheduler, scheduler_interval="step")  # fmt: skip
+    assert seen == list(range(9))  # the constructor's call, then one per step (2 x 4)
+
+
+def test_max_steps_and_max_time_stop_the_training():
+    x, y, _ = _engine_data()
+    result = fit(_engine_model(), x, y, loss=CrossEntropyLoss(), batch_size=4, epochs=50,
+                 max_steps=13)  # fmt: skip
+    assert result.history[-1].steps == 13 and result.epochs_run == 2
+    assert result.history[-1].stopping
+    timed = fit(_engine_model(), x, y, loss=CrossEntropyLoss(), batch_size=4, epochs=10**6,
+                max_time=0.5)  # fmt: skip
+    assert 1 <= timed.epochs_run < 10**6 and timed.history[-1].stopping
+
+
+def test_bf16_autocast_trains_close_to_float32_and_fp16_needs_cuda():
+    x, y, _ = _engine_data()
+    x = x.float()
+    options = dict(loss=CrossEntropyLoss(), batch_size=8, epochs=2, seed=0)
+    full = fit(mlp(4, 3, seed=0), x, y, **options).model
+    half = fit(mlp(4, 3, seed=0), x, y, precision="bf16", **options).model
+    assert (_params(full) - _params(half)).abs().max() < 0.05
+    assert all(p.dtype == torch.float32 for p in half.parameters())  # autocast, not a cast
+    with pytest.raises(
+        InvalidParameterError, match="'precision' parameter of fit must be '32' or 'bf16'"
+    ):
+        fit(mlp(4, 3), x, y, precision="fp16", **options)
+
+
+def test_compiled_training_equals_eager():
+    x, y, _ = _engine_data(n=16)
+    x = x.float()
+    options = dict(loss=CrossEntropyLoss(), batch_size=8, epochs=2, seed=0, sampler=range(16))
+    eager = fit(mlp(4, 3, seed=0, dropout=0.0), x, y, **options).model
+    compiled = fit(mlp(4, 3, seed=0, dropout=0.0), x, y, compile=True, **options).model
+    torch.testing.assert_close(_params(compiled), _params(eager), rtol=1e-5, atol=1e-6)
+
+
+def test_early_stopping_on_a_named_metric():
+    x, y = _data()
+    result = fit(mlp(4, 2, seed=0), x, y, loss=CrossEntropyLoss(), x_val=x[:60], y_val=y[:60],
+                 epochs=5, monitor="balanced_accuracy")  # fmt: skip
+    from sklearn.metrics import balanced_accuracy_score
+
+    logits = predict_logits(result.model, x[:60])
+    assert result.history[-1].val_score == pytest.approx(
+        balanced_accuracy_score(y[:60], logits.argmax(1))
+    )
+
+
+def test_a_diverging_training_raises_instead_of_returning_nan_weights():
+    from underdog.exceptions import DivergenceError
+
+    x, y = _data()
+    with pytest.raises(
+        DivergenceError, match=r"^Training diverged in epoch \d+: (the parameter .* is not finite|no step had a finite loss)"
+    ):
+        fit(mlp(4, 2, seed=0), x, y, loss=CrossEntropyLoss(), lr=1e30, epochs=5)
+
+
+def test_sample_weights_need_a_loss_that_takes_them():
+    x, y, w = _engine_data()
+    with pytest.raises(InvalidParameterError, match="must take sample_weight"):
+        fit(_engine_model(), x, y, sample_weight=w, loss=torch.nn.CrossEntropyLoss(), epochs=1)
+
+
+def test_accumulation_needs_a_loss_with_a_weight_sum():
+    x, y, _ = _engine_data()
+    with pytest.raises(InvalidParameterError, match="must offer weight_sum"):
+        fit(_engine_model(), x, y, loss=torch.nn.CrossEntropyLoss(), accumulate=2, epochs=1)

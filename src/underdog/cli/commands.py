@@ -39,7 +39,8 @@ class UsageError(Exception):
 
 def weight_schemes() -> dict[str, str]:
     """``--scheme`` spellings -> :data:`underdog.weights.SCHEMES` names. The command line
-    spells names with hyphens, as recipes are (``inverse-sqrt`` for ``inverse_sqrt``)."""
+    spells names with hyphens, as recipes are (``inverse-sqrt`` for ``inverse_sqrt``).
+    """
     from ..weights import SCHEMES
 
     return {name.replace("_", "-"): name for name in SCHEMES}
@@ -215,7 +216,8 @@ def _train_and_save(
 ) -> dict:
     """Train as ``underdog train`` does, with ``config`` on this process's device, and save
     the model; under torch.distributed every rank trains (data-parallel) and only rank 0
-    writes. Returns the model's training facts (``TrainedModel.info``)."""
+    writes. Returns the model's training facts (``TrainedModel.info``).
+    """
     from .._dist import rank
     from ..pipeline import get_recipe, train_model
     from ..training.launch import device_for_rank
@@ -229,7 +231,8 @@ def _train_and_save(
 
 def _train_worker(local_rank: int, args: argparse.Namespace, config: CompareConfig) -> dict:
     """One process of ``underdog train --nproc N``: load, train. ``args`` and ``config`` are
-    the parent's, already checked (plain values, pickled to the process)."""
+    the parent's, already checked (plain values, pickled to the process).
+    """
     return _train_and_save(args, _load(args), config, local_rank)
 
 

@@ -48,8 +48,10 @@ def _training_options(parser: argparse.ArgumentParser) -> None:
     d = CompareConfig()  # the defaults: an option left out keeps CompareConfig's value
     group = parser.add_argument_group("training (an MLP on the preprocessed features)")
     group.add_argument("--epochs", type=positive_int, help=f"maximum epochs ({d.epochs})")
-    group.add_argument("--patience", type=positive_int, help=f"early stopping ({d.patience})")
-    group.add_argument("--batch-size", type=positive_int, help=f"batch size ({d.batch_size})")
+    patience = d.patience or "20 epochs up to 8,192 rows, then 10"
+    group.add_argument("--patience", type=positive_int, help=f"early stopping ({patience})")
+    batch = d.batch_size or "64 up to 8,192 rows, then larger"
+    group.add_argument("--batch-size", type=positive_int, help=f"batch size ({batch})")
     group.add_argument(
         "--eval-batch-size",
         type=positive_int,
@@ -58,8 +60,10 @@ def _training_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--hidden", type=hidden_sizes, help=f"hidden layer sizes ({','.join(map(str, d.hidden))})"
     )
-    group.add_argument("--dropout", type=float, help=f"dropout ({d.dropout})")
-    group.add_argument("--lr", type=float, help=f"AdamW learning rate ({d.lr})")
+    dropout = d.dropout if d.dropout is not None else "0.1 up to 8,192 rows, then 0"
+    group.add_argument("--dropout", type=float, help=f"dropout ({dropout})")
+    lr = d.lr or "1e-3 at batch 64, x sqrt(batch / 64)"
+    group.add_argument("--lr", type=float, help=f"AdamW learning rate ({lr})")
     group.add_argument("--weight-decay", type=float, help=f"AdamW weight decay ({d.weight_decay})")
     group.add_argument(
         "--val-fraction", type=float, help=f"validation split of each class ({d.val_fraction})"

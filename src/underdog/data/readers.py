@@ -38,7 +38,8 @@ def _pandas():
 
 def _check_unique_columns(names: Any, *, where: str) -> None:
     """Raise :class:`~underdog.DataError` naming the column names that occur more than once
-    in ``names`` (missing names, such as empty CSV header cells, do not count)."""
+    in ``names`` (missing names, such as empty CSV header cells, do not count).
+    """
     seen: set = set()
     repeated: list = []
     for column in names:

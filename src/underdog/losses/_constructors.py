@@ -66,7 +66,8 @@ class LossModule(nn.Module):
 
     def _register_weight(self, name: str, value: Any, **constraints: Any) -> None:
         """Check a weight vector (see :func:`~underdog._validation.check_weight`) and hold
-        it as the buffer ``name``; None stays None."""
+        it as the buffer ``name``; None stays None.
+        """
         if value is not None:
             value = check_weight(value, name=name, owner=type(self).__name__, **constraints)
         self.register_buffer(name, value)

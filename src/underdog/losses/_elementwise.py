@@ -138,7 +138,8 @@ def _positive_modulator(q, sp, gamma: float):
 
 def _negative_part(sp, p, q, gamma: float, modulator):
     """``L- = p^g sp`` (in sp's buffer) and ``dL-/dx = p^g (p + g q sp)``;
-    ``modulator`` is ``p^g`` or None for ``g = 0``."""
+    ``modulator`` is ``p^g`` or None for ``g = 0``.
+    """
     if modulator is None:
         return sp, p
     term = sp.mul_(modulator)
@@ -149,7 +150,8 @@ def _combine(term_pos, term_neg, slope_pos, slope_neg, target, keep, out, negate
     """``loss = t L+ + (1-t) L-`` and ``grad = -t slope_pos + (1-t) slope_neg``, written to
     the pair of tensors ``out``, or in place in the buffers of ``term_neg`` and
     ``slope_neg`` when ``out`` is None (``slope_pos`` is ``-dL+/dx``, or already ``dL+/dx``
-    when ``negated``)."""
+    when ``negated``).
+    """
     if not negated:
         slope_pos = slope_pos.neg_()
     if out is None:

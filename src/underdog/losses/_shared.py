@@ -1,7 +1,8 @@
 """Entry points shared by the imbalance losses, between the public functions and the
 autograd Functions of :mod:`underdog.losses._kernels`: checks for class-index
 losses, the softmax-row driver (focal, LDAM, logit adjustment) with the weighted mean, and
-the denominator of the binary losses' mean."""
+the denominator of the binary losses' mean.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ def check_index_input(
     ignore_index: int | None,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Checks for losses that need class-index targets: shapes, the weight's length and
-    the class range (:func:`check_class_targets`); returns ``(int64 target, weight)``."""
+    the class range (:func:`check_class_targets`); returns ``(int64 target, weight)``.
+    """
     if _check_input(input, target, owner):
         raise ShapeError(
             f"The 'target' of {owner} must hold int64 class indices of shape "
@@ -60,7 +62,8 @@ def softmax_rows(
 ) -> torch.Tensor:
     """Focal (``gamma > 0``) or cross-entropy (``gamma = 0``) of
     ``scale * (x - m_y onehot(y)) + bias``, with the weighted mean; ``target`` already
-    checked (int64, in range), ``bias`` ``(C,)``."""
+    checked (int64, in range), ``bias`` ``(C,)``.
+    """
     x = upcast(input)
     keep = target != ignore_index
     safe = torch.where(keep, target, torch.zeros_like(target))

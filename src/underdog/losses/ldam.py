@@ -231,7 +231,8 @@ class DeferredReweighting:
     def step(self, loss: nn.Module, *, epoch: int) -> None:
         """Set ``loss.weight`` (a buffer) to :meth:`weight_for` ``(epoch)``, in place when
         it already holds a tensor of the right shape (no recompilation under
-        ``torch.compile``), on the buffer's device and dtype."""
+        ``torch.compile``), on the buffer's device and dtype.
+        """
         owner = f"{type(self).__name__}.step"
         if "weight" not in getattr(loss, "_buffers", {}):
             raise InvalidParameterError(

@@ -57,7 +57,8 @@ def _int(low: int, high: int | None = None) -> _Leaf:
 
 def _finite(v: int | float) -> bool:
     """``math.isfinite``, false for the ints of JSON beyond float range (where it raises
-    ``OverflowError``)."""
+    ``OverflowError``).
+    """
     try:
         return math.isfinite(v)
     except OverflowError:
@@ -121,7 +122,8 @@ SCHEMA: dict = {
 
 class _Invalid(Exception):
     """What is wrong with one entry (the message names it); becomes a :class:`DataError`
-    naming the file in :func:`check_description`."""
+    naming the file in :func:`check_description`.
+    """
 
 
 def _check(value: Any, spec: Any, key: str) -> None:

@@ -12,8 +12,9 @@ import torch
 
 from .._validation import check_device, check_int, check_int_sequence, check_option, check_real
 from ..metrics import BINARY_METRICS, LABEL_METRICS
+from ..training.settings import SMALL_TABLE, auto_batch_size, auto_lr
 
-__all__ = ["CompareConfig"]
+__all__ = ["CompareConfig", "TrainingPlan"]
 
 
 @dataclass(frozen=True)
@@ -32,12 +33,12 @@ class CompareConfig:
     seeds: int = 1
     metric: str = "balanced_accuracy"
     hidden: tuple[int, ...] = (128,)
-    dropout: float = 0.1
-    lr: float = 1e-3
+    dropout: float | None = None
+    lr: float | None = None
     weight_decay: float = 1e-4
     epochs: int = 200
-    batch_size: int = 64
-    patience: int = 20
+    batch_size: int | None = None
+    patience: int | None = None
     val_fraction: float = 0.2
     num_threads: int | None = 1
     device: str | torch.device | None = None
@@ -56,15 +57,42 @@ class CompareConfig:
         metrics = LABEL_METRICS + (BINARY_METRICS if num_classes == 2 else ())
         check_option(self.metric, name="metric", owner=owner, options=metrics)
         check_int(self.epochs, name="epochs", owner=owner, low=1)
-        check_int(self.batch_size, name="batch_size", owner=owner, low=1)
+        if self.batch_size is not None:
+            check_int(self.batch_size, name="batch_size", owner=owner, low=1)
         if self.eval_batch_size is not None:
             check_int(self.eval_batch_size, name="eval_batch_size", owner=owner, low=1)
-        check_int(self.patience, name="patience", owner=owner, low=1)
+        if self.patience is not None:
+            check_int(self.patience, name="patience", owner=owner, low=1)
         check_real(self.val_fraction, name="val_fraction", owner=owner, low=0, high=0.9)
-        check_real(self.lr, name="lr", owner=owner, low=0, closed="neither")
+        if self.lr is not None:
+            check_real(self.lr, name="lr", owner=owner, low=0, closed="neither")
         check_real(self.weight_decay, name="weight_decay", owner=owner, low=0)
-        check_real(self.dropout, name="dropout", owner=owner, low=0, high=1, closed="left")
+        if self.dropout is not None:
+            check_real(self.dropout, name="dropout", owner=owner, low=0, high=1, closed="left")
         check_int_sequence(self.hidden, name="hidden", owner=owner, low=1)
         if self.num_threads is not None:
             check_int(self.num_threads, name="num_threads", owner=owner, low=1)
         check_device(self.device, name="device", owner=owner)
+
+    def plan(self, num_rows: int) -> TrainingPlan:
+        """The batch size, learning rate, dropout and patience of training on ``num_rows``
+        rows: the settings given, the table's policy (see above) for those left None.
+        """
+        small = num_rows <= SMALL_TABLE
+        batch_size = self.batch_size or auto_batch_size(num_rows)
+        return TrainingPlan(
+            batch_size=batch_size,
+            lr=self.lr if self.lr is not None else auto_lr(batch_size),
+            dropout=self.dropout if self.dropout is not None else (0.1 if small else 0.0),
+            patience=self.patience if self.patience is not None else (20 if small else 10),
+        )
+
+
+@dataclass(frozen=True)
+class TrainingPlan:
+    """What :meth:`CompareConfig.plan` decides for one table: see there."""
+
+    batch_size: int
+    lr: float
+    dropout: float
+    patience: int

@@ -26,13 +26,15 @@ __all__ = ["Fold", "fold_seed", "prepare_fold", "prepare_training_split", "valid
 
 def fold_seed(repeat: int, fold: int) -> int:
     """The seed of fold ``fold`` of repeat ``repeat``: its validation split, model
-    initialisation, shuffling, sampling and dropout."""
+    initialisation, shuffling, sampling and dropout.
+    """
     return repeat * 1000 + fold
 
 
 def validation_split(labels: Any, *, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Stratified ``(train, val)`` positions: ``round(fraction * n_c)`` of each class in val,
-    at least one for every class with two or more samples (none for a single sample)."""
+    at least one for every class with two or more samples (none for a single sample).
+    """
     check_real(
         fraction, name="fraction", owner="validation_split", low=0.0, high=1.0, closed="left"
     )
@@ -86,7 +88,8 @@ class Fold:
     @property
     def x_train(self) -> np.ndarray:
         """The whole training part (``x`` then ``x_val``), for estimators without a
-        validation split."""
+        validation split.
+        """
         return np.concatenate([self.x, self.x_val])
 
     @property
@@ -99,7 +102,8 @@ def _prepare(
     table: Table, train: np.ndarray, test: np.ndarray, *, seed: int, config: CompareConfig
 ) -> dict[str, Any]:
     """The fields of a :class:`Fold` but ``seed`` and ``fold``; ``seed`` seeds the
-    validation split and becomes the model seed."""
+    validation split and becomes the model seed.
+    """
     fit_pos, val_pos = validation_split(
         table.labels[train], fraction=config.val_fraction, seed=seed
     )
@@ -146,7 +150,8 @@ def prepare_training_split(
 ) -> Fold:
     """A :class:`Fold` whose training part is ``rows`` and whose test part is empty, for
     training one model on a whole table (``underdog train``); ``seed`` seeds its
-    validation split and the model."""
+    validation split and the model.
+    """
     config = config or CompareConfig()
     fields = _prepare(table, rows, rows[:0], seed=seed, config=config)
     return Fold(seed=seed, fold=0, **fields)

@@ -56,7 +56,8 @@ class TrainedModel:
 
     def predict(self, features: Any) -> tuple[list, np.ndarray]:
         """``(labels, proba)`` for a ``DataFrame`` of feature columns (extra columns, such as
-        the target, are ignored): the original class labels and ``(N, C)`` probabilities."""
+        the target, are ignored): the original class labels and ``(N, C)`` probabilities.
+        """
         x = self.preprocessor.transform(features)
         proba, y_pred = self.posthoc.apply(predict_logits(self.module, x))
         return [self.classes[i] for i in y_pred], proba
@@ -212,7 +213,8 @@ def train_model(
     long-tailed set of ``digits-lt``); a validation split is carved for early stopping and
     post-hoc tuning, as in one fold of :func:`~underdog.pipeline.runs.compare`. The
     model is trained by :func:`~underdog.pipeline.trainer.train_recipe`, as ``compare``
-    trains it: a recipe with a base (such as ``threshold``) trains its base's model."""
+    trains it: a recipe with a base (such as ``threshold``) trains its base's model.
+    """
     seed = check_int(seed, name="seed", owner="train_model", low=0)
     config = config or CompareConfig()
     config.check(num_classes=table.num_classes, owner="train_model")
@@ -230,7 +232,7 @@ def train_model(
         recipe=recipe.name,
         posthoc=fit_posthoc(recipe, result.model, fold, config=config),
         hidden=tuple(config.hidden),
-        dropout=config.dropout,
+        dropout=config.plan(len(fold.y)).dropout,
         info={
             "rows": len(rows),
             "counts": fold.counts.tolist(),

@@ -138,6 +138,10 @@ class MinorityLogitLoss(nn.Module):
         self.inner = inner
         self.minority = int(minority)
 
+    @property
+    def reduction(self) -> Any:
+        return getattr(self.inner, "reduction", None)
+
     def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         m = self.minority
         logit = input[:, m] - input[:, 1 - m]
@@ -160,6 +164,10 @@ class DeferredReweightingLoss(nn.Module):
         super().__init__()
         self.loss = loss
         self.schedule = DeferredReweighting(counts, start_epoch=0, beta=beta)
+
+    @property
+    def reduction(self) -> Any:
+        return getattr(self.loss, "reduction", None)
 
     def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return self.loss(input, target)

@@ -168,7 +168,8 @@ def _results_section(comparison: Comparison, rows: list[dict[str, Any]]) -> list
 
 def _figure_sections(comparison: Comparison, order: list[str]) -> list[str]:
     """Per-class recall, precision-recall curves (binary), confusion matrices and the
-    class distribution."""
+    class distribution.
+    """
     table = comparison.table
     sections = [
         "<h2>Per-class recall by recipe</h2>",

@@ -44,7 +44,8 @@ __all__ = ["Progress", "compare", "run_fold"]
 @dataclass(frozen=True)
 class Progress:
     """A progress report: recipe ``recipe_index`` of ``recipes``, run ``run`` of ``runs``
-    (seeds x folds), epoch ``epoch`` of ``epochs``; ``epoch == 0`` when a run starts."""
+    (seeds x folds), epoch ``epoch`` of ``epochs``; ``epoch == 0`` when a run starts.
+    """
 
     recipe: str
     recipe_index: int
@@ -80,7 +81,8 @@ def _run_recipe(
     minority: int, report: Callable[[int, int], None],
 ) -> RunResult:  # fmt: skip
     """Train (unless ``trained`` has the model) and score one recipe on one fold;
-    ``report(epoch, epochs)`` gets epoch 0 as the run starts, then every epoch trained."""
+    ``report(epoch, epochs)`` gets epoch 0 as the run starts, then every epoch trained.
+    """
     start = time.perf_counter()
     report(0, config.epochs)  # also for a recipe that reuses a trained model
     key = recipe.training_key

@@ -1,14 +1,24 @@
-"""The steps of :func:`~underdog.training.loop`: one epoch of training, one evaluation, and
-the early-stopping state that keeps the best weights.
+"""The steps of :func:`~underdog.training.fit`: one optimizer step over its micro-batches,
+one evaluation, and the early-stopping state that keeps the best weights.
 
-Every rank of data-parallel training holds the whole data and draws the same batches;
-rank ``r`` of ``R`` computes positions ``r, r + R, ...`` of each batch (see
-:func:`global_mean_backward`).
+**The loss of a step.** A loss whose ``reduction`` is ``"mean"`` and which offers
+``weight_sum(target, sample_weight=...)`` (every underdog loss) is the weighted mean of the
+*whole step*: with ``R`` ranks and micro-batches ``m`` of weight sums ``e_m`` and losses
+``l_m`` (their own weighted means), the step's loss is ``sum_{r,m} l_m e_m / E`` with ``E =
+sum_{r,m} e_m``, all-reduced once per step. Each micro-batch differentiates ``R * l_m e_m /
+E`` (DDP averages the ranks' gradients; accumulation sums the micro-batches'), which is the
+gradient one process would get on all the step's rows at once
+(:class:`~underdog.losses.GlobalMean` does the same in a hand-written loop). A loss with
+``reduction="sum"`` differentiates ``R * l_m``: the sum over the step. Any other callable
+is differentiated as it is, which is only the step's loss with one micro-batch on one
+process.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import contextlib
+import math
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,105 +26,188 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._tensors import batched_logits
+from ..exceptions import InvalidParameterError
+from .data import Batch, call_model
 
-__all__ = ["EarlyStopping", "evaluate", "epoch_order", "global_mean_backward", "train_epoch"]
+__all__ = ["EarlyStopping", "Objective", "StepRunner", "autocast"]
 
-
-def epoch_order(
-    num_rows: int, sampler: Iterable[int] | None, generator: torch.Generator, epoch: int
-) -> torch.Tensor:
-    """The row indices of ``epoch``: the sampler's (after ``set_epoch``), else a permutation."""
-    if sampler is None:
-        return torch.randperm(num_rows, generator=generator)
-    set_epoch = getattr(sampler, "set_epoch", None)
-    if callable(set_epoch):
-        set_epoch(epoch)
-    return torch.as_tensor(list(sampler), dtype=torch.long)
+#: ``precision`` -> the autocast dtype (None: no autocast).
+PRECISIONS: dict[str, torch.dtype | None] = {
+    "32": None,
+    "bf16": torch.bfloat16,
+    "fp16": torch.float16,
+}
 
 
-def global_mean_backward(
-    net: nn.Module,
-    loss: Any,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    batch: torch.Tensor,
-    mine: torch.Tensor,
-    world: int,
-) -> torch.Tensor:
-    """Backward of this rank's share of the whole batch's weighted mean; returns the share.
-
-    Every rank holds the whole batch (rows ``batch`` of ``x`` and ``y``), so each computes
-    its weight sum ``E`` itself, with no collective. Rank ``r`` computes the loss on its
-    rows ``mine``: ``loss`` gives their weighted mean ``S_r / e_r``, and ``R * S_r / E`` is
-    differentiated, since DDP averages the ranks' gradients. The shares ``S_r / E`` of all
-    ranks sum to the batch's weighted mean. A rank with no rows of the batch contributes 0.
-    """
-    local = loss(net(x[mine]), y[mine])
-    local_weight = loss.weight_sum(y[mine]).to(local.dtype)
-    summed = torch.where(local_weight > 0, local * local_weight, torch.zeros_like(local))
-    share = summed / loss.weight_sum(y[batch]).to(local.dtype)
-    (share * world).backward()
-    return share.detach()
+def autocast(precision: str, device: torch.device) -> contextlib.AbstractContextManager[Any]:
+    """The autocast context of ``precision`` on ``device`` (a null context for ``"32"``)."""
+    dtype = PRECISIONS[precision]
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=dtype)
 
 
-def train_epoch(
-    net: nn.Module,
-    loss: Any,
-    optimizer: torch.optim.Optimizer,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    order: torch.Tensor,
-    *,
-    batch_size: int,
-    world: int,
-    rank: int,
-) -> float:
-    """One pass over ``order`` in batches; returns the mean training loss of the batches
-    (of the whole batch under data parallelism: the ranks' shares are summed)."""
-    net.train()
-    order = order.to(x.device)
-    total, batches = torch.zeros((), device=x.device), 0  # summed on the device
-    for start in range(0, len(order), batch_size):
-        index = order[start : start + batch_size]
-        optimizer.zero_grad(set_to_none=True)
-        if world > 1:
-            value = global_mean_backward(net, loss, x, y, index, index[rank::world], world)
+class Objective:
+    """How a loss's values make the step's loss: ``"mean"``, ``"sum"`` or ``"plain"``."""
+
+    def __init__(self, loss: Callable[..., torch.Tensor]) -> None:
+        self.loss = loss
+        reduction = getattr(loss, "reduction", None)
+        weighted = callable(getattr(loss, "weight_sum", None))
+        if reduction == "sum":
+            self.kind = "sum"
+        elif reduction == "mean" and weighted:
+            self.kind = "mean"
+        elif reduction == "none":
+            raise InvalidParameterError(
+                "The 'loss' parameter of fit must reduce to a scalar. Got a loss with "
+                "reduction='none' instead."
+            )
         else:
-            value = loss(net(x[index]), y[index])
-            value.backward()
-        optimizer.step()
-        total += value.detach()
-        batches += 1
-    if world > 1:
-        torch.distributed.all_reduce(total)  # the ranks' shares: one collective per epoch
-    return float(total) / max(batches, 1)
+            self.kind = "plain"
+
+    def check(self, *, world: int, accumulate: int, sample_weights: bool) -> None:
+        """Raise when the step's loss cannot be this loss's: a plain loss with several
+        ranks or micro-batches, or sample weights with a loss that takes none.
+        """
+        if self.kind == "plain" and (world > 1 or accumulate > 1):
+            raise InvalidParameterError(
+                "The 'loss' parameter of fit must offer weight_sum(target) (every underdog "
+                "loss does), or reduce with reduction='sum', to take the weighted mean of a "
+                f"step over {world} rank(s) and {accumulate} micro-batch(es). Got "
+                f"{type(self.loss).__name__} instead."
+            )
+        if sample_weights and not callable(getattr(self.loss, "weight_sum", None)):
+            raise InvalidParameterError(
+                "The 'loss' parameter of fit must take sample_weight (an underdog loss) when "
+                f"the data carries sample weights. Got {type(self.loss).__name__} instead."
+            )
+
+    def value(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """The loss of one micro-batch (its own weighted mean, or sum)."""
+        if batch.sample_weight is None:
+            return self.loss(logits, batch.target)
+        return self.loss(logits, batch.target, sample_weight=batch.sample_weight)
+
+    def weight(self, batch: Batch) -> torch.Tensor:
+        """``e_m``, the micro-batch's weight sum (a ``"mean"`` loss only)."""
+        weight_sum = self.loss.weight_sum  # type: ignore[attr-defined]
+        if batch.sample_weight is None:
+            return torch.as_tensor(weight_sum(batch.target))
+        return torch.as_tensor(weight_sum(batch.target, sample_weight=batch.sample_weight))
 
 
-def evaluate(
-    model: nn.Module,
-    loss: Any,
-    x_val: torch.Tensor,
-    y_val: torch.Tensor,
-    y_val_np: np.ndarray,
-    *,
-    batch_size: int,
-    monitor: Callable[[np.ndarray, np.ndarray], float] | None,
-) -> tuple[float, float]:
-    """``(val_loss, score)`` on the validation split in eval mode: the loss and ``monitor``
-    see the logits of all rows at once; the score is ``-val_loss`` without a monitor."""
-    model.eval()
-    logits = batched_logits(model, x_val, batch_size=batch_size)
-    with torch.no_grad():
-        val_loss = float(loss(logits, y_val))
-    if monitor is None:
-        return val_loss, -val_loss
-    return val_loss, float(monitor(logits.double().cpu().numpy(), y_val_np))
+@dataclass
+class StepRunner:
+    """Runs optimizer steps: forward, the step's loss, backward, clipping, the update."""
+
+    net: nn.Module
+    objective: Objective
+    optimizer: torch.optim.Optimizer
+    device: torch.device
+    world: int = 1
+    precision: str = "32"
+    grad_clip: float | None = None
+    scheduler: Any = None  # stepped after every optimizer step when not None
+    scaler: Any = None  # torch.amp.GradScaler for fp16
+    forward: Callable[..., torch.Tensor] | None = None  # the compiled net, when compiled
+    steps: int = 0
+
+    def step(self, micro: Sequence[Batch]) -> torch.Tensor:
+        """One optimizer step over this rank's micro-batches; returns the step's loss (this
+        rank's share of it under data parallelism), detached, on the device.
+        """
+        # One micro-batch on one process: the loss's own mean is the step's (a weighted mean
+        # still goes through its weight, so that a step of ignored rows counts 0, not nan).
+        plain = self.world == 1 and len(micro) == 1 and self.objective.kind != "mean"
+        denominator = None if plain else self._denominator(micro)
+        reported = torch.zeros((), device=self.device)
+        for index, batch in enumerate(micro):
+            last = index == len(micro) - 1
+            with self._no_sync(last):
+                with autocast(self.precision, self.device):
+                    logits = call_model(self.forward or self.net, batch.inputs)
+                value = self.objective.value(logits, batch)
+                if plain:
+                    contribution, share = value, value
+                else:
+                    contribution, share = self._contribution(value, batch, denominator)
+                self._backward(contribution)
+            reported += share.detach()
+        self._update()
+        return reported
+
+    def _denominator(self, micro: Sequence[Batch]) -> torch.Tensor | None:
+        if self.objective.kind != "mean":
+            return None
+        total = sum((self.objective.weight(b).to(self.device, torch.float64) for b in micro),
+                    torch.zeros((), device=self.device, dtype=torch.float64))  # fmt: skip
+        if self.world > 1:
+            total = total.clone()
+            torch.distributed.all_reduce(total)  # one collective per step
+        # A step whose every element is ignored contributes nothing (and no 0 / 0).
+        return torch.where(total > 0, total, torch.ones_like(total))
+
+    def _contribution(
+        self, value: torch.Tensor, batch: Batch, denominator: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(what to differentiate, this micro-batch's share of the step's loss)``."""
+        if self.objective.kind == "mean":
+            assert denominator is not None
+            weight = self.objective.weight(batch).to(value.device, value.dtype)
+            summed = torch.where(weight > 0, value * weight, torch.zeros_like(value))
+            share = summed / denominator.to(value.dtype)
+            return share * self.world, share
+        if self.objective.kind == "sum":
+            return value * self.world, value
+        return value, value
+
+    def _no_sync(self, last: bool) -> contextlib.AbstractContextManager[Any]:
+        """DDP's ``no_sync`` for every micro-batch but the step's last one."""
+        if last or self.world == 1 or not hasattr(self.net, "no_sync"):
+            return contextlib.nullcontext()
+        return self.net.no_sync()  # type: ignore[no-any-return,operator]
+
+    def _backward(self, contribution: torch.Tensor) -> None:
+        if self.scaler is not None:
+            self.scaler.scale(contribution).backward()
+        else:
+            contribution.backward()
+
+    def _update(self) -> None:
+        if self.grad_clip is not None:
+            if self.scaler is not None:
+                self.scaler.unscale_(self.optimizer)
+            torch.nn.utils.clip_grad_norm_(self.net.parameters(), self.grad_clip)
+        if self.scaler is not None:
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.scheduler is not None:
+            self.scheduler.step()
+        self.steps += 1
+
+
+def grouped(batches: Iterator[Batch], size: int) -> Iterator[list[Batch]]:
+    """Consecutive groups of ``size`` batches (the last group may be smaller)."""
+    group: list[Batch] = []
+    for batch in batches:
+        group.append(batch)
+        if len(group) == size:
+            yield group
+            group = []
+    if group:
+        yield group
 
 
 @dataclass
 class EarlyStopping:
-    """The best validation score so far, its epoch and (with ``patience``) its weights."""
+    """The best validation score so far, its epoch and (with ``patience``) its weights.
+
+    A score of NaN is never the best.
+    """
 
     patience: int | None
     has_val: bool
@@ -124,18 +217,16 @@ class EarlyStopping:
 
     def update(self, model: nn.Module, epoch: int, score: float) -> None:
         """Record ``epoch`` (from 1) with ``score``; keep the weights when it is the best."""
-        if not self.has_val or score > self.best_score:
+        if not self.has_val or (not math.isnan(score) and score > self.best_score):
             self.best_score, self.best_epoch = score, epoch
             if self.patience is not None and self.has_val:
                 self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
 
-    def should_stop(self, epoch: int, epochs: int) -> bool:
-        """True after the last epoch, or ``patience`` epochs without a better score."""
-        if epoch == epochs:
-            return True
-        return (
-            self.patience is not None and self.has_val and epoch - self.best_epoch >= self.patience
-        )
+    def patience_exhausted(self, epoch: int) -> bool:
+        """True after ``patience`` epochs without a better score."""
+        if self.patience is None or not self.has_val:
+            return False
+        return epoch - self.best_epoch >= self.patience
 
     def restore(self, model: nn.Module) -> None:
         """Load the best weights into ``model`` (nothing without early stopping)."""

@@ -60,7 +60,8 @@ def _free_port() -> int:
 
 def _post(outbox: str, name: str, value: Any) -> None:
     """Leave ``value`` for the parent in ``outbox``: pickled first, so that a file, once
-    there, is whole."""
+    there, is whole.
+    """
     data = pickle.dumps(value)
     with open(os.path.join(outbox, name), "wb") as handle:
         handle.write(data)
@@ -106,7 +107,8 @@ def _worker(
 
 def shutdown() -> None:
     """Tear down this process's group: free DDP reducers (held in reference cycles) while
-    the group still exists, wait for every rank, then destroy it. No group: nothing."""
+    the group still exists, wait for every rank, then destroy it. No group: nothing.
+    """
     if not _dist.initialized():
         return
     gc.collect()

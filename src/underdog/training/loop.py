@@ -1,30 +1,32 @@
-"""One training loop for classifiers on tensors: any module, loss and sampler.
+"""The training loop: :func:`fit` trains any module on what PyTorch users have.
 
-:func:`fit` trains ``model`` with AdamW on ``(x, y)`` in mini-batches, drawn either in a
-random order or from a ``sampler`` (such as :class:`~underdog.samplers.ClassBalancedSampler`),
-evaluates a validation split after every epoch, stops early when the validation score has
-not improved for ``patience`` epochs and restores the best weights. It never prints: it
-reports each epoch to ``callbacks`` as a :class:`TrainEvent`.
+Data: arrays and tensors (``fit(model, x, y)``), a map-style ``Dataset``, an
+``IterableDataset`` or a ``DataLoader`` (``fit(model, dataset)``), validation data in the
+same forms; see :mod:`underdog.training.data` for batches, the order of an epoch and the
+rows each rank reads. The step: any optimizer and learning-rate scheduler (factories),
+gradient accumulation and data parallelism with the exact weighted mean of the whole step
+(:mod:`underdog.training._steps`), gradient clipping, mixed precision (``bf16`` autocast on
+CPU and CUDA, ``fp16`` with a gradient scaler on CUDA) and optional ``torch.compile``.
+Stopping: ``epochs``, ``max_steps``, ``max_time``, and early stopping on any score
+(``monitor``) with the best weights restored. A loss that stops being finite raises
+:class:`~underdog.DivergenceError` instead of returning a broken model.
 
-Inputs: numpy arrays (or anything ``np.asarray`` takes) and torch tensors on any device.
-Tensors are converted and moved with torch operations only, never through numpy, so CUDA
-tensors work and CPU tensors of the right dtype are not copied. The validation split is
-evaluated in batches (as :func:`~underdog.training.networks.predict_logits` does) and the logits
-concatenated, so its memory is bounded by the batch size, not by the number of rows.
+It never prints: it reports each epoch to ``callbacks`` as a :class:`TrainEvent`.
 
-Determinism: shuffling, sampling and dropout use a generator state forked from ``seed``, so
-the same inputs give the same model, and the caller's global RNG state is left untouched.
+Determinism: the order of every epoch comes from ``seed`` (and the epoch), dropout from a
+generator forked from ``seed``; the caller's global RNG state is left untouched.
 
 Threads: by default the loop runs with one intra-op thread (``num_threads=1``) and restores
-the previous setting afterwards. On small MLPs and small batches, intra-op parallelism costs
-more in synchronisation than it saves: on a 2-core machine, ``underdog compare`` on digits-lt
-took 13.7 s wall / 13.7 s CPU with one thread and 14.2-20.3 s wall / 23-30 s CPU with two
-(see ``docs/cli.md``). Pass ``num_threads=None`` to leave PyTorch's setting alone.
+the previous setting afterwards: on small MLPs intra-op parallelism costs more in
+synchronisation than it saves (see ``docs/cli.md``). ``num_threads=None`` leaves PyTorch's
+setting alone.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,10 +36,20 @@ import torch
 from torch import nn
 
 from .. import _dist
-from .._validation import check_device, check_int, check_real
-from ..exceptions import InvalidParameterError
-from ._steps import EarlyStopping, epoch_order, evaluate, train_epoch
-from ._tensors import as_tensor, module_device
+from ..exceptions import DivergenceError, InvalidParameterError
+from ._steps import EarlyStopping, Objective, StepRunner, grouped
+from ._tensors import module_device
+from .data import (
+    Batch,
+    LoaderSource,
+    TensorSource,
+    epoch_order,
+    make_source,
+    rank_batches,
+    rank_split,
+)
+from .evaluation import score, validation_logits
+from .settings import FitSettings, check_settings
 
 __all__ = ["TrainEvent", "TrainResult", "fit"]
 
@@ -49,12 +61,13 @@ class TrainEvent:
     Attributes:
         epoch: the epoch just finished, from 1.
         epochs: the maximum number of epochs.
-        train_loss: mean training loss over the epoch's batches.
-        val_loss: loss on the validation split (``nan`` without one).
+        train_loss: mean training loss over the epoch's optimizer steps.
+        val_loss: loss on the validation data (``nan`` without it).
         val_score: the monitored score (higher is better; ``-val_loss`` by default;
-            ``nan`` without a validation split).
+            ``nan`` without validation data).
         best_epoch: the epoch with the best score so far.
-        stopping: ``True`` when this is the last epoch (early stop or the limit).
+        stopping: ``True`` when this is the last epoch (early stop or a limit).
+        steps: optimizer steps taken so far.
     """
 
     epoch: int
@@ -64,6 +77,7 @@ class TrainEvent:
     val_score: float
     best_epoch: int
     stopping: bool
+    steps: int = 0
 
 
 @dataclass
@@ -79,18 +93,30 @@ class TrainResult:
 def fit(
     model: nn.Module,
     x: Any,
-    y: Any,
+    y: Any = None,
     *,
-    loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    loss: Callable[..., torch.Tensor],
     sampler: Iterable[int] | None = None,
     x_val: Any = None,
     y_val: Any = None,
+    sample_weight: Any = None,
     epochs: int = 100,
+    max_steps: int | None = None,
+    max_time: float | None = None,
     batch_size: int = 64,
-    lr: float = 1e-3,
-    weight_decay: float = 1e-4,
+    accumulate: int = 1,
+    lr: float | None = None,
+    weight_decay: float | None = None,
+    optimizer: Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer] | None = None,
+    scheduler: Callable[[torch.optim.Optimizer], Any] | None = None,
+    scheduler_interval: str = "epoch",
+    grad_clip: float | None = None,
+    precision: str = "32",
+    compile: bool = False,
     patience: int | None = None,
-    monitor: Callable[[np.ndarray, np.ndarray], float] | None = None,
+    monitor: str | Callable[[np.ndarray, np.ndarray], float] | None = None,
+    batch_to_inputs: Callable[[Any], tuple[Any, Any, Any]] | None = None,
+    num_workers: int = 0,
     on_epoch_start: Callable[[int, int], None] | None = None,
     callbacks: Sequence[Callable[[TrainEvent], None]] = (),
     seed: int = 0,
@@ -99,123 +125,275 @@ def fit(
     distributed: bool = True,
     eval_batch_size: int | None = None,
 ) -> TrainResult:
-    """Train ``model`` on ``(x, y)`` with AdamW; early stopping on ``(x_val, y_val)``.
+    """Train ``model``; early stopping on the validation data; see the module docstring.
 
     Args:
-        model: any module mapping a float batch ``(B, F)`` to logits ``(B, C)``.
-        x, y: features ``(N, F)`` (float) and int class indices ``(N,)``: numpy arrays
-            (anything ``np.asarray`` takes) or tensors on any device, which are converted
-            and moved with torch operations only (a CUDA tensor never goes through numpy).
-        loss: ``loss(logits, y) -> scalar``, e.g. a :class:`~underdog.CrossEntropyLoss`.
-        sampler: yields ``N'`` indices per epoch (with ``set_epoch(epoch)`` if it has it);
-            ``None`` shuffles all rows each epoch.
-        x_val, y_val: the validation split, evaluated after every epoch (in eval mode,
-            ``eval_batch_size`` rows at a time; the loss and ``monitor`` see the logits of
-            all rows at once, so the result is that of one forward pass).
-        epochs, batch_size, lr, weight_decay: the optimisation (AdamW).
-        patience: stop after this many epochs without a better validation score and
-            restore the best weights; ``None`` trains all epochs and keeps the last ones.
-        monitor: ``monitor(val_logits, y_val) -> float``, higher is better; defaults to
-            minus the validation loss.
-        on_epoch_start: ``on_epoch_start(epoch, epochs)`` before each epoch (from 0), for
-            schedules such as deferred re-weighting.
+        model: any ``nn.Module`` mapping a batch's inputs to logits.
+        x, y: features and integer labels (arrays, or tensors on any device); or ``x`` a
+            ``Dataset``, ``IterableDataset`` or ``DataLoader`` and ``y`` None.
+        loss: ``loss(logits, target) -> scalar``; an underdog loss (with ``weight_sum``)
+            gives the exact weighted mean of every step under accumulation and data
+            parallelism.
+        sampler: the indices of each epoch (``set_epoch`` is called when it has it), such as
+            :class:`~underdog.samplers.ClassBalancedSampler`; default: a permutation.
+        x_val, y_val: validation data, in the same forms as ``x`` and ``y``.
+        sample_weight: per-row weights with array ``x`` (datasets carry their own).
+        epochs, max_steps, max_time: stop after this many epochs, optimizer steps or
+            seconds, whichever comes first.
+        batch_size: rows per micro-batch over all ranks; ``accumulate`` micro-batches make
+            one optimizer step.
+        lr, weight_decay: of the default optimizer, AdamW (1e-3, 1e-4).
+        optimizer: ``optimizer(parameters) -> Optimizer`` instead of AdamW.
+        scheduler: ``scheduler(optimizer) -> LRScheduler``, stepped every epoch or every
+            optimizer step (``scheduler_interval``).
+        grad_clip: clip the gradients' global norm to this.
+        precision: ``"32"``, ``"bf16"`` (autocast on CPU and CUDA) or ``"fp16"`` (autocast
+            and a gradient scaler, CUDA only).
+        compile: train through ``torch.compile(model)``.
+        patience: stop after this many epochs without a better score and restore the best
+            weights; None trains every epoch and keeps the last weights.
+        monitor: the score, higher is better: ``"val_loss"`` (minus the loss, the default),
+            a metric of :mod:`underdog.metrics`, or ``monitor(logits, y) -> float``.
+        batch_to_inputs: ``batch -> (inputs, target, sample_weight)`` for batches that are
+            not ``(x, y)``, ``(x, y, w)`` or dicts (see
+            :func:`~underdog.training.data.split_batch`).
+        num_workers: worker processes of the ``DataLoader`` built for a dataset.
+        on_epoch_start: ``on_epoch_start(epoch, epochs)`` before each epoch (from 0).
         callbacks: each gets a :class:`TrainEvent` after every epoch.
-        seed: seeds shuffling, sampling and dropout.
-        num_threads: intra-op threads during training (restored afterwards); ``None``
-            leaves the setting alone.
-        device: where to train (``"cpu"``, ``"cuda:0"``, ...); defaults to the model's.
-        distributed: when ``torch.distributed`` is initialised with several ranks, train
-            data-parallel (see below); ``False`` trains each rank on its own.
-        eval_batch_size: rows per forward pass on the validation split; ``None`` uses
-            ``batch_size``, so evaluating needs no more memory than a training step.
-
-    Data-parallel training: every rank passes the same ``x``, ``y`` and ``seed`` and so
-    draws the same batches; rank ``r`` of ``R`` computes positions ``r, r + R, ...`` of
-    each batch inside ``DistributedDataParallel``, and the loss is rescaled to the weighted
-    mean of the *whole* batch (``R * S_r / E``, with ``E`` the batch's weight sum, which
-    every rank computes from the batch it holds; :class:`~underdog.losses.GlobalMean` does
-    the same for loops whose ranks hold only their shard), so the gradient, and hence the
-    training, is that of one process on the whole batch. The loss must offer
-    ``weight_sum(target)``, as every underdog loss does.
+        seed: seeds the order of every epoch and dropout.
+        num_threads: intra-op threads during training (restored afterwards); None leaves
+            the setting alone.
+        device: where to train; defaults to the model's.
+        distributed: with a ``torch.distributed`` group of several ranks, train
+            data-parallel (``False``: each rank on its own).
+        eval_batch_size: rows per forward pass on the validation data (``batch_size``).
 
     Returns:
         A :class:`TrainResult`; ``result.model`` is ``model`` itself, in eval mode.
+
+    Raises:
+        DivergenceError: the training loss stopped being finite.
+        InvalidParameterError, DataError, ShapeError: bad settings or data.
     """
-    owner = "fit"
-    epochs = check_int(epochs, name="epochs", owner=owner, low=1)
-    batch_size = check_int(batch_size, name="batch_size", owner=owner, low=1)
-    check_real(lr, name="lr", owner=owner, low=0.0, closed="neither")
-    check_real(weight_decay, name="weight_decay", owner=owner, low=0.0)
-    if patience is not None:
-        patience = check_int(patience, name="patience", owner=owner, low=1)
-    if eval_batch_size is None:
-        eval_batch_size = batch_size
-    eval_batch_size = check_int(eval_batch_size, name="eval_batch_size", owner=owner, low=1)
-    if num_threads is not None:
-        num_threads = check_int(num_threads, name="num_threads", owner=owner, low=1)
+    settings = check_settings(**{k: v for k, v in locals().items() if k not in _DATA})
+    trainer = _Trainer(model, loss, settings, sampler=sampler, on_epoch_start=on_epoch_start,
+                       callbacks=callbacks)  # fmt: skip
+    dtype = _feature_dtype(model)
+    options = {"batch_to_inputs": batch_to_inputs, "num_workers": settings.num_workers,
+               "dtype": dtype}  # fmt: skip
+    source = make_source(x, y, sample_weight=sample_weight, pin_memory=True, **options)
+    validation = None
+    if x_val is not None and (y_val is None or len(y_val) > 0):
+        validation = make_source(x_val, y_val, name="x_val", **options)
+    return trainer.run(source, validation)
 
-    device = check_device(device, name="device", owner=owner) or module_device(model)
-    x = as_tensor(x, dtype=torch.float32, device=device)
-    y = as_tensor(y, dtype=torch.long, device=device)
-    validation = _validation_data(x_val, y_val, device)
-    model.to(device)
-    if isinstance(loss, nn.Module):
-        loss.to(device)
-    net, world, rank = _data_parallel(model, loss, device, distributed)
 
-    with _threads(num_threads), _seeded(device, seed) as generator:
-        optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-        stopping = EarlyStopping(patience=patience, has_val=validation is not None)
+#: The arguments of fit that are not settings.
+_DATA = ("model", "x", "y", "loss", "sampler", "x_val", "y_val", "sample_weight",
+         "batch_to_inputs", "on_epoch_start", "callbacks")  # fmt: skip
+
+
+class _Trainer:
+    """One run of :func:`fit`: setup, epochs, evaluation, stopping."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        loss: Callable[..., torch.Tensor],
+        settings: FitSettings,
+        *,
+        sampler: Iterable[int] | None,
+        on_epoch_start: Callable[[int, int], None] | None,
+        callbacks: Sequence[Callable[[TrainEvent], None]],
+    ) -> None:
+        self.model, self.loss, self.s = model, loss, settings
+        self.sampler, self.on_epoch_start, self.callbacks = sampler, on_epoch_start, callbacks
+        self.device = settings.device or module_device(model)
+        self.world, self.rank = _ranks(settings.distributed)
+        self.objective = Objective(loss)
+
+    def run(self, source: TensorSource | LoaderSource, validation: Any) -> TrainResult:
+        """Set up, train the epochs, restore the best weights."""
+        self._check(source)
+        self.model.to(self.device)
+        if isinstance(self.loss, nn.Module):
+            self.loss.to(self.device)
+        with _threads(self.s.num_threads), _seeded(self.device, self.s.seed):
+            runner = self._runner()
+            stopping = EarlyStopping(patience=self.s.patience, has_val=validation is not None)
+            history = self._epochs(runner, source, validation, stopping)
+            stopping.restore(self.model)
+        self.model.eval()
+        return TrainResult(self.model, stopping.best_epoch, len(history), history)
+
+    def _check(self, source: TensorSource | LoaderSource) -> None:
+        sample_weights = isinstance(source, TensorSource) and source.sample_weight is not None
+        self.objective.check(world=self.world, accumulate=self.s.accumulate,
+                             sample_weights=sample_weights)  # fmt: skip
+        if self.s.precision == "fp16" and self.device.type != "cuda":
+            raise InvalidParameterError(
+                "The 'precision' parameter of fit must be '32' or 'bf16' on a "
+                f"{self.device.type} device ('fp16' needs CUDA). Got 'fp16' instead."
+            )
+        streaming = isinstance(source, LoaderSource) and (source.is_loader or source.is_iterable)
+        if self.sampler is not None and streaming:
+            raise InvalidParameterError(
+                "The 'sampler' parameter of fit must be None with a DataLoader or an "
+                "IterableDataset, which order their own batches. Got a sampler instead."
+            )
+        split = rank_split(self.sampler)
+        if split > 1 and (split != self.world or self.s.batch_size % split):
+            raise InvalidParameterError(
+                f"The 'sampler' parameter of fit splits its stream between {split} ranks, so "
+                f"training must run on {split} ranks with a batch_size divisible by {split}. "
+                f"Got {self.world} rank(s) and batch_size={self.s.batch_size} instead."
+            )
+
+    def _runner(self) -> StepRunner:
+        net: nn.Module = self.model
+        if self.world > 1:
+            device_ids = [self.device.index] if self.device.type == "cuda" else None
+            net = nn.parallel.DistributedDataParallel(self.model, device_ids=device_ids)
+        optimizer = self.s.optimizer(self.model.parameters())
+        scheduler = None if self.s.scheduler is None else self.s.scheduler(optimizer)
+        each_step = self.s.scheduler_interval == "step"
+        self.epoch_scheduler = None if each_step else scheduler
+        scaler = torch.amp.GradScaler("cuda") if self.s.precision == "fp16" else None
+        return StepRunner(
+            net=net, objective=self.objective, optimizer=optimizer, device=self.device,
+            world=self.world, precision=self.s.precision, grad_clip=self.s.grad_clip,
+            scheduler=scheduler if each_step else None, scaler=scaler,
+            forward=torch.compile(net) if self.s.compile else None,
+        )  # fmt: skip
+
+    def _epochs(
+        self, runner: StepRunner, source: Any, validation: Any, stopping: EarlyStopping
+    ) -> list[TrainEvent]:
         history: list[TrainEvent] = []
-        for epoch in range(epochs):
-            if on_epoch_start is not None:
-                on_epoch_start(epoch, epochs)
-            order = epoch_order(len(y), sampler, generator, epoch)
-            train_loss = train_epoch(
-                net, loss, optimizer, x, y, order, batch_size=batch_size, world=world, rank=rank
-            )
-            val_loss, score = float("nan"), float("nan")
-            if validation is not None:
-                val_loss, score = evaluate(
-                    model, loss, *validation, batch_size=eval_batch_size, monitor=monitor
-                )
-            stopping.update(model, epoch + 1, score)
-            event = TrainEvent(
-                epoch=epoch + 1,
-                epochs=epochs,
-                train_loss=train_loss,
-                val_loss=val_loss,
-                val_score=score,
-                best_epoch=stopping.best_epoch,
-                stopping=stopping.should_stop(epoch + 1, epochs),
-            )
+        started = time.perf_counter()
+        for epoch in range(self.s.epochs):
+            if self.on_epoch_start is not None:
+                self.on_epoch_start(epoch, self.s.epochs)
+            train_loss, limit = self._train_epoch(runner, source, epoch, started)
+            val_loss, value = self._evaluate(validation)
+            stopping.update(self.model, epoch + 1, value)
+            last = epoch + 1 == self.s.epochs or limit or stopping.patience_exhausted(epoch + 1)
+            event = TrainEvent(epoch + 1, self.s.epochs, train_loss, val_loss, value,
+                               stopping.best_epoch, last, runner.steps)  # fmt: skip
             history.append(event)
-            for callback in callbacks:
+            for callback in self.callbacks:
                 callback(event)
-            if event.stopping:
+            if last:
                 break
-        stopping.restore(model)
-    model.eval()
-    return TrainResult(
-        model=model, best_epoch=stopping.best_epoch, epochs_run=len(history), history=history
-    )
+        return history
+
+    def _train_epoch(
+        self, runner: StepRunner, source: Any, epoch: int, started: float
+    ) -> tuple[float, bool]:
+        """Train one epoch; returns its mean step loss and whether a limit was reached."""
+        runner.net.train()
+        # Summed on the device (no sync a step): the finite step losses and their number. A
+        # step whose every element is ignored has the loss nan (0 / 0, as in PyTorch).
+        total = torch.zeros(2, device=self.device, dtype=torch.float64)
+        limit = False
+        for micro in self._steps(source, epoch):
+            value = runner.step(micro).double()
+            finite = torch.isfinite(value)
+            total += torch.stack([torch.where(finite, value, 0.0), finite.double()])
+            limit = self._limit_reached(runner.steps, started)
+            if limit:
+                break
+        if self.epoch_scheduler is not None:
+            self.epoch_scheduler.step()
+        if self.world > 1:
+            torch.distributed.all_reduce(total)  # the ranks' shares: one collective per epoch
+        summed, steps = (float(v) for v in total)
+        train_loss = summed / (steps / self.world) if steps else float("nan")
+        self._check_finite(epoch, train_loss)
+        return train_loss, limit
+
+    def _check_finite(self, epoch: int, train_loss: float) -> None:
+        """Raise :class:`DivergenceError` when a weight stopped being finite."""
+        broken = [name for name, p in self.model.named_parameters() if not bool(p.isfinite().all())]
+        if broken or math.isnan(train_loss):
+            what = (
+                f"the parameter {broken[0]!r} is not finite"
+                if broken
+                else "no step had a finite loss"
+            )
+            raise DivergenceError(
+                f"Training diverged in epoch {epoch + 1}: {what} (training loss {train_loss}). "
+                "Lower the learning rate, clip the gradients or check the data for "
+                "non-finite values."
+            )
+
+    def _limit_reached(self, steps: int, started: float) -> bool:
+        """``max_steps`` or ``max_time`` reached; the ranks agree on the time (rank 0's)."""
+        if self.s.max_steps is not None and steps >= self.s.max_steps:
+            return True
+        if self.s.max_time is None:
+            return False
+        late = torch.tensor(float(time.perf_counter() - started >= self.s.max_time))
+        if self.world > 1:
+            late = late.to(self.device)
+            torch.distributed.broadcast(late, src=0)
+        return bool(late)
+
+    def _steps(self, source: Any, epoch: int) -> Iterator[list[Batch]]:
+        """This rank's micro-batches of the epoch, grouped by optimizer step."""
+        if isinstance(source, LoaderSource) and (source.is_loader or source.is_iterable):
+            set_epoch = getattr(getattr(source.data, "sampler", None), "set_epoch", None)
+            if callable(set_epoch):
+                set_epoch(epoch)
+            batches = source.batches(None, self.device, batch_size=self.s.batch_size)
+            return _in_lockstep(grouped(batches, self.s.accumulate), self.device, self.world)
+        order = epoch_order(len(source), self.sampler, seed=self.s.seed, epoch=epoch)
+        split = rank_split(self.sampler) > 1
+        indices = rank_batches(order, batch_size=self.s.batch_size, world=self.world,
+                               rank=self.rank, split=split)  # fmt: skip
+        if isinstance(source, TensorSource):
+            batches = source.batches(indices, self.device)
+        else:
+            batches = source.batches(indices, self.device, batch_size=self.s.batch_size)
+        return grouped(batches, self.s.accumulate)
+
+    def _evaluate(self, validation: Any) -> tuple[float, float]:
+        """``(val_loss, score)``; evaluating never moves the RNG that training draws from
+        (a validation DataLoader draws its seed from it).
+        """
+        if validation is None:
+            return float("nan"), float("nan")
+        with torch.random.fork_rng(devices=_cuda_indices(self.device)):
+            logits, target, weight = validation_logits(
+                self.model, validation, self.device, batch_size=self.s.eval_batch_size,
+                precision=self.s.precision, world=self.world, rank=self.rank,
+            )  # fmt: skip
+        return score(self.objective, logits, target, weight, self.s.monitor)
 
 
-def _validation_data(
-    x_val: Any, y_val: Any, device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor, np.ndarray] | None:
-    """``(x_val, y_val, y_val as numpy)`` on ``device``; None without a validation split.
+def _feature_dtype(model: nn.Module) -> torch.dtype:
+    """The dtype array features become: that of the model's floating parameters."""
+    parameter = next((p for p in model.parameters() if p.is_floating_point()), None)
+    return torch.float32 if parameter is None else parameter.dtype
 
-    The monitor takes numpy: a tensor's labels are copied to the host once, here.
+
+def _in_lockstep(
+    groups: Iterator[list[Batch]], device: torch.device, world: int
+) -> Iterator[list[Batch]]:
+    """The groups of a loader whose ranks may hold different numbers of batches: every
+    rank stops at the first step some rank has no batch for (one small collective a step).
     """
-    if x_val is None or y_val is None or len(y_val) == 0:
-        return None
-    y_np = y_val.detach().cpu().numpy() if isinstance(y_val, torch.Tensor) else np.asarray(y_val)
-    return (
-        as_tensor(x_val, dtype=torch.float32, device=device),
-        as_tensor(y_val, dtype=torch.long, device=device),
-        y_np,
-    )
+    for group in groups:
+        if world > 1:
+            more = torch.ones((), device=device)
+            torch.distributed.all_reduce(more, op=torch.distributed.ReduceOp.MIN)
+            if not bool(more):
+                return
+        yield group
+    if world > 1:  # this rank ran out: tell the others once
+        torch.distributed.all_reduce(
+            torch.zeros((), device=device), op=torch.distributed.ReduceOp.MIN
+        )
 
 
 def _ranks(distributed: bool) -> tuple[int, int]:
@@ -223,24 +401,6 @@ def _ranks(distributed: bool) -> tuple[int, int]:
     if distributed and _dist.distributed_active():
         return _dist.world_size(), _dist.rank()
     return 1, 0
-
-
-def _data_parallel(
-    model: nn.Module, loss: Any, device: torch.device, distributed: bool
-) -> tuple[nn.Module, int, int]:
-    """``(net, world size, rank)``: ``model`` wrapped in DDP when ``distributed`` and a
-    process group of several ranks is running, else ``(model, 1, 0)``."""
-    world, rank = _ranks(distributed)
-    if world == 1:
-        return model, 1, 0
-    if not callable(getattr(loss, "weight_sum", None)):
-        raise InvalidParameterError(
-            "The 'loss' parameter of fit must offer weight_sum(target) for data-parallel "
-            f"training. Got {type(loss).__name__} instead."
-        )
-    device_ids = [device.index] if device.type == "cuda" else None
-    net = nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
-    return net, world, rank
 
 
 @contextlib.contextmanager
@@ -255,20 +415,24 @@ def _threads(num_threads: int | None) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
+def _cuda_indices(device: torch.device) -> list[int]:
+    """The CUDA device whose generator training draws from, as a list (none on the CPU)."""
+    if device.type != "cuda":
+        return []
+    return [torch.cuda.current_device() if device.index is None else device.index]
+
+
 @contextlib.contextmanager
-def _seeded(device: torch.device, seed: int) -> Iterator[torch.Generator]:
-    """Seed the generators dropout draws from, restoring them afterwards; yields the
-    generator of shuffling.
+def _seeded(device: torch.device, seed: int) -> Iterator[None]:
+    """Seed the generators dropout draws from, restoring them afterwards.
 
     Only the CPU's and, when training on one, that CUDA device's generator are seeded:
     ``torch.manual_seed`` would reseed every CUDA device of the caller, or queue it until
     CUDA starts.
     """
-    cuda = []
-    if device.type == "cuda":
-        cuda = [torch.cuda.current_device() if device.index is None else device.index]
+    cuda = _cuda_indices(device)
     with torch.random.fork_rng(devices=cuda):
         torch.random.default_generator.manual_seed(seed)
         for index in cuda:
             torch.cuda.default_generators[index].manual_seed(seed)
-        yield torch.Generator().manual_seed(seed)
+        yield

@@ -1,0 +1,115 @@
+"""Evaluation during training: the logits of a whole validation set, in batches, and the
+score early stopping watches.
+
+Under data parallelism each rank computes the logits of its part of the validation set
+(a contiguous block of the rows of a tensor or map-style dataset; its own loader's batches
+otherwise) and the parts are gathered on every rank, so that every rank sees the same
+scores and stops at the same epoch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..metrics import METRICS, evaluate
+from ._steps import Objective, autocast
+from .data import Batch, LoaderSource, TensorSource, call_model
+
+__all__ = ["MONITORS", "gather_rows", "score", "validation_logits"]
+
+#: Names ``fit(monitor=...)`` accepts besides a callable: ``"val_loss"`` (minus the
+#: validation loss) and the metrics of :mod:`underdog.metrics`.
+MONITORS = ("val_loss", *METRICS)
+
+
+def gather_rows(tensor: torch.Tensor, world: int) -> torch.Tensor:
+    """The ranks' tensors concatenated along dim 0, in rank order, on every rank."""
+    if world == 1:
+        return tensor
+    sizes = torch.tensor([tensor.shape[0]], device=tensor.device)
+    all_sizes = [torch.zeros_like(sizes) for _ in range(world)]
+    torch.distributed.all_gather(all_sizes, sizes)
+    longest = int(max(int(s) for s in all_sizes))
+    padded = torch.zeros((longest, *tensor.shape[1:]), dtype=tensor.dtype, device=tensor.device)
+    padded[: tensor.shape[0]] = tensor
+    parts = [torch.empty_like(padded) for _ in range(world)]
+    torch.distributed.all_gather(parts, padded)
+    return torch.cat([part[: int(size)] for part, size in zip(parts, all_sizes, strict=True)])
+
+
+def _batches(
+    source: TensorSource | LoaderSource,
+    device: torch.device,
+    *,
+    batch_size: int,
+    world: int,
+    rank: int,
+) -> Any:
+    """This rank's validation batches, in the data's order."""
+    if isinstance(source, LoaderSource) and (source.is_loader or source.is_iterable):
+        return source.batches(None, device, batch_size=batch_size)
+    rows = len(source)
+    start, stop = rank * rows // world, (rank + 1) * rows // world
+    order = torch.arange(start, stop)
+    # At least one batch, so that zero rows give logits of shape (0, C).
+    indices = [order[i : i + batch_size] for i in range(0, max(len(order), 1), batch_size)]
+    if isinstance(source, TensorSource):
+        return source.batches(indices, device)
+    return source.batches(indices, device, batch_size=batch_size)
+
+
+def validation_logits(
+    model: nn.Module,
+    source: TensorSource | LoaderSource,
+    device: torch.device,
+    *,
+    batch_size: int,
+    precision: str = "32",
+    world: int = 1,
+    rank: int = 0,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """``(logits, target, sample_weight)`` of every validation row, in eval mode, without
+    gradients, gathered from all ranks; the logits are float32 on ``device``.
+    """
+    model.eval()
+    logits, targets, weights = [], [], []
+    with torch.no_grad(), autocast(precision, device):
+        for batch in _batches(source, device, batch_size=batch_size, world=world, rank=rank):
+            logits.append(call_model(model, batch.inputs).float())
+            targets.append(batch.target)
+            weights.append(batch.sample_weight)
+    if not logits:
+        raise ValueError("the validation data yielded no batch")  # a source always yields
+    weight = None if any(w is None for w in weights) else torch.cat(weights)  # type: ignore[arg-type]
+    gathered = gather_rows(torch.cat(logits), world), gather_rows(torch.cat(targets), world)
+    return gathered[0], gathered[1], None if weight is None else gather_rows(weight, world)
+
+
+def score(
+    objective: Objective,
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    sample_weight: torch.Tensor | None,
+    monitor: str | Callable[[np.ndarray, np.ndarray], float],
+) -> tuple[float, float]:
+    """``(val_loss, score)``: the loss over all validation rows, and the monitored score
+    (higher is better): ``-val_loss``, a metric of :mod:`underdog.metrics` from the
+    softmax of the logits, or ``monitor(logits, target)`` of a callable.
+    """
+    with torch.no_grad():
+        val_loss = float(objective.value(logits, Batch(None, target, sample_weight)))
+    if monitor == "val_loss":
+        return val_loss, -val_loss
+    logits_np = logits.double().cpu().numpy()
+    target_np = target.cpu().numpy()
+    if callable(monitor):
+        return val_loss, float(monitor(logits_np, target_np))
+    z = logits_np - logits_np.max(1, keepdims=True)
+    proba = np.exp(z) / np.exp(z).sum(1, keepdims=True)
+    scalars, _ = evaluate(target_np, proba)
+    return val_loss, float(scalars.get(monitor, np.nan))
