@@ -173,13 +173,16 @@ def test_module_from_labels_and_buffers():
             torch.randn(4, 1),
             torch.rand(4),
             {},
-            "must have the input's shape (4, 1), one target per logit. Got shape (4,)",
+            "must have the input's shape (4, 1), one target per logit (squeeze or reshape "
+            "explicitly rather than rely on broadcasting). Got shape (4,) instead.",
         ),
         (
             torch.randn(4),
             torch.tensor([0, 1, 1, 0]),
             {},
-            "must be floating-point 0/1 values or probabilities (use target.float()). Got dtype torch.int64",
+            "The 'target' parameter of binary_cross_entropy_with_logits must be floating-point "
+            "0/1 values or probabilities (use target.float(); for class indices use "
+            "cross_entropy). Got dtype torch.int64 instead.",
         ),
         (
             torch.randn(4, 3),
@@ -214,9 +217,17 @@ def test_shape_errors(x, t, kwargs, message):
 
 
 def test_parameter_errors():
-    with pytest.raises(InvalidParameterError, match="mutually exclusive"):
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"^The 'pos_weight' parameter of binary_cross_entropy_with_logits must be None when "
+        r"'class_weight' is given \(pass at most one of 'class_weight' and 'pos_weight'\)\. ",
+    ):
         bce(torch.randn(2), torch.rand(2), class_weight=torch.ones(2), pos_weight=torch.ones(1))
-    with pytest.raises(InvalidParameterError, match="mutually exclusive"):
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"^The 'pos_weight' parameter of BCEWithLogitsLoss must be None when 'class_weight' "
+        r"is given \(pass at most one of 'class_weight' and 'pos_weight'\)\. Got \[1\] instead\.$",
+    ):
         BCEWithLogitsLoss(class_weight=[1, 2], pos_weight=[1])
     with pytest.raises(
         InvalidParameterError,
@@ -225,7 +236,12 @@ def test_parameter_errors():
         BCEWithLogitsLoss(class_weight=[1.0, 2.0, 3.0])
     with pytest.raises(InvalidParameterError, match="must be non-negative"):
         BCEWithLogitsLoss(pos_weight=[-1.0])
-    with pytest.raises(InvalidParameterError, match="apply only to weighting='class_weight'"):
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"^The 'scheme' parameter of BCEWithLogitsLoss\.from_labels must be None with "
+        r"weighting='pos_weight' \(scheme, beta and normalize apply only to "
+        r"weighting='class_weight'\)\. Got 'inverse' instead\.$",
+    ):
         BCEWithLogitsLoss.from_labels([0.0, 1.0], weighting="pos_weight", scheme="inverse")
     with pytest.raises(InvalidParameterError, match="The 'weighting' parameter"):
         BCEWithLogitsLoss.from_labels([0.0, 1.0], weighting="both")

@@ -47,9 +47,22 @@ CASES = [
         ud.InvalidParameterError,
         r"'tau' parameter of LogitAdjustedLoss must be a float in \(-inf, inf\)\. Got inf",
     ),
-    (lambda: ud.LogitAdjustedLoss(counts=[3, 0, 1]), ud.DataError, r"classes \[1\] have no"),
-    (lambda: ud.BalancedSoftmaxLoss(counts=[0, 2, 1]), ud.DataError, r"classes \[0\] have no"),
-    (lambda: ud.LDAMLoss(counts=[3, 0, 1]), ud.DataError, r"classes \[1\] have no samples"),
+    (
+        lambda: ud.LogitAdjustedLoss(counts=[3, 0, 1]),
+        ud.DataError,
+        r"Got classes \[1\] with no samples instead",
+    ),
+    (
+        lambda: ud.BalancedSoftmaxLoss(counts=[0, 2, 1]),
+        ud.DataError,
+        r"Got classes \[0\] with no samples instead",
+    ),
+    (
+        lambda: ud.LDAMLoss(counts=[3, 0, 1]),
+        ud.DataError,
+        r"The 'counts' parameter of LDAMLoss must be positive for every class.*Got classes "
+        r"\[1\] with no samples instead",
+    ),
     (lambda: ud.LDAMLoss(counts=[3, float("nan"), 1]), ud.InvalidParameterError, "finite"),
     (
         lambda: ud.AsymmetricLoss(gamma_neg=-4.0),
@@ -80,7 +93,7 @@ CASES = [
     (
         lambda: ud.ldam_cross_entropy(X, Y, counts=[1, 2, 3, 4]),
         ud.ShapeError,
-        r"'counts' of ldam_cross_entropy must have shape \(3,\)",
+        r"'counts' parameter of ldam_cross_entropy must have shape \(3,\)",
     ),
     (
         lambda: ud.LDAMLoss(counts=COUNTS, weight=[1.0, 1.0])(X, Y),
@@ -90,7 +103,7 @@ CASES = [
     (
         lambda: ud.ClassBalancedLoss(counts=[1, 2, 3, 4])(X, Y),
         ud.ShapeError,
-        r"'counts' of ClassBalancedLoss must have shape \(3,\)",
+        r"'counts' parameter of ClassBalancedLoss must have shape \(3,\)",
     ),
     (
         lambda: ud.sigmoid_focal_with_logits(X, T, pos_weight=torch.ones(2)),
@@ -100,7 +113,7 @@ CASES = [
     (
         lambda: ud.asymmetric_loss_with_logits(X, Y),
         ud.ShapeError,
-        r"'target' of asymmetric_loss_with_logits must be floating-point",
+        r"'target' parameter of asymmetric_loss_with_logits must be floating-point",
     ),
     (
         lambda: ud.AsymmetricLoss(reduction="avg"),
