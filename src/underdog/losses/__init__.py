@@ -11,6 +11,7 @@ and target check), ``_softmax_kernel`` and ``_sigmoid_kernel`` (the autograd Fun
 from .asymmetric import AsymmetricLoss, asymmetric_loss_with_logits
 from .binary import (
     BCEWithLogitsLoss,
+    MinorityLogitLoss,
     binary_cross_entropy_weight_sum,
     binary_cross_entropy_with_logits,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "GlobalMean",
     "LDAMLoss",
     "LogitAdjustedLoss",
+    "MinorityLogitLoss",
     "SigmoidFocalLoss",
     "asymmetric_loss_with_logits",
     "balanced_softmax_cross_entropy",

@@ -23,20 +23,25 @@ equals ``ignore_index``). Per-label vectors align with dim 1, never with the las
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from .._validation import (
     check_exclusive,
+    check_int,
     check_option,
     check_real,
     check_reduction,
+    describe,
+    describe_shape,
     eager,
     message,
 )
-from ..exceptions import InvalidParameterError
+from ..exceptions import InvalidParameterError, ShapeError
 from ..weights import binary_class_weight
 from ..weights import pos_weight as compute_pos_weight
 from ._base import LossModule
@@ -52,6 +57,7 @@ from ._sigmoid_kernel import smooth_binary_target
 
 __all__ = [
     "BCEWithLogitsLoss",
+    "MinorityLogitLoss",
     "binary_cross_entropy_weight_sum",
     "binary_cross_entropy_with_logits",
 ]
@@ -275,3 +281,82 @@ def _class_weight_shape(value: object) -> tuple[int, ...]:
     if len(shape) == 2 and shape[0] == 2:
         return shape
     return (2,)
+
+
+class MinorityLogitLoss(nn.Module):
+    """A binary loss on a two-logit model: ``inner(z_m - z_other, (target == m).float())``.
+
+    ``softmax`` of two logits is the sigmoid of their difference, so a binary loss (such as
+    :class:`BCEWithLogitsLoss` with ``pos_weight``) trains the same two-output model as any
+    softmax loss: the minority class ``m`` is the positive class, and the logit of
+    ``p(m) = sigmoid(z_m - z_other)`` is the difference of the two logits.
+
+    Args:
+        inner: a binary loss Module taking ``(logits, float 0/1 targets)``, such as
+            :class:`BCEWithLogitsLoss`, :class:`~underdog.losses.SigmoidFocalLoss` or
+            :class:`~underdog.losses.AsymmetricLoss`.
+        minority: the class (0 or 1) that is the positive of the binary loss.
+
+    Shape:
+        input ``(N, 2, *)``, target ``(N, *)`` class indices in ``{0, 1}``; the result is
+        what ``inner`` returns for ``(N, *)`` logits.
+
+    Example:
+        >>> loss = MinorityLogitLoss(BCEWithLogitsLoss(pos_weight=[9.0]), minority=1)
+        >>> x = torch.tensor([[2.0, 0.0], [0.0, 1.0]])
+        >>> loss(x, torch.tensor([0, 1]))
+        tensor(1.4731)
+    """
+
+    def __init__(self, inner: nn.Module, *, minority: int) -> None:
+        super().__init__()
+        owner = type(self).__name__
+        if not isinstance(inner, nn.Module):
+            raise InvalidParameterError(
+                message("inner", owner, must="be a binary loss Module", got=describe(inner))
+            )
+        self.inner = inner
+        self.minority = check_int(minority, name="minority", owner=owner, low=0, high=1)
+
+    @property
+    def reduction(self) -> str | None:
+        """The inner loss's ``reduction`` (for :class:`~underdog.losses.GlobalMean`)."""
+        reduction = getattr(self.inner, "reduction", None)
+        return reduction if isinstance(reduction, str) else None
+
+    def _binary_target(self, target: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        return (target == self.minority).to(dtype)
+
+    def forward(
+        self,
+        input: torch.Tensor,
+        target: torch.Tensor,
+        *,
+        sample_weight: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """``inner`` of the minority logit minus the other, and of ``target == minority``."""
+        if input.ndim < 2 or input.shape[1] != 2:
+            raise ShapeError(
+                message(
+                    "input",
+                    type(self).__name__,
+                    must="have two logits on dim 1, shape (N, 2, *)",
+                    got=f"shape {describe_shape(input.shape)}",
+                )
+            )
+        m = self.minority
+        logit = input[:, m] - input[:, 1 - m]
+        binary = self._binary_target(target, input.dtype)
+        if sample_weight is None:  # an inner loss need not take sample weights
+            result: torch.Tensor = self.inner(logit, binary)
+        else:
+            result = self.inner(logit, binary, sample_weight=sample_weight)
+        return result
+
+    def weight_sum(
+        self, target: torch.Tensor, *, sample_weight: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The denominator of the inner loss's ``"mean"`` (for data-parallel training)."""
+        binary = self._binary_target(target, torch.get_default_dtype())
+        weight_sum = cast(Callable[..., torch.Tensor], self.inner.weight_sum)
+        return weight_sum(binary, sample_weight=sample_weight)
