@@ -194,8 +194,10 @@ def check_int(
 def check_int_sequence(
     value: object, *, name: str, owner: str, low: int | None = None
 ) -> tuple[int, ...]:
-    """Return ``value`` as a tuple of ints after checking it is a sequence (a tuple, list,
-    ..., not a string) of integers of at least ``low``; it may be empty."""
+    """Return ``value`` as a tuple of ints after checking it is a sequence of ints.
+
+    A tuple, list, ... (not a string) of integers of at least ``low``; it may be empty.
+    """
     if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
         items = list(value)
         if all(
@@ -216,8 +218,10 @@ def check_int_sequence(
 
 
 def check_device(value: object, *, name: str, owner: str) -> torch.device | None:
-    """Return ``value`` as a ``torch.device`` (``None`` stays ``None``) after checking it is a
-    ``torch.device`` or a string that ``torch.device`` accepts, such as ``"cuda:0"``.
+    """Return ``value`` as a ``torch.device`` after checking it names one.
+
+    ``value`` is a ``torch.device`` or a string that ``torch.device`` accepts, such as
+    ``"cuda:0"``; ``None`` stays ``None``.
 
     Whether such a device is present is not checked: that is for the code that uses it.
     """
@@ -372,8 +376,11 @@ def check_weight(
     length: int | None = None,
     shape: Sequence[int] | None = None,
 ) -> torch.Tensor:
-    """:func:`check_vector` for weights: a floating tensor keeps its dtype, anything else
-    (lists, arrays, integer tensors) becomes ``torch.get_default_dtype()``."""
+    """:func:`check_vector` for weights, in the dtype the weights keep.
+
+    A floating tensor keeps its dtype, anything else (lists, arrays, integer tensors)
+    becomes ``torch.get_default_dtype()``.
+    """
     tensor = check_vector(value, name=name, owner=owner, length=length, shape=shape)
     if isinstance(value, torch.Tensor) and value.is_floating_point():
         return tensor

@@ -153,8 +153,11 @@ def count_classes(
     distributed: bool,
     owner: str,
 ) -> torch.Tensor:
-    """:func:`class_counts`, with errors in the name of the public function or class
-    ``owner`` that received ``labels`` (such as :class:`underdog.ClassBalancedSampler`)."""
+    """:func:`class_counts`, with errors in the name of ``owner``.
+
+    ``owner`` is the public function or class that received ``labels`` (such as
+    :class:`underdog.ClassBalancedSampler`).
+    """
     if num_classes is not None:
         num_classes = check_int(num_classes, name="num_classes", owner=owner, low=1)
     if ignore_index is not None:
@@ -309,8 +312,11 @@ def count_multilabel(
     distributed: bool,
     owner: str,
 ) -> MultilabelCounts:
-    """:func:`multilabel_counts`, with errors in the name of the public function ``owner``
-    that received ``targets`` (such as :func:`underdog.pos_weight`)."""
+    """:func:`multilabel_counts`, with errors in the name of ``owner``.
+
+    ``owner`` is the public function that received ``targets`` (such as
+    :func:`underdog.pos_weight`).
+    """
     if ignore_index is not None:
         ignore_index = check_int(ignore_index, name="ignore_index", owner=owner)
         if ignore_index in (0, 1):

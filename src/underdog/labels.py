@@ -301,8 +301,10 @@ def _batch_kind(item: object) -> str | None:
 
 
 def list_batch_kind(source: object) -> str | None:
-    """The batch kind of a list or tuple, decided by its first element; None for labels
-    (and for anything that is not a non-empty list or tuple)."""
+    """The batch kind of a list or tuple, decided by its first element.
+
+    None for a list of labels, and for anything that is not a non-empty list or tuple.
+    """
     if isinstance(source, (list, tuple)) and len(source) > 0:
         return _batch_kind(source[0])
     return None

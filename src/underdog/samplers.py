@@ -77,8 +77,9 @@ def _stack_sample_labels(samples: Iterable[object], owner: str) -> torch.Tensor:
 
 
 def _labels_of(source: object, owner: str) -> torch.Tensor:
-    """1-D int64 labels of a container or dataset (its targets attribute when it has one),
-    checked like :func:`underdog.class_counts` checks them (no floats, NaN or strings).
+    """1-D int64 labels of a container or dataset, checked like :func:`underdog.class_counts`.
+
+    A dataset's targets attribute when it has one; no floats, NaN or strings.
 
     A list of samples (dicts, or tuples holding tensors, see
     :func:`underdog.labels.list_batch_kind`) is read like a dataset, as ``DataLoader``
@@ -106,8 +107,10 @@ def _class_probabilities(
     class_weight: object,
     owner: str,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(q, counts)``: the unnormalised class probabilities and the counts padded to their
-    length, from the one option given (none: ``power=0``, uniform over present classes)."""
+    """``(q, counts)``: the unnormalised class probabilities, and the counts padded to them.
+
+    From the one option given (none: ``power=0``, uniform over the classes present).
+    """
     given = check_exclusive(
         owner, class_probabilities=class_probabilities, power=power, class_weight=class_weight
     )

@@ -108,8 +108,10 @@ def _check_scheme_options(
 def _scheme_weights(
     counts: torch.Tensor, present: torch.Tensor, scheme: str, beta: float | None
 ) -> torch.Tensor:
-    """The raw weights of ``scheme`` along the last dim of float64 counts ``(..., C)``;
-    classes without samples get finite placeholder weights (see :func:`_fill_absent`)."""
+    """The raw weights of ``scheme`` along the last dim of float64 counts ``(..., C)``.
+
+    Classes without samples get finite placeholder weights (see :func:`_fill_absent`).
+    """
     safe = torch.where(present, counts, torch.ones_like(counts))
     total = counts.sum(-1, keepdim=True)
     if scheme == "balanced":
@@ -130,9 +132,11 @@ def _scheme_weights(
 
 
 def _fill_absent(weights: torch.Tensor, present: torch.Tensor, zero_count: str) -> torch.Tensor:
-    """Apply the ``zero_count`` policy along the last dim: the weight of every class (or
-    label) that is not ``present`` becomes 0 (``"zero"``) or the largest weight of those
-    present (``"max"``); ``"raise"`` has raised already."""
+    """Apply the ``zero_count`` policy along the last dim.
+
+    The weight of every class (or label) that is not ``present`` becomes 0 (``"zero"``) or
+    the largest weight of those present (``"max"``); ``"raise"`` has raised already.
+    """
     if zero_count == "zero":
         return torch.where(present, weights, torch.zeros_like(weights))
     if zero_count == "max":
@@ -355,9 +359,15 @@ def binary_class_weight(
 
     Args:
         targets: 0/1 targets or a :class:`MultilabelCounts` (see :func:`pos_weight`).
-        scheme, beta, normalize, max_weight, zero_count, dtype: as for :func:`class_weight`,
-            applied to each label separately.
-        ignore_index, distributed: as for :func:`multilabel_counts`.
+        scheme: as for :func:`class_weight`, applied to each label separately.
+        beta: as for :func:`class_weight`.
+        normalize: as for :func:`class_weight`, over each label's two classes.
+        max_weight: as for :func:`class_weight`.
+        zero_count: as for :func:`class_weight`, for a label without negatives or
+            positives.
+        ignore_index: a target value marking unknown entries, which are skipped.
+        distributed: sum the counts across ranks (see :func:`class_counts`).
+        dtype: floating dtype of the result; defaults to ``torch.get_default_dtype()``.
 
     Returns:
         ``(2,)`` for a binary vector, else ``(2, L)``: row 0 weights negatives, row 1

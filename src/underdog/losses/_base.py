@@ -107,8 +107,9 @@ class LossModule(nn.Module):
         label_smoothing: float | None = None,
         no_ignore_index: bool = False,
     ) -> str:
-        """Check and set the options the losses share, once, at construction; return the
-        loss's name for error messages.
+        """Check and set the options the losses share, once, at construction.
+
+        Returns the loss's name, for error messages.
 
         ``ignore_index`` must be an int; None too with ``no_ignore_index`` (the binary
         losses, where None means nothing is ignored). ``label_smoothing`` None: the loss
@@ -133,8 +134,10 @@ class LossModule(nn.Module):
         length: int | None = None,
         shape: Sequence[int] | None = None,
     ) -> None:
-        """Check a weight vector (see :func:`~underdog._validation.check_weight`) and hold
-        it as the buffer ``name``; None stays None."""
+        """Check a weight vector and hold it as the buffer ``name``; None stays None.
+
+        See :func:`~underdog._validation.check_weight` for the checks.
+        """
         tensor = None
         if value is not None:
             owner = type(self).__name__
@@ -143,8 +146,10 @@ class LossModule(nn.Module):
 
 
 def _copy_of(function: Callable[..., Any], *, code_name: str) -> Callable[..., Any]:
-    """The same function with its own code object, named ``code_name`` (see
-    :meth:`LossModule.__init_subclass__`)."""
+    """The same function with its own code object, named ``code_name``.
+
+    See :meth:`LossModule.__init_subclass__` for why.
+    """
     assert isinstance(function, types.FunctionType)  # a plain function, never a builtin
     copy = types.FunctionType(
         function.__code__.replace(co_name=code_name),
@@ -172,8 +177,7 @@ def _count(
 
 
 class FromClassWeights(LossModule):
-    """A :class:`LossModule` whose ``from_counts`` / ``from_labels`` turn counts into its
-    ``weight`` buffer."""
+    """A :class:`LossModule` whose constructors turn counts into its ``weight`` buffer."""
 
     @classmethod
     def from_counts(
@@ -206,8 +210,7 @@ class FromClassWeights(LossModule):
 
 
 class FromCounts(LossModule):
-    """A :class:`LossModule` that takes ``counts=`` itself, with ``from_counts`` /
-    ``from_labels``."""
+    """A :class:`LossModule` that takes ``counts=`` itself, also from labels."""
 
     @classmethod
     def from_counts(cls: type[_CountedLoss], counts: object, **kwargs: Any) -> _CountedLoss:

@@ -66,8 +66,11 @@ def _check_logits(input: torch.Tensor, owner: str) -> None:
 
 
 def check_softmax_input(input: torch.Tensor, target: torch.Tensor, owner: str) -> bool:
-    """Check the logits ``(N, C, *)`` and a class-index ``(N, *)`` or probability target
-    (the input's shape) of a softmax loss; return True for probability targets."""
+    """Check the logits and the target of a softmax loss; True for probability targets.
+
+    Logits ``(N, C, *)``; a class-index target ``(N, *)``, or a probability target of the
+    input's shape.
+    """
     _check_logits(input, owner)
     if input.ndim < 2:
         raise ShapeError(
@@ -113,8 +116,10 @@ def check_softmax_input(input: torch.Tensor, target: torch.Tensor, owner: str) -
 def check_class_vector(
     vector: torch.Tensor, input: torch.Tensor, *, name: str, owner: str, each: str = "value"
 ) -> None:
-    """Check a per-class vector (``weight``, or ``counts`` held as a tensor) of a softmax
-    loss: shape ``(C,)``, one ``each`` per class of dim 1 of ``input``."""
+    """Check a per-class vector of a softmax loss: ``(C,)``, one ``each`` per class.
+
+    ``weight``, or ``counts`` held as a tensor; ``C`` is dim 1 of ``input``.
+    """
     classes = input.shape[1]
     if vector.shape != (classes,):
         raise ShapeError(
@@ -163,8 +168,10 @@ def check_index_input(
     *,
     ignore_index: int | None,
 ) -> torch.Tensor:
-    """Checks for softmax losses that need class-index targets: shapes, the weight's length
-    and the class range (:func:`check_class_targets`); return the int64 target."""
+    """Check the input of a softmax loss that needs class indices; return the int64 target.
+
+    Shapes, the weight's length and the class range (:func:`check_class_targets`).
+    """
     if check_softmax_input(input, target, owner):
         index_shape = describe_shape(input.shape[:1] + input.shape[2:])
         raise ShapeError(
@@ -253,8 +260,10 @@ def align_to_class_dim(
 def split_class_weight(
     class_weight: torch.Tensor, input: torch.Tensor, owner: str
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(w_neg, w_pos)`` of a binary ``class_weight`` ``(2,)`` or ``(2, L)``, each viewed to
-    broadcast along dim 1 of ``input`` and in its dtype."""
+    """``(w_neg, w_pos)`` of a binary ``class_weight`` ``(2,)`` or ``(2, L)``.
+
+    Each is viewed to broadcast along dim 1 of ``input``, in its dtype and on its device.
+    """
     if class_weight.ndim not in (1, 2) or class_weight.shape[0] != 2:
         raise ShapeError(
             message(

@@ -35,8 +35,11 @@ __all__ = [
 def reduce_loss(
     loss: torch.Tensor, element_weight: torch.Tensor | None, reduction: str
 ) -> torch.Tensor:
-    """Apply ``reduction``; ``element_weight`` is the denominator's weight per element
-    (None: every element weighs 1)."""
+    """Apply ``reduction`` to the per-element loss.
+
+    ``element_weight`` is the denominator's weight per element (None: every element
+    weighs 1).
+    """
     if reduction == "none":
         return loss
     if reduction == "sum":
@@ -66,8 +69,11 @@ def class_element_weight(
     ignore_index: int,
     dtype: torch.dtype,
 ) -> torch.Tensor:
-    """``e_i`` without sample weights for a softmax loss: ``w[y_i]`` (0 where ignored), or
-    ``sum_c w[c] t_ic`` for probability targets (classes on dim 1)."""
+    """``e_i`` of a softmax loss, without sample weights.
+
+    ``w[y_i]`` (0 where ignored), or ``sum_c w[c] t_ic`` for probability targets (classes
+    on dim 1).
+    """
     if probabilities:
         if weight is None:
             return torch.ones(

@@ -73,8 +73,10 @@ def _power(base: torch.Tensor, neg_log_base: _Lazy, gamma: float) -> torch.Tenso
 def _sigmoid_pair(
     input: torch.Tensor,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``(sp, sn, p, q)``: ``softplus(x) = -log(1 - p)``, ``softplus(-x) = -log p``,
-    ``p = sigmoid(x)`` and ``q = 1 - p = sigmoid(-x)``, each exact to rounding.
+    """``(sp, sn, p, q)``: the sigmoids of ``x`` and ``-x`` and their negative logs.
+
+    ``softplus(x) = -log(1 - p)``, ``softplus(-x) = -log p``, ``p = sigmoid(x)`` and
+    ``q = 1 - p = sigmoid(-x)``, each exact to rounding.
 
     ``q`` is computed as ``sigmoid(-x)``, not ``1 - p`` (which rounds to 0 once ``p``
     rounds to 1, above x = 17 in float32), and the two logarithms from ``p`` and ``q`` by
@@ -92,8 +94,10 @@ def _sigmoid_pair(
 def binary_target(
     target: torch.Tensor, dtype: torch.dtype, ignore_index: float | None
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """``(t, keep)``: the target in ``dtype`` with ignored entries set to 0, and the 0/1
-    float mask of the entries that are not ignored (None without ``ignore_index``).
+    """``(t, keep)``: the target with ignored entries set to 0, and the mask of the others.
+
+    ``t`` is in ``dtype``; ``keep`` is the 0/1 float mask of the entries that are not
+    ignored (None without ``ignore_index``).
 
     Computed once per call, for the kernel and for the mean's denominator alike. The mask
     is a float tensor: on the CPU a comparison written straight into floats and a product
@@ -114,8 +118,9 @@ def smooth_binary_target(target: torch.Tensor, smoothing: float) -> torch.Tensor
 
 
 def _neg_log_sigmoid(neg_input: torch.Tensor, p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
-    """``-log p = softplus(-x)`` from ``-x``, ``p = sigmoid(x)`` and ``q = sigmoid(-x)``, in a
-    new buffer (with the roles of ``x``, ``p`` and ``q`` swapped: ``softplus(x)``).
+    """``-log p = softplus(-x)`` from ``-x``, ``p = sigmoid(x)`` and ``q = sigmoid(-x)``.
+
+    In a new buffer; with the roles of ``x``, ``p`` and ``q`` swapped, ``softplus(x)``.
 
     ``log1p(q / p)``, exact to rounding because ``p`` and ``q`` are. Where ``q / p = exp(-x)``
     overflows (or nearly: ``-x`` above ``log(max) - 1``), ``softplus(-x) = -x`` to rounding:
@@ -163,8 +168,10 @@ def _negative_part(
     gamma: float,
     modulator: torch.Tensor | None,
 ) -> _LossAndSlope:
-    """``L- = p^g sp`` (in sp's buffer) and ``dL-/dx = p^g (p + g q sp)``;
-    ``modulator`` is ``p^g`` or None for ``g = 0``."""
+    """``L- = p^g sp`` (in sp's buffer) and ``dL-/dx = p^g (p + g q sp)``.
+
+    ``modulator`` is ``p^g``, or None for ``g = 0``.
+    """
     if modulator is None:
         return sp, p
     term = sp.mul_(modulator)
@@ -181,10 +188,12 @@ def _combine(
     out: _LossAndSlope | None,
     negated: bool = False,
 ) -> _LossAndSlope:
-    """``loss = t L+ + (1-t) L-`` and ``grad = -t slope_pos + (1-t) slope_neg``, written to
-    the pair of tensors ``out``, or in place in the buffers of ``term_neg`` and
+    """``loss = t L+ + (1-t) L-`` and ``grad = -t slope_pos + (1-t) slope_neg``.
+
+    Written to the pair of tensors ``out``, or in place in the buffers of ``term_neg`` and
     ``slope_neg`` when ``out`` is None (``slope_pos`` is ``-dL+/dx``, or already ``dL+/dx``
-    when ``negated``)."""
+    when ``negated``).
+    """
     if not negated:
         slope_pos = slope_pos.neg_()
     if out is None:

@@ -56,7 +56,8 @@ def _focal_row_terms(logp_y: torch.Tensor, gamma: float) -> tuple[torch.Tensor, 
 
 
 class SoftmaxFocal(torch.autograd.Function):
-    """Per-position ``(1 - p_y)^gamma * (-log p_y)`` for class-index targets, with
+    """Per-position ``(1 - p_y)^gamma * (-log p_y)`` for class-index targets.
+
     ``p = softmax(scale * x + bias + shift * onehot(y))`` (``bias``: per-class logit
     adjustment; ``shift``: LDAM's margins; ``gamma = 0`` is cross-entropy).
 
@@ -134,9 +135,11 @@ def softmax_rows(
     margins: torch.Tensor | None = None,
     bias: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Focal (``gamma > 0``) or cross-entropy (``gamma = 0``) of
-    ``scale * (x - m_y onehot(y)) + bias``, with the weighted mean; ``target`` already
-    checked (int64, in range), ``bias`` ``(C,)``."""
+    """Focal (``gamma > 0``) or cross-entropy (``gamma = 0``) rows, with the weighted mean.
+
+    Of the logits ``scale * (x - m_y onehot(y)) + bias``; ``target`` already checked
+    (int64, in range), ``bias`` ``(C,)``.
+    """
     x = upcast(input)
     keep = target != ignore_index
     safe = torch.where(keep, target, torch.zeros_like(target))

@@ -161,9 +161,11 @@ def _class_weighted(
     class_weight: torch.Tensor,
     owner: str,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(l, e)`` of :func:`binary_cross_entropy_with_logits` with ``class_weight``, before
-    ignored entries and sample weights: ``l = w_pos t' softplus(-x) + w_neg (1 - t')
-    softplus(x)`` and ``e = w_pos t + w_neg (1 - t)``."""
+    """``(l, e)`` of :func:`binary_cross_entropy_with_logits` with ``class_weight``.
+
+    Before ignored entries and sample weights: ``l = w_pos t' softplus(-x) + w_neg
+    (1 - t') softplus(x)`` and ``e = w_pos t + w_neg (1 - t)``.
+    """
     w_neg, w_pos = split_class_weight(class_weight, input, owner)
     loss = w_pos * smoothed * F.softplus(-input) + w_neg * (1 - smoothed) * F.softplus(input)
     return loss, w_pos * target + w_neg * (1 - target)

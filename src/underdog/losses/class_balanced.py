@@ -128,8 +128,10 @@ def _class_balanced_weight_sum(
     sample_weight: torch.Tensor | None,
     ignore_index: int,
 ) -> torch.Tensor:
-    """``sum_i e_i``: the cross-entropy sum, ``C`` times for the sigmoid base, which
-    averages ``C`` binary terms per position."""
+    """``sum_i e_i``: the cross-entropy sum (``C`` times that for the sigmoid base).
+
+    The sigmoid base averages ``C`` binary terms per position.
+    """
     total = cross_entropy_weight_sum(
         target, weight=weight, sample_weight=sample_weight, ignore_index=ignore_index
     )
@@ -158,7 +160,9 @@ def class_balanced_loss(
         beta: effective-number parameter in ``[0, 1)`` (reference: 0.9999).
         base: ``"softmax"`` or ``"sigmoid"``.
         gamma: focusing parameter in ``[0, inf)``; 0 for the cross-entropy bases.
-        sample_weight, ignore_index, reduction: as for :func:`~underdog.cross_entropy`.
+        sample_weight: per-sample weights ``(N,)`` or the target's shape.
+        ignore_index: class-index target value that is skipped (loss 0, not in the mean).
+        reduction: ``"mean"`` (weighted mean), ``"sum"`` or ``"none"``.
 
     Returns:
         A scalar, or for ``"none"`` a tensor shaped like ``target`` (for the sigmoid base,

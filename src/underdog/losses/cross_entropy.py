@@ -120,8 +120,10 @@ def _weighted_cross_entropy(
     label_smoothing: float,
     reduction: str,
 ) -> torch.Tensor:
-    """:func:`cross_entropy` with sample weights or the probability targets' weighted mean,
-    which ``F.cross_entropy`` lacks: its per-element loss, reduced here."""
+    """:func:`cross_entropy` where ``F.cross_entropy`` cannot reduce: reduced here.
+
+    With sample weights, or the weighted mean of probability targets.
+    """
     loss = F.cross_entropy(
         input,
         target,

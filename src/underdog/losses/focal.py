@@ -249,8 +249,10 @@ def _sigmoid_focal_weight_sum(
     sample_weight: torch.Tensor | None,
     ignore_index: int | None,
 ) -> torch.Tensor:
-    """``sum_i e_i`` of :func:`sigmoid_focal_with_logits`: ``alpha`` is the class weight
-    ``(1 - alpha, alpha)``."""
+    """``sum_i e_i`` of :func:`sigmoid_focal_with_logits`.
+
+    ``alpha`` is the class weight ``(1 - alpha, alpha)``.
+    """
     class_weight = None
     if alpha is not None:
         class_weight = torch.tensor([1.0 - alpha, alpha], dtype=torch.float64)
@@ -317,8 +319,10 @@ class SigmoidFocalLoss(LossModule):
         distributed: bool = True,
         **kwargs: Any,
     ) -> SigmoidFocalLoss:
-        """``pos_weight = n_neg / n_pos`` per label from 0/1 targets (or
-        :class:`~underdog.MultilabelCounts`) via :func:`underdog.pos_weight`.
+        """Build the loss with ``pos_weight = n_neg / n_pos`` per label.
+
+        From 0/1 targets (or :class:`~underdog.MultilabelCounts`), via
+        :func:`underdog.pos_weight`.
 
         ``alpha`` keeps its default (0.25) unless given: pass ``alpha=None`` to weight by
         ``pos_weight`` alone.

@@ -139,5 +139,6 @@ class GlobalMean(nn.Module):
         denominator: torch.Tensor,
         sample_weight: torch.Tensor | None = None,
     ) -> torch.Tensor:
+        """``R * S / E``: the summed loss of this micro-batch over the step's ``denominator``."""
         summed: torch.Tensor = self.loss(input, target, sample_weight=sample_weight)
         return summed * self.world_size / denominator.to(summed.dtype)

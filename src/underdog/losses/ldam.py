@@ -85,8 +85,11 @@ def ldam_cross_entropy(
             values), so in a training loop prefer :class:`LDAMLoss`, which checks them once.
         max_margin: the largest margin, that of the rarest class (reference: 0.5).
         scale: the logit scale ``s`` in ``(0, inf)`` (reference: 30).
-        weight, sample_weight, ignore_index, label_smoothing, reduction: as for
-            :func:`~underdog.cross_entropy`.
+        weight: per-class weights ``(C,)``.
+        sample_weight: per-sample weights ``(N,)`` or the target's shape.
+        ignore_index: class-index target value that is skipped (loss 0, not in the mean).
+        label_smoothing: ``eps`` in ``[0, 1]``.
+        reduction: ``"mean"`` (weighted mean), ``"sum"`` or ``"none"``.
 
     Returns:
         A scalar, or for ``"none"`` a tensor shaped like ``target``.

@@ -114,8 +114,11 @@ def logit_adjusted_cross_entropy(
             Checked on every call (this reads their values); in a training loop prefer
             :class:`LogitAdjustedLoss`, which checks them once.
         tau: scale of the adjustment, finite (paper: 1); 0 gives cross-entropy.
-        weight, sample_weight, ignore_index, label_smoothing, reduction: as for
-            :func:`~underdog.cross_entropy`.
+        weight: per-class weights ``(C,)``.
+        sample_weight: per-sample weights ``(N,)`` or the target's shape.
+        ignore_index: class-index target value that is skipped (loss 0, not in the mean).
+        label_smoothing: ``eps`` in ``[0, 1]``.
+        reduction: ``"mean"`` (weighted mean), ``"sum"`` or ``"none"``.
 
     Returns:
         A scalar, or for ``"none"`` a tensor shaped like the class-index target.
@@ -235,8 +238,9 @@ class LogitAdjustedLoss(FromCounts):
 
 
 class BalancedSoftmaxLoss(LogitAdjustedLoss):
-    """Module form of :func:`balanced_softmax_cross_entropy`: :class:`LogitAdjustedLoss`
-    with ``tau = 1`` fixed.
+    """Module form of :func:`balanced_softmax_cross_entropy`.
+
+    :class:`LogitAdjustedLoss` with ``tau = 1`` fixed.
 
     Example:
         >>> loss = BalancedSoftmaxLoss(counts=[90, 10])

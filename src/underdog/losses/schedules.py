@@ -37,8 +37,10 @@ __all__ = ["DeferredReweighting"]
 
 
 class DeferredReweighting:
-    """Deferred re-weighting (DRW): class weights 1 before the start epoch, then
-    effective-number weights (Cui et al. 2019) normalised to sum to ``C``.
+    """Deferred re-weighting (DRW): class weights 1, then effective-number weights.
+
+    From the start epoch on, the weights are the effective-number weights (Cui et al.
+    2019) normalised to sum to ``C``.
 
     The weights come from :func:`underdog.class_weight` with ``scheme="effective"`` and
     ``normalize="mean"``, exactly the reference's ``(1 - beta) / (1 - beta ** n_c)`` scaled
