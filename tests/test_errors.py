@@ -260,6 +260,9 @@ ROWS = [
     row(DeferredReweighting, COUNTS, error=IPE,
         match=r"'start_epoch' parameter of DeferredReweighting must be given \(pass exactly "
         r"one of 'start_epoch' and 'start_fraction'\)"),
+    row(DeferredReweighting, [3, 0], start_epoch=1, error=DataError,
+        match=r"'counts' parameter of DeferredReweighting must be positive for every class, "
+        r"since its effective number would be 0\. Got classes \[1\] with no samples"),
     row(DeferredReweighting, COUNTS, start_epoch=3, beta=1.5, error=IPE,
         match=r"'beta' parameter of DeferredReweighting must be a float in \[0, 1\)"),
     row(DeferredReweighting, COUNTS, start_epoch=-1, error=IPE,

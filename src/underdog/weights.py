@@ -161,6 +161,18 @@ def _capped(weights: torch.Tensor, max_weight: float | None) -> torch.Tensor:
     return weights if max_weight is None else weights.clamp(max=max_weight)
 
 
+def effective_number_weight(counts: torch.Tensor, *, beta: float) -> torch.Tensor:
+    """Class-balanced weights: ``scheme="effective"``, ``normalize="mean"``, of checked counts.
+
+    For callers that check positive float64 ``counts`` ``(C,)`` (with
+    :func:`~underdog._validation.check_counts`) and ``beta`` themselves, in their own name,
+    on a path that may run every step (:func:`underdog.losses.class_balanced_loss`);
+    :func:`class_weight` checks both and gives the same weights, in float64.
+    """
+    present = torch.ones_like(counts, dtype=torch.bool)
+    return _normalized(_scheme_weights(counts, present, "effective", beta), counts, "mean")
+
+
 def _weights_from_counts(
     counts: torch.Tensor,
     *,

@@ -126,3 +126,15 @@ def test_errors_name_this_loss(base):
     ):
         underdog.class_balanced_loss(torch.randn(4, 3), torch.tensor([0, 1, 2, 5]),
                                      counts=[3, 2, 1], beta=0.9, base=base)  # fmt: skip
+
+
+def test_weights_are_class_weight_effective_with_mean_normalisation():
+    for beta in (0.0, 0.9, 0.9999):
+        torch.testing.assert_close(
+            class_balanced_weight(COUNTS, beta=beta),
+            underdog.class_weight(COUNTS, scheme="effective", beta=beta, normalize="mean"),
+            rtol=0,
+            atol=0,
+        )
+        drw = underdog.DeferredReweighting(COUNTS, start_epoch=0, beta=beta)
+        torch.testing.assert_close(drw.weight, class_balanced_weight(COUNTS, beta=beta))

@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from .._validation import check_counts, check_option, check_real, check_reduction
-from ..weights import class_weight
+from ..weights import effective_number_weight
 from ._base import FromCounts
 from ._checks import broadcast_sample_weight, check_class_vector, check_index_input
 from ._reduction import cross_entropy_weight_sum
@@ -50,7 +50,7 @@ def _effective_weight(counts: object, *, beta: float, owner: str) -> torch.Tenso
     checked = check_counts(
         counts, owner=owner, positive=True, why=", since its effective number would be 0"
     )
-    return class_weight(checked, scheme="effective", beta=beta, normalize="mean")
+    return effective_number_weight(checked, beta=beta).to(torch.get_default_dtype())
 
 
 def class_balanced_weight(counts: object, *, beta: float = 0.9999) -> torch.Tensor:

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from .._validation import (
+    check_counts,
     check_exclusive,
     check_int,
     check_real,
@@ -31,7 +32,7 @@ from .._validation import (
     message,
 )
 from ..exceptions import InvalidParameterError, ShapeError
-from ..weights import class_weight
+from ..weights import effective_number_weight
 
 __all__ = ["DeferredReweighting"]
 
@@ -100,7 +101,11 @@ class DeferredReweighting:
                 start_fraction, name="start_fraction", owner=owner, low=0.0, high=1.0
             )
         self.beta = check_real(beta, name="beta", owner=owner, low=0.0, high=1.0, closed="left")
-        self.weight = class_weight(counts, scheme="effective", beta=self.beta, normalize="mean")
+        checked = check_counts(
+            counts, owner=owner, positive=True, why=", since its effective number would be 0"
+        )
+        weight = effective_number_weight(checked, beta=self.beta)
+        self.weight = weight.to(torch.get_default_dtype())
         self.num_classes = self.weight.numel()
 
     def start(self, *, epochs: int | None = None) -> int:
