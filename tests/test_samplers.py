@@ -58,7 +58,12 @@ def test_works_with_a_dataloader():
 def test_bad_parameters():
     with pytest.raises(DataError, match="classes \\[1\\], which have no samples"):
         ClassBalancedSampler([0, 0, 2], class_probabilities=[1, 1, 1])
-    with pytest.raises(InvalidParameterError, match="mutually exclusive"):
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"^The 'power' parameter of ClassBalancedSampler must be None when "
+        r"'class_probabilities' is given \(pass at most one of 'class_probabilities', 'power' "
+        r"and 'class_weight'\)\. Got 1\.0 instead\.$",
+    ):
         ClassBalancedSampler([0, 1], class_probabilities=[1, 1], power=1.0)
     with pytest.raises(InvalidParameterError, match="'num_samples' parameter"):
         ClassBalancedSampler([0, 1], num_samples=0)
@@ -152,7 +157,8 @@ def test_subset_of_bad_targets_is_reported_by_the_sampler():
     with pytest.raises(DataError) as info:
         ClassBalancedSampler(subset)
     assert str(info.value).startswith(
-        "The 'labels' parameter of ClassBalancedSampler must hold integer class indices."
+        "The 'labels' parameter of ClassBalancedSampler must hold integer class indices (map "
+        "class names to indices first"
     )
 
 
@@ -170,16 +176,23 @@ def test_more_than_two_to_the_24_samples():
 
 def test_distributed_defaults_need_a_process_group():
     with pytest.raises(
-        InvalidParameterError, match="required when torch.distributed is not initialised"
+        InvalidParameterError,
+        match=r"^The 'num_replicas' parameter of DistributedClassBalancedSampler must be given "
+        r"when torch.distributed is not initialised\. Got None instead\.$",
     ):
         DistributedClassBalancedSampler(LABELS)
+    with pytest.raises(InvalidParameterError, match=r"^The 'rank' parameter .* must be given"):
+        DistributedClassBalancedSampler(LABELS, num_replicas=2)
     with pytest.raises(
         InvalidParameterError,
         match="The 'rank' parameter of DistributedClassBalancedSampler must be an int in \\[0, 1\\]",
     ):
         DistributedClassBalancedSampler(LABELS, num_replicas=2, rank=2)
     with pytest.raises(
-        InvalidParameterError, match="mutually exclusive: pass at most one. Got power, class_weight"
+        InvalidParameterError,
+        match=r"^The 'class_weight' parameter of ClassBalancedSampler must be None when 'power' "
+        r"is given \(pass at most one of 'class_probabilities', 'power' and 'class_weight'\)\. "
+        r"Got \[1, 1, 1\] instead\.$",
     ):
         ClassBalancedSampler(LABELS, power=1.0, class_weight=[1, 1, 1])
 

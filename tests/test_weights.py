@@ -12,7 +12,6 @@ from sklearn.utils.class_weight import compute_class_weight
 from underdog import (
     DataError,
     InvalidParameterError,
-    ShapeError,
     binary_class_weight,
     class_counts,
     class_weight,
@@ -92,7 +91,11 @@ def test_cap_applies_after_normalisation():
 
 def test_zero_count_policies():
     counts = [10, 0, 1000, 0]
-    with pytest.raises(DataError, match=r"classes \[1, 3\] have no samples"):
+    with pytest.raises(
+        DataError,
+        match=r"must be positive for every class unless zero_count is 'zero' or 'max'\. "
+        r"Got classes \[1, 3\] with no samples instead\.$",
+    ):
         class_weight(counts)
     zero = class_weight(counts, zero_count="zero", dtype=f64)
     assert zero[1] == 0 and zero[3] == 0
@@ -135,7 +138,12 @@ def test_large_counts_stay_exact():
             InvalidParameterError,
             "must be a float in [0, 1). Got -0.1 instead.",
         ),
-        ({"beta": 0.9}, InvalidParameterError, "is used only with scheme='effective'"),
+        (
+            {"beta": 0.9},
+            InvalidParameterError,
+            "The 'beta' parameter of class_weight must be None unless scheme='effective' (it is "
+            "unused with scheme='balanced'). Got 0.9 instead.",
+        ),
         (
             {"normalize": "sum"},
             InvalidParameterError,
@@ -196,7 +204,11 @@ def test_pos_weight_binary_vector_and_matrix():
 
 def test_pos_weight_policies_and_cap():
     y = np.array([[1, 0], [0, 0], [0, 0]])
-    with pytest.raises(DataError, match=r"labels \[1\] have none"):
+    with pytest.raises(
+        DataError,
+        match=r"^The 'targets' parameter of pos_weight must have a positive for every label "
+        r"unless zero_count is 'zero' or 'max'\. Got labels \[1\] with no positives instead\.$",
+    ):
         pos_weight(y)
     assert pos_weight(y, zero_count="zero").tolist() == [2.0, 0.0]
     assert pos_weight(y, zero_count="max").tolist() == [2.0, 2.0]
@@ -247,8 +259,15 @@ def test_sample_weight_balanced_sums_to_n_per_class():
 
 
 def test_sample_weight_label_out_of_range():
-    with pytest.raises(ShapeError, match=r"class indices in \[0, 2\).*Got the label 5"):
+    # A label value, not a shape: DataError, as in class_counts and the losses.
+    with pytest.raises(
+        DataError,
+        match=r"^The 'labels' parameter of sample_weight must hold class indices in \[0, 2\) "
+        r"to index class_weight of length 2\. Got the label 5 instead\.$",
+    ):
         sample_weight([0, 5], [1.0, 2.0])
+    with pytest.raises(DataError, match=r"\(other than ignore_index=-1\)\. Got the label -3"):
+        sample_weight([0, -1, -3], [1.0, 2.0], ignore_index=-1)
 
 
 def test_binary_class_weight_shape_follows_the_data():
@@ -259,7 +278,11 @@ def test_binary_class_weight_shape_follows_the_data():
 
 def test_binary_class_weight_rejects_a_label_with_no_known_entry():
     y = torch.tensor([[1, -1], [0, -1]])
-    with pytest.raises(DataError, match=r"must have a positive total for labels \[1\]"):
+    with pytest.raises(
+        DataError,
+        match=r"^The 'targets' parameter of binary_class_weight must have a positive total for "
+        r"labels \[1\]\. Got",
+    ):
         binary_class_weight(y, ignore_index=-1, zero_count="zero", normalize="mean")
 
 

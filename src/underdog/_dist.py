@@ -1,12 +1,12 @@
-"""``torch.distributed`` in one place: is a process group running, its size, this rank, and
-the all-reduce of small CPU tensors that counts need.
+"""``torch.distributed`` in one place, for every module of the library.
+
+Is a process group running, its size, this rank, and the all-reduce of small CPU tensors
+that counts need.
 
 Imports only torch, so every module of the library may use it.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 import torch
 
@@ -25,20 +25,18 @@ def initialized() -> bool:
     return torch.distributed.is_available() and torch.distributed.is_initialized()
 
 
-def world_size(group: Any = None) -> int:
+def world_size(group: torch.distributed.ProcessGroup | None = None) -> int:
     """The number of ranks in ``group`` (default: the world); 1 without a process group."""
     return torch.distributed.get_world_size(group) if initialized() else 1
 
 
-def rank(group: Any = None) -> int:
+def rank(group: torch.distributed.ProcessGroup | None = None) -> int:
     """This process's rank in ``group`` (default: the world); 0 without a process group."""
     return torch.distributed.get_rank(group) if initialized() else 0
 
 
 def distributed_active() -> bool:
-    """True when a process group of more than one rank is running: only then is there
-    anything to reduce across ranks.
-    """
+    """True when a process group of more than one rank runs: only then is there a reduction."""
     return world_size() > 1
 
 
@@ -49,7 +47,7 @@ def _reduce_device() -> torch.device:
     return torch.device("cpu")
 
 
-def all_reduce(tensor: torch.Tensor, op: Any) -> torch.Tensor:
+def all_reduce(tensor: torch.Tensor, op: torch.distributed.ReduceOp.RedOpType) -> torch.Tensor:
     """All-reduce a copy of ``tensor`` with ``op`` across the world; returns a CPU tensor."""
     buffer = tensor.to(device=_reduce_device(), copy=True)
     torch.distributed.all_reduce(buffer, op=op)

@@ -23,14 +23,14 @@ dataset and derives identical weights. Each rank must then pass only its own sha
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import torch
 
 from ._dist import all_reduce, distributed_active, sum_across_ranks
-from ._sources import _check_integer_labels, _label_batches
-from ._validation import check_bool, check_int
+from ._validation import check_bool, check_int, message
 from .exceptions import DataError, InvalidParameterError
+from .labels import check_class_indices, check_integer_labels, label_batches
 
 __all__ = ["MultilabelCounts", "class_counts", "multilabel_counts"]
 
@@ -64,29 +64,21 @@ class _ClassCounter:
     def add(self, labels: torch.Tensor) -> None:
         if labels.numel() == 0:
             return
-        labels = _check_integer_labels(labels, name="labels", owner=self.owner).reshape(-1)
+        labels = check_integer_labels(labels, name="labels", owner=self.owner).reshape(-1)
         if self.ignore_index is not None:
             keep = labels != self.ignore_index
             if not bool(keep.all()):
                 labels = labels[keep]
         if labels.numel() == 0:
             return
-        low, high = (int(v) for v in torch.aminmax(labels))
-        if low < 0:
-            ignored = (
-                ""
-                if self.ignore_index is None
-                else f" (other than ignore_index={self.ignore_index})"
-            )
-            raise DataError(
-                f"The 'labels' parameter of {self.owner} must hold class indices >= 0"
-                f"{ignored}. Got the label {low} instead."
-            )
-        if self.num_classes is not None and high >= self.num_classes:
-            raise DataError(
-                f"The 'labels' parameter of {self.owner} must hold class indices < "
-                f"num_classes={self.num_classes}. Got the label {high} instead."
-            )
+        check_class_indices(
+            labels,
+            num_classes=self.num_classes,
+            ignore_index=self.ignore_index,
+            name="labels",
+            owner=self.owner,
+            bound=f", below num_classes={self.num_classes}",
+        )
         if labels.dtype != torch.int64 and labels.dtype != torch.uint8:
             labels = labels.long()
         batch = torch.bincount(labels, minlength=self.counts.numel()).cpu()
@@ -98,7 +90,7 @@ class _ClassCounter:
 
 
 def class_counts(
-    labels: Any,
+    labels: object,
     *,
     num_classes: int | None = None,
     ignore_index: int | None = None,
@@ -142,14 +134,37 @@ def class_counts(
         >>> class_counts([{"label": torch.tensor([0, 1])}, {"label": torch.tensor([1])}])
         tensor([1, 2])
     """
-    owner = "class_counts"
+    return count_classes(
+        labels,
+        num_classes=num_classes,
+        ignore_index=ignore_index,
+        target=target,
+        distributed=distributed,
+        owner="class_counts",
+    )
+
+
+def count_classes(
+    labels: object,
+    *,
+    num_classes: int | None,
+    ignore_index: int | None,
+    target: int | str | None,
+    distributed: bool,
+    owner: str,
+) -> torch.Tensor:
+    """:func:`class_counts`, with errors in the name of ``owner``.
+
+    ``owner`` is the public function or class that received ``labels`` (such as
+    :class:`underdog.ClassBalancedSampler`).
+    """
     if num_classes is not None:
         num_classes = check_int(num_classes, name="num_classes", owner=owner, low=1)
     if ignore_index is not None:
         ignore_index = check_int(ignore_index, name="ignore_index", owner=owner)
     distributed = check_bool(distributed, name="distributed", owner=owner)
 
-    batches = _label_batches(labels, target=target, name="labels", owner=owner)
+    batches = label_batches(labels, target=target, name="labels", owner=owner)
     counter = _ClassCounter(num_classes=num_classes, ignore_index=ignore_index, owner=owner)
     for batch, _ in batches:
         counter.add(batch)
@@ -158,10 +173,10 @@ def class_counts(
     if distributed and distributed_active():
         counts = sum_across_ranks(counts)
     if int(counts.sum()) == 0:
-        raise DataError(
-            f"The 'labels' parameter of {owner} must hold at least one label"
-            f"{'' if ignore_index is None else ' that is not ignore_index'}. Got none."
+        must = "hold at least one label" + (
+            "" if ignore_index is None else " that is not ignore_index"
         )
+        raise DataError(message("labels", owner, must=must, got="none"))
     return counts
 
 
@@ -179,8 +194,74 @@ def _as_rows(t: torch.Tensor, *, is_sample: bool) -> torch.Tensor:
     return t.movedim(1, -1).reshape(-1, t.shape[1])
 
 
+class _MultilabelCounter:
+    """Accumulates the positives and negatives of each label, batch by batch."""
+
+    def __init__(self, *, ignore_index: int | None, owner: str):
+        self.ignore_index = ignore_index
+        self.owner = owner
+        self.positives = self.negatives = torch.zeros(0, dtype=torch.int64)
+        self.rows = 0
+        self.started = False  # a first batch was added
+
+    def _check_values(self, batch: torch.Tensor, ones: torch.Tensor, zeros: torch.Tensor) -> None:
+        valid = ones | zeros
+        if self.ignore_index is not None:
+            valid |= batch == self.ignore_index
+        if not bool(valid.all()):
+            bad = batch[~valid].reshape(-1)[0].item()
+            allowed = "0 and 1" if self.ignore_index is None else f"0, 1 and {self.ignore_index}"
+            raise DataError(
+                message("targets", self.owner, must=f"hold only {allowed}", got=f"the value {bad}")
+            )
+
+    def add(self, batch: torch.Tensor, *, is_sample: bool) -> None:
+        if batch.is_complex():
+            raise DataError(
+                message("targets", self.owner, must="be real", got=f"dtype {batch.dtype}")
+            )
+        batch = _as_rows(batch, is_sample=is_sample)
+        ones, zeros = batch == 1, batch == 0
+        self._check_values(batch, ones, zeros)
+        pos, neg = ones.sum(0, dtype=torch.int64).cpu(), zeros.sum(0, dtype=torch.int64).cpu()
+        if not self.started:
+            self.positives, self.negatives, self.started = pos, neg, True
+        elif pos.shape != self.positives.shape:
+            raise DataError(
+                message(
+                    "targets",
+                    self.owner,
+                    must="have the same number of labels in every batch",
+                    got=f"{self.positives.numel()} and then {pos.numel()}",
+                )
+            )
+        else:
+            self.positives, self.negatives = self.positives + pos, self.negatives + neg
+        self.rows += batch.shape[0]
+
+    def sum_across_ranks(self) -> None:
+        """Replace the counts by their sums over every rank (labels must agree)."""
+        width = torch.tensor([self.positives.numel(), -self.positives.numel()], dtype=torch.int64)
+        high, neg_low = all_reduce(width, torch.distributed.ReduceOp.MAX).tolist()
+        if high != -neg_low:
+            raise DataError(
+                message(
+                    "targets",
+                    self.owner,
+                    must="have the same number of labels on every rank",
+                    got=f"between {-neg_low} and {high} labels",
+                )
+            )
+        if self.positives.numel() == 0:
+            self.positives = self.negatives = torch.zeros(high, dtype=torch.int64)
+        stacked = torch.cat([self.positives, self.negatives, torch.tensor([self.rows])])
+        stacked = all_reduce(stacked, torch.distributed.ReduceOp.SUM)
+        self.positives, self.negatives = stacked[:high], stacked[high:-1]
+        self.rows = int(stacked[-1])
+
+
 def multilabel_counts(
-    targets: Any,
+    targets: object,
     *,
     ignore_index: int | None = None,
     target: int | str | None = None,
@@ -224,70 +305,32 @@ def multilabel_counts(
 
 
 def count_multilabel(
-    targets: Any,
+    targets: object,
     *,
     ignore_index: int | None,
     target: int | str | None,
     distributed: bool,
     owner: str,
 ) -> MultilabelCounts:
-    """:func:`multilabel_counts`, with errors in the name of the public function ``owner``
-    that received ``targets`` (such as :func:`underdog.pos_weight`).
+    """:func:`multilabel_counts`, with errors in the name of ``owner``.
+
+    ``owner`` is the public function that received ``targets`` (such as
+    :func:`underdog.pos_weight`).
     """
     if ignore_index is not None:
         ignore_index = check_int(ignore_index, name="ignore_index", owner=owner)
         if ignore_index in (0, 1):
             raise InvalidParameterError(
-                f"The 'ignore_index' parameter of {owner} must differ from 0 and 1. "
-                f"Got {ignore_index} instead."
+                message("ignore_index", owner, must="differ from 0 and 1", got=str(ignore_index))
             )
     distributed = check_bool(distributed, name="distributed", owner=owner)
 
-    batches = _label_batches(targets, target=target, name="targets", owner=owner, multilabel=True)
-    positives = negatives = None
-    rows = 0
+    batches = label_batches(targets, target=target, name="targets", owner=owner, multilabel=True)
+    counter = _MultilabelCounter(ignore_index=ignore_index, owner=owner)
     for batch, is_sample in batches:
-        if batch.is_complex():
-            raise DataError(f"The 'targets' parameter of {owner} must be real. Got complex.")
-        batch = _as_rows(batch, is_sample=is_sample)
-        ones, zeros = batch == 1, batch == 0
-        valid = ones | zeros
-        if ignore_index is not None:
-            valid |= batch == ignore_index
-        if not bool(valid.all()):
-            bad = batch[~valid].reshape(-1)[0].item()
-            allowed = "0 and 1" if ignore_index is None else f"0, 1 and {ignore_index}"
-            raise DataError(
-                f"The 'targets' parameter of {owner} must hold only {allowed}. "
-                f"Got the value {bad} instead."
-            )
-        pos, neg = ones.sum(0, dtype=torch.int64).cpu(), zeros.sum(0, dtype=torch.int64).cpu()
-        if positives is None:
-            positives, negatives = pos, neg
-        elif pos.shape != positives.shape:
-            raise DataError(
-                f"The 'targets' parameter of {owner} must have the same number of labels in "
-                f"every batch. Got {positives.numel()} and then {pos.numel()}."
-            )
-        else:
-            positives, negatives = positives + pos, negatives + neg
-        rows += batch.shape[0]
-
-    if positives is None:
-        positives = negatives = torch.zeros(0, dtype=torch.int64)
+        counter.add(batch, is_sample=is_sample)
     if distributed and distributed_active():
-        width = torch.tensor([positives.numel(), -positives.numel()], dtype=torch.int64)
-        high, neg_low = all_reduce(width, torch.distributed.ReduceOp.MAX).tolist()
-        if high != -neg_low:
-            raise DataError(
-                f"The 'targets' parameter of {owner} must have the same number of labels on "
-                f"every rank. Got between {-neg_low} and {high}."
-            )
-        if positives.numel() == 0:
-            positives = negatives = torch.zeros(high, dtype=torch.int64)
-        stacked = torch.cat([positives, negatives, torch.tensor([rows])])
-        stacked = all_reduce(stacked, torch.distributed.ReduceOp.SUM)
-        positives, negatives, rows = stacked[:high], stacked[high:-1], int(stacked[-1])
-    if rows == 0 or positives.numel() == 0:
-        raise DataError(f"The 'targets' parameter of {owner} must hold at least one row. Got none.")
-    return MultilabelCounts(positives, negatives, rows)
+        counter.sum_across_ranks()
+    if counter.rows == 0 or counter.positives.numel() == 0:
+        raise DataError(message("targets", owner, must="hold at least one row", got="none"))
+    return MultilabelCounts(counter.positives, counter.negatives, counter.rows)

@@ -22,17 +22,30 @@ ranks' streams are disjoint, of equal length, and together are the one-process s
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator
 
 import torch
 from torch.utils.data import Dataset, Sampler
 
 from . import _dist
-from ._sources import _check_integer_labels, _dataset_targets, _list_kind, _pick_target, _to_tensor
-from ._validation import check_int, check_real, check_vector
-from .counts import class_counts
+from ._validation import (
+    check_exclusive,
+    check_int,
+    check_real,
+    check_vector,
+    describe,
+    listed,
+    message,
+)
+from .counts import count_classes
 from .exceptions import DataError, InvalidParameterError
+from .labels import (
+    as_label_tensor,
+    check_integer_labels,
+    dataset_labels,
+    list_batch_kind,
+    pick_labels,
+)
 
 __all__ = ["ClassBalancedSampler", "DistributedClassBalancedSampler"]
 
@@ -40,39 +53,104 @@ __all__ = ["ClassBalancedSampler", "DistributedClassBalancedSampler"]
 CHUNK = 1 << 20
 
 
-def _labels_of(source: Any, owner: str) -> torch.Tensor:
-    """1-D int64 labels of a container or dataset (its targets attribute when it has one),
-    checked like :func:`underdog.class_counts` checks them (no floats, NaN or strings).
-
-    A list of samples (dicts, or tuples holding tensors, see ``_sources._batch_kind``) is
-    read like a dataset, as ``DataLoader`` reads it.
-    """
-    samples = None
-    if isinstance(source, Dataset):
-        dataset, source = source, _dataset_targets(source, name="labels", owner=owner)
-        if source is None:  # loads every sample once
-            samples = (dataset[i] for i in range(len(dataset)))  # type: ignore[arg-type]
-    elif _list_kind(source) in ("dict", "tuple"):
-        samples = iter(source)
-    if samples is not None:
-        labels = []
-        for index, sample in enumerate(samples):
-            label = _pick_target(sample, None, name="labels", owner=owner, what="sample")
-            label = _to_tensor(label, name="labels", owner=owner)
-            if label.numel() != 1:
-                raise DataError(
-                    f"The 'labels' parameter of {owner} must give one class index per sample. "
-                    f"Got labels of shape {tuple(label.shape)} at index {index} instead."
-                )
-            labels.append(label.reshape(()))
-        source = torch.stack(labels) if labels else torch.zeros(0, dtype=torch.long)
-    tensor = _to_tensor(source, name="labels", owner=owner)
-    if tensor.ndim > 1 and tensor.numel() != tensor.shape[0]:
-        raise DataError(
-            f"The 'labels' parameter of {owner} must give one class index per sample. "
-            f"Got labels of shape {tuple(tensor.shape)} instead."
+def _one_label_per_sample(shape: tuple[int, ...], where: str, owner: str) -> DataError:
+    return DataError(
+        message(
+            "labels",
+            owner,
+            must="give one class index per sample",
+            got=f"labels of shape {shape}{where}",
         )
-    return _check_integer_labels(tensor, name="labels", owner=owner).cpu().reshape(-1).long()
+    )
+
+
+def _stack_sample_labels(samples: Iterable[object], owner: str) -> torch.Tensor:
+    """The labels of samples ``(x, y, ...)`` or dicts, one class index each, stacked."""
+    labels = []
+    for index, sample in enumerate(samples):
+        picked = pick_labels(sample, None, name="labels", owner=owner, what="sample")
+        label = as_label_tensor(picked, name="labels", owner=owner)
+        if label.numel() != 1:
+            raise _one_label_per_sample(tuple(label.shape), f" at index {index}", owner)
+        labels.append(label.reshape(()))
+    return torch.stack(labels) if labels else torch.zeros(0, dtype=torch.long)
+
+
+def _labels_of(source: object, owner: str) -> torch.Tensor:
+    """1-D int64 labels of a container or dataset, checked like :func:`underdog.class_counts`.
+
+    A dataset's targets attribute when it has one; no floats, NaN or strings.
+
+    A list of samples (dicts, or tuples holding tensors, see
+    :func:`underdog.labels.list_batch_kind`) is read like a dataset, as ``DataLoader``
+    reads it.
+    """
+    if isinstance(source, Dataset):
+        exposed = dataset_labels(source, name="labels", owner=owner)
+        if exposed is None:  # loads every sample once
+            samples = (source[i] for i in range(len(source)))  # type: ignore[arg-type]  # map-style
+            exposed = _stack_sample_labels(samples, owner)
+        source = exposed
+    elif isinstance(source, (list, tuple)) and list_batch_kind(source) in ("dict", "tuple"):
+        source = _stack_sample_labels(source, owner)
+    tensor = as_label_tensor(source, name="labels", owner=owner)
+    if tensor.ndim > 1 and tensor.numel() != tensor.shape[0]:
+        raise _one_label_per_sample(tuple(tensor.shape), "", owner)
+    return check_integer_labels(tensor, name="labels", owner=owner).cpu().reshape(-1).long()
+
+
+def _class_probabilities(
+    counts: torch.Tensor,
+    *,
+    class_probabilities: object,
+    power: float | None,
+    class_weight: object,
+    owner: str,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(q, counts)``: the unnormalised class probabilities, and the counts padded to them.
+
+    From the one option given (none: ``power=0``, uniform over the classes present).
+    """
+    given = check_exclusive(
+        owner, class_probabilities=class_probabilities, power=power, class_weight=class_weight
+    )
+    vector = class_probabilities if class_probabilities is not None else class_weight
+    if given is None or given == "power":
+        p = 0.0 if power is None else check_real(power, name="power", owner=owner, low=0)
+        return torch.where(counts > 0, counts.to(torch.float64) ** p, 0.0), counts
+    q = check_vector(vector, name=given, owner=owner).to(torch.float64)
+    if q.numel() < counts.numel():
+        raise InvalidParameterError(
+            message(
+                given,
+                owner,
+                must=f"have one entry per class ({counts.numel()})",
+                got=f"{q.numel()} entries",
+            )
+        )
+    counts = torch.nn.functional.pad(counts, (0, q.numel() - counts.numel()))
+    if given == "class_weight":
+        q = q * counts
+    empty = ((q > 0) & (counts == 0)).nonzero().reshape(-1).tolist()
+    if empty:
+        raise DataError(
+            message(
+                given,
+                owner,
+                must="give no probability to classes without samples",
+                got=f"probability for classes {listed(empty)}, which have no samples,",
+            )
+        )
+    if float(q.sum()) <= 0:
+        raise DataError(
+            message(
+                given,
+                owner,
+                must="give a positive probability to some class",
+                got=describe(vector),
+            )
+        )
+    return q, counts
 
 
 class ClassBalancedSampler(Sampler[int]):
@@ -110,19 +188,21 @@ class ClassBalancedSampler(Sampler[int]):
 
     def __init__(
         self,
-        labels: Any,
+        labels: object,
         *,
         num_samples: int | None = None,
-        class_probabilities: Any = None,
+        class_probabilities: object = None,
         power: float | None = None,
-        class_weight: Any = None,
+        class_weight: object = None,
         num_replicas: int = 1,
         rank: int = 0,
         seed: int = 0,
     ) -> None:
         owner = type(self).__name__
         tensor = _labels_of(labels, owner)
-        counts = class_counts(tensor, distributed=False)
+        counts = count_classes(
+            tensor, num_classes=None, ignore_index=None, target=None, distributed=False, owner=owner
+        )
         self.num_samples = check_int(
             len(tensor) if num_samples is None else num_samples,
             name="num_samples",
@@ -132,43 +212,13 @@ class ClassBalancedSampler(Sampler[int]):
         self.seed = check_int(seed, name="seed", owner=owner)
         self.num_replicas = check_int(num_replicas, name="num_replicas", owner=owner, low=1)
         self.rank = check_int(rank, name="rank", owner=owner, low=0, high=self.num_replicas - 1)
-        given = [
-            name
-            for name, value in (
-                ("class_probabilities", class_probabilities),
-                ("power", power),
-                ("class_weight", class_weight),
-            )
-            if value is not None
-        ]
-        if len(given) > 1:
-            raise InvalidParameterError(
-                f"The 'class_probabilities', 'power' and 'class_weight' parameters of {owner} "
-                f"are mutually exclusive: pass at most one. Got {', '.join(given)}."
-            )
-        vector = class_probabilities if class_probabilities is not None else class_weight
-        if vector is not None:
-            name = given[0]
-            q = check_vector(vector, name=name, owner=owner).to(torch.float64)
-            if q.numel() < counts.numel():
-                raise InvalidParameterError(
-                    f"The '{name}' parameter of {owner} must have one entry per class "
-                    f"({counts.numel()}). Got {q.numel()} instead."
-                )
-            counts = torch.nn.functional.pad(counts, (0, q.numel() - counts.numel()))
-            if class_weight is not None:
-                q = q * counts
-            empty = (q > 0) & (counts == 0)
-            if bool(empty.any()):
-                raise DataError(
-                    f"The '{name}' parameter of {owner} gives probability to classes "
-                    f"{empty.nonzero().reshape(-1).tolist()}, which have no samples."
-                )
-        else:
-            p = 0.0 if power is None else check_real(power, name="power", owner=owner, low=0)
-            q = torch.where(counts > 0, counts.to(torch.float64) ** p, 0.0)
-        if float(q.sum()) <= 0:
-            raise DataError(f"The class probabilities of {owner} sum to 0.")
+        q, counts = _class_probabilities(
+            counts,
+            class_probabilities=class_probabilities,
+            power=power,
+            class_weight=class_weight,
+            owner=owner,
+        )
         self.class_probabilities = q / q.sum()
         self._sorted = torch.argsort(tensor, stable=True)
         self._starts = torch.cumsum(counts, 0) - counts
@@ -215,18 +265,35 @@ class DistributedClassBalancedSampler(ClassBalancedSampler):
 
     def __init__(
         self,
-        labels: Any,
+        labels: object,
         *,
+        num_samples: int | None = None,
+        class_probabilities: object = None,
+        power: float | None = None,
+        class_weight: object = None,
         num_replicas: int | None = None,
         rank: int | None = None,
-        **kwargs: Any,
+        seed: int = 0,
     ) -> None:
         if num_replicas is None or rank is None:
             if not _dist.initialized():
                 raise InvalidParameterError(
-                    f"The 'num_replicas' and 'rank' parameters of {type(self).__name__} are "
-                    "required when torch.distributed is not initialised. Got None."
+                    message(
+                        "num_replicas" if num_replicas is None else "rank",
+                        type(self).__name__,
+                        must="be given when torch.distributed is not initialised",
+                        got="None",
+                    )
                 )
             num_replicas = _dist.world_size() if num_replicas is None else num_replicas
             rank = _dist.rank() if rank is None else rank
-        super().__init__(labels, num_replicas=num_replicas, rank=rank, **kwargs)
+        super().__init__(
+            labels,
+            num_samples=num_samples,
+            class_probabilities=class_probabilities,
+            power=power,
+            class_weight=class_weight,
+            num_replicas=num_replicas,
+            rank=rank,
+            seed=seed,
+        )

@@ -19,25 +19,32 @@ are normalised by ``normalize`` and capped at ``max_weight``.
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 
-from ._sources import _check_integer_labels, _is_container, _list_kind, _to_tensor
 from ._validation import (
+    check_counts,
     check_int,
+    check_no_empty,
     check_option,
     check_real,
-    check_vector,
     check_weight,
     describe,
+    message,
 )
 from .counts import MultilabelCounts, count_multilabel
-from .exceptions import DataError, InvalidParameterError, ShapeError
+from .exceptions import DataError, InvalidParameterError
+from .labels import (
+    as_label_tensor,
+    check_class_indices,
+    check_integer_labels,
+    is_label_container,
+    list_batch_kind,
+)
 
 __all__ = [
     "NORMALIZATIONS",
     "SCHEMES",
+    "ZERO_COUNT_POLICIES",
     "binary_class_weight",
     "class_weight",
     "pos_weight",
@@ -48,10 +55,20 @@ __all__ = [
 SCHEMES = ("balanced", "inverse", "inverse_sqrt", "effective", "median", "uniform")
 #: The ``normalize`` options besides ``None``.
 NORMALIZATIONS = ("mean", "samples", "max")
+#: The ``zero_count`` policies for classes (or labels) without samples.
 ZERO_COUNT_POLICIES = ("raise", "zero", "max")
+#: The way out of a ``zero_count="raise"`` error, in its message.
+_UNLESS_ZERO_COUNT = " unless zero_count is 'zero' or 'max'"
 
 
-def _check_options(
+def _check_zero_count_and_cap(owner: str, zero_count: str, max_weight: float | None) -> None:
+    """The options shared by every weight function: ``zero_count`` and ``max_weight``."""
+    check_option(zero_count, name="zero_count", owner=owner, options=ZERO_COUNT_POLICIES)
+    if max_weight is not None:
+        check_real(max_weight, name="max_weight", owner=owner, low=0.0, closed="neither")
+
+
+def _check_scheme_options(
     owner: str,
     scheme: str,
     beta: float | None,
@@ -59,25 +76,101 @@ def _check_options(
     max_weight: float | None,
     zero_count: str,
 ) -> float | None:
+    """Check the options of a weighting scheme; return ``beta`` (a float for "effective")."""
     check_option(scheme, name="scheme", owner=owner, options=SCHEMES)
     if normalize is not None:
         check_option(normalize, name="normalize", owner=owner, options=(None, *NORMALIZATIONS))
-    if max_weight is not None:
-        check_real(max_weight, name="max_weight", owner=owner, low=0.0, closed="neither")
-    check_option(zero_count, name="zero_count", owner=owner, options=ZERO_COUNT_POLICIES)
+    _check_zero_count_and_cap(owner, zero_count, max_weight)
     if scheme == "effective":
         if beta is None:
             raise InvalidParameterError(
-                f"The 'beta' parameter of {owner} must be a float in [0, 1) when "
-                "scheme='effective' (Cui et al. use 0.9 to 0.9999). Got None instead."
+                message(
+                    "beta",
+                    owner,
+                    must="be a float in [0, 1) when scheme='effective' (Cui et al. use 0.9 "
+                    "to 0.9999)",
+                    got="None",
+                )
             )
         return check_real(beta, name="beta", owner=owner, low=0.0, high=1.0, closed="left")
     if beta is not None:
         raise InvalidParameterError(
-            f"The 'beta' parameter of {owner} is used only with scheme='effective'. "
-            f"Got beta={beta!r} with scheme={scheme!r} instead."
+            message(
+                "beta",
+                owner,
+                must=f"be None unless scheme='effective' (it is unused with scheme={scheme!r})",
+                got=repr(beta),
+            )
         )
     return None
+
+
+def _scheme_weights(
+    counts: torch.Tensor, present: torch.Tensor, scheme: str, beta: float | None
+) -> torch.Tensor:
+    """The raw weights of ``scheme`` along the last dim of float64 counts ``(..., C)``.
+
+    Classes without samples get finite placeholder weights (see :func:`_fill_absent`).
+    """
+    safe = torch.where(present, counts, torch.ones_like(counts))
+    total = counts.sum(-1, keepdim=True)
+    if scheme == "balanced":
+        return total / (counts.shape[-1] * safe)
+    if scheme == "inverse":
+        return total / safe
+    if scheme == "inverse_sqrt":
+        return torch.sqrt(total / safe)
+    if scheme == "effective":
+        assert beta is not None  # checked by _check_scheme_options
+        # 1 - beta**n computed as -expm1(n * log(beta)): exact for beta near 1.
+        log_beta = torch.log(torch.tensor(beta, dtype=counts.dtype))
+        return (1.0 - beta) / -torch.expm1(safe * log_beta)
+    if scheme == "median":
+        masked = torch.where(present, counts, torch.full_like(counts, float("nan")))
+        return torch.nanquantile(masked, 0.5, dim=-1, keepdim=True) / safe
+    return torch.ones_like(counts)  # uniform
+
+
+def _fill_absent(weights: torch.Tensor, present: torch.Tensor, zero_count: str) -> torch.Tensor:
+    """Apply the ``zero_count`` policy along the last dim.
+
+    The weight of every class (or label) that is not ``present`` becomes 0 (``"zero"``) or
+    the largest weight of those present (``"max"``); ``"raise"`` has raised already.
+    """
+    if zero_count == "zero":
+        return torch.where(present, weights, torch.zeros_like(weights))
+    if zero_count == "max":
+        largest = torch.where(present, weights, torch.zeros_like(weights)).amax(-1, keepdim=True)
+        return torch.where(present, weights, largest.expand_as(weights))
+    return weights
+
+
+def _normalized(weights: torch.Tensor, counts: torch.Tensor, normalize: str | None) -> torch.Tensor:
+    """Rescale the weights along the last dim as ``normalize`` says."""
+    if normalize == "mean":
+        return weights / weights.mean(-1, keepdim=True)
+    if normalize == "samples":
+        total = counts.sum(-1, keepdim=True)
+        return weights * total / (weights * counts).sum(-1, keepdim=True)
+    if normalize == "max":
+        return weights / weights.amax(-1, keepdim=True)
+    return weights
+
+
+def _capped(weights: torch.Tensor, max_weight: float | None) -> torch.Tensor:
+    return weights if max_weight is None else weights.clamp(max=max_weight)
+
+
+def effective_number_weight(counts: torch.Tensor, *, beta: float) -> torch.Tensor:
+    """Class-balanced weights: ``scheme="effective"``, ``normalize="mean"``, of checked counts.
+
+    For callers that check positive float64 ``counts`` ``(C,)`` (with
+    :func:`~underdog._validation.check_counts`) and ``beta`` themselves, in their own name,
+    on a path that may run every step (:func:`underdog.losses.class_balanced_loss`);
+    :func:`class_weight` checks both and gives the same weights, in float64.
+    """
+    present = torch.ones_like(counts, dtype=torch.bool)
+    return _normalized(_scheme_weights(counts, present, "effective", beta), counts, "mean")
 
 
 def _weights_from_counts(
@@ -89,64 +182,37 @@ def _weights_from_counts(
     max_weight: float | None,
     zero_count: str,
     owner: str,
-    class_names: str = "classes",
+    name: str = "counts",
+    must: str = "be positive for every class",
+    entries: str = "classes",
 ) -> torch.Tensor:
-    """Weights along the last dim of float64 ``counts`` of shape ``(..., C)``."""
+    """Weights along the last dim of float64 ``counts`` of shape ``(..., C)``.
+
+    In this order: the scheme, the ``zero_count`` policy, the normalisation, the cap.
+    ``name``, ``must`` and ``entries`` word the error for classes without samples.
+    """
     empty = counts.sum(-1) <= 0
     if bool(empty.any()):
         rows = "" if counts.ndim == 1 else f" for labels {empty.nonzero().reshape(-1).tolist()}"
         raise DataError(
-            f"The 'counts' parameter of {owner} must have a positive total{rows}. "
-            f"Got {describe(counts if counts.ndim == 1 else counts[empty])} instead."
+            message(
+                name,
+                owner,
+                must=f"have a positive total{rows}",
+                got=describe(counts if counts.ndim == 1 else counts[empty]),
+            )
         )
     present = counts > 0
-    if not bool(present.all()) and zero_count == "raise":
-        absent = (~present).nonzero().tolist()
-        absent = [idx[-1] if counts.ndim == 1 else tuple(idx) for idx in absent]
-        raise DataError(
-            f"The 'counts' parameter of {owner} must be positive for every class; "
-            f"{class_names} {absent[:10]}{' ...' if len(absent) > 10 else ''} have no samples. "
-            "Drop them, or pass zero_count='zero' or zero_count='max'."
+    if zero_count == "raise":
+        check_no_empty(
+            counts, name=name, owner=owner, must=must + _UNLESS_ZERO_COUNT, entries=entries
         )
-    safe = torch.where(present, counts, torch.ones_like(counts))
-    total = counts.sum(-1, keepdim=True)
-    num_classes = counts.shape[-1]
-    if scheme == "balanced":
-        weights = total / (num_classes * safe)
-    elif scheme == "inverse":
-        weights = total / safe
-    elif scheme == "inverse_sqrt":
-        weights = torch.sqrt(total / safe)
-    elif scheme == "effective":
-        # 1 - beta**n computed as -expm1(n * log(beta)): exact for beta near 1.
-        weights = (1.0 - beta) / -torch.expm1(
-            safe * torch.log(torch.tensor(beta, dtype=counts.dtype))
-        )
-    elif scheme == "median":
-        masked = torch.where(present, counts, torch.full_like(counts, float("nan")))
-        weights = torch.nanquantile(masked, 0.5, dim=-1, keepdim=True) / safe
-    else:  # uniform
-        weights = torch.ones_like(counts)
-
-    if zero_count == "zero":
-        weights = torch.where(present, weights, torch.zeros_like(weights))
-    elif zero_count == "max":
-        largest = torch.where(present, weights, torch.zeros_like(weights)).amax(-1, keepdim=True)
-        weights = torch.where(present, weights, largest.expand_as(weights))
-
-    if normalize == "mean":
-        weights = weights / weights.mean(-1, keepdim=True)
-    elif normalize == "samples":
-        weights = weights * total / (weights * counts).sum(-1, keepdim=True)
-    elif normalize == "max":
-        weights = weights / weights.amax(-1, keepdim=True)
-    if max_weight is not None:
-        weights = weights.clamp(max=max_weight)
-    return weights
+    weights = _fill_absent(_scheme_weights(counts, present, scheme, beta), present, zero_count)
+    return _capped(_normalized(weights, counts, normalize), max_weight)
 
 
 def class_weight(
-    counts: Any,
+    counts: object,
     *,
     scheme: str = "balanced",
     beta: float | None = None,
@@ -198,10 +264,9 @@ def class_weight(
         tensor([10.0000,  1.2500, 10.0000])
     """
     owner = "class_weight"
-    beta = _check_options(owner, scheme, beta, normalize, max_weight, zero_count)
-    counts64 = check_vector(counts, name="counts", owner=owner).to(torch.float64).cpu()
+    beta = _check_scheme_options(owner, scheme, beta, normalize, max_weight, zero_count)
     weights = _weights_from_counts(
-        counts64,
+        check_counts(counts, owner=owner),
         scheme=scheme,
         beta=beta,
         normalize=normalize,
@@ -213,8 +278,8 @@ def class_weight(
 
 
 def _label_counts(
-    targets: Any, *, ignore_index: int | None, distributed: bool, owner: str
-) -> tuple:
+    targets: object, *, ignore_index: int | None, distributed: bool, owner: str
+) -> tuple[MultilabelCounts, bool]:
     """(MultilabelCounts, was_vector) from 0/1 targets or ready-made counts.
 
     ``was_vector`` is True for a 1-D container (a binary problem with one target per
@@ -223,8 +288,8 @@ def _label_counts(
     if isinstance(targets, MultilabelCounts):
         return targets, False
     vector = False
-    if _is_container(targets) and _list_kind(targets) is None:  # lists of batches: as given
-        targets = _to_tensor(targets, name="targets", owner=owner)
+    if is_label_container(targets) and list_batch_kind(targets) is None:  # batches: as given
+        targets = as_label_tensor(targets, name="targets", owner=owner)
         vector = targets.ndim == 1
     counts = count_multilabel(
         targets, ignore_index=ignore_index, target=None, distributed=distributed, owner=owner
@@ -233,7 +298,7 @@ def _label_counts(
 
 
 def pos_weight(
-    targets: Any,
+    targets: object,
     *,
     ignore_index: int | None = None,
     max_weight: float | None = None,
@@ -264,36 +329,30 @@ def pos_weight(
         tensor([3.])
     """
     owner = "pos_weight"
-    check_option(zero_count, name="zero_count", owner=owner, options=ZERO_COUNT_POLICIES)
-    if max_weight is not None:
-        check_real(max_weight, name="max_weight", owner=owner, low=0.0, closed="neither")
+    _check_zero_count_and_cap(owner, zero_count, max_weight)
     counts, _ = _label_counts(
         targets, ignore_index=ignore_index, distributed=distributed, owner=owner
     )
     pos = counts.positives.to(torch.float64)
     neg = counts.negatives.to(torch.float64)
+    if zero_count == "raise":
+        check_no_empty(
+            pos,
+            name="targets",
+            owner=owner,
+            must="have a positive for every label" + _UNLESS_ZERO_COUNT,
+            entries="labels",
+            lacking="positives",
+        )
     present = pos > 0
-    if not bool(present.all()):
-        absent = (~present).nonzero().reshape(-1).tolist()
-        if zero_count == "raise":
-            raise DataError(
-                f"The 'targets' parameter of {owner} must have at least one positive for every "
-                f"label; labels {absent[:10]}{' ...' if len(absent) > 10 else ''} have none. "
-                "Pass zero_count='zero' or zero_count='max' to allow it."
-            )
-    weights = neg / torch.where(present, pos, torch.ones_like(pos))
-    if zero_count == "zero":
-        weights = torch.where(present, weights, torch.zeros_like(weights))
-    elif zero_count == "max":
-        largest = torch.where(present, weights, torch.zeros_like(weights)).max()
-        weights = torch.where(present, weights, largest)
-    if max_weight is not None:
-        weights = weights.clamp(max=max_weight)
-    return weights.to(dtype or torch.get_default_dtype())
+    weights = _fill_absent(
+        neg / torch.where(present, pos, torch.ones_like(pos)), present, zero_count
+    )
+    return _capped(weights, max_weight).to(dtype or torch.get_default_dtype())
 
 
 def binary_class_weight(
-    targets: Any,
+    targets: object,
     *,
     scheme: str = "balanced",
     beta: float | None = None,
@@ -312,9 +371,15 @@ def binary_class_weight(
 
     Args:
         targets: 0/1 targets or a :class:`MultilabelCounts` (see :func:`pos_weight`).
-        scheme, beta, normalize, max_weight, zero_count, dtype: as for :func:`class_weight`,
-            applied to each label separately.
-        ignore_index, distributed: as for :func:`multilabel_counts`.
+        scheme: as for :func:`class_weight`, applied to each label separately.
+        beta: as for :func:`class_weight`.
+        normalize: as for :func:`class_weight`, over each label's two classes.
+        max_weight: as for :func:`class_weight`.
+        zero_count: as for :func:`class_weight`, for a label without negatives or
+            positives.
+        ignore_index: a target value marking unknown entries, which are skipped.
+        distributed: sum the counts across ranks (see :func:`class_counts`).
+        dtype: floating dtype of the result; defaults to ``torch.get_default_dtype()``.
 
     Returns:
         ``(2,)`` for a binary vector, else ``(2, L)``: row 0 weights negatives, row 1
@@ -325,7 +390,7 @@ def binary_class_weight(
         tensor([0.5556, 5.0000], dtype=torch.float64)
     """
     owner = "binary_class_weight"
-    beta = _check_options(owner, scheme, beta, normalize, max_weight, zero_count)
+    beta = _check_scheme_options(owner, scheme, beta, normalize, max_weight, zero_count)
     counts, vector = _label_counts(
         targets, ignore_index=ignore_index, distributed=distributed, owner=owner
     )
@@ -338,7 +403,9 @@ def binary_class_weight(
         max_weight=max_weight,
         zero_count=zero_count,
         owner=owner,
-        class_names="(label, class) pairs",
+        name="targets",
+        must="have samples of both classes for every label",
+        entries="(label, class) pairs",
     ).T.contiguous()
     if vector:
         weights = weights.reshape(2)
@@ -346,7 +413,7 @@ def binary_class_weight(
 
 
 def sample_weight(
-    labels: Any, class_weight: Any, *, ignore_index: int | None = None
+    labels: object, class_weight: object, *, ignore_index: int | None = None
 ) -> torch.Tensor:
     """Per-sample weights: the weight of each sample's class, ``class_weight[labels]``.
 
@@ -359,6 +426,11 @@ def sample_weight(
         A tensor shaped like ``labels``, with the dtype of ``class_weight`` when it is a
         floating tensor, else ``torch.get_default_dtype()``.
 
+    Raises:
+        DataError: labels that are not integers, or outside ``[0, C)`` (other than
+            ``ignore_index``).
+        InvalidParameterError: a bad ``class_weight`` or ``ignore_index``.
+
     Example:
         >>> sample_weight([0, 1, 1], [0.5, 2.0])
         tensor([0.5000, 2.0000, 2.0000])
@@ -367,19 +439,21 @@ def sample_weight(
     if ignore_index is not None:
         ignore_index = check_int(ignore_index, name="ignore_index", owner=owner)
     weights = check_weight(class_weight, name="class_weight", owner=owner)
-    tensor = _check_integer_labels(
-        _to_tensor(labels, name="labels", owner=owner), name="labels", owner=owner
+    tensor = check_integer_labels(
+        as_label_tensor(labels, name="labels", owner=owner), name="labels", owner=owner
     ).long()
     keep = torch.ones_like(tensor, dtype=torch.bool)
     if ignore_index is not None:
         keep = tensor != ignore_index
     valid = tensor[keep]
-    if valid.numel() and (int(valid.min()) < 0 or int(valid.max()) >= weights.numel()):
-        bad = int(valid.min()) if int(valid.min()) < 0 else int(valid.max())
-        raise ShapeError(
-            f"The 'labels' parameter of {owner} must hold class indices in "
-            f"[0, {weights.numel()}) to index class_weight of length {weights.numel()}. "
-            f"Got the label {bad} instead."
+    if valid.numel():
+        check_class_indices(
+            valid,
+            num_classes=weights.numel(),
+            ignore_index=ignore_index,
+            name="labels",
+            owner=owner,
+            bound=f" to index class_weight of length {weights.numel()}",
         )
     safe = torch.where(keep, tensor, torch.zeros_like(tensor))
     out = weights.to(tensor.device)[safe]

@@ -8,6 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+import underdog
 from underdog import (
     BCEWithLogitsLoss,
     InvalidParameterError,
@@ -15,6 +16,7 @@ from underdog import (
     binary_cross_entropy_with_logits,
     cross_entropy,
 )
+from underdog.losses import MinorityLogitLoss
 
 f64 = torch.float64
 bce = binary_cross_entropy_with_logits
@@ -173,13 +175,16 @@ def test_module_from_labels_and_buffers():
             torch.randn(4, 1),
             torch.rand(4),
             {},
-            "must have the input's shape (4, 1), one target per logit. Got shape (4,)",
+            "must have the input's shape (4, 1), one target per logit (squeeze or reshape "
+            "explicitly rather than rely on broadcasting). Got shape (4,) instead.",
         ),
         (
             torch.randn(4),
             torch.tensor([0, 1, 1, 0]),
             {},
-            "must be floating-point 0/1 values or probabilities (use target.float()). Got dtype torch.int64",
+            "The 'target' parameter of binary_cross_entropy_with_logits must be floating-point "
+            "0/1 values or probabilities (use target.float(); for class indices use "
+            "cross_entropy). Got dtype torch.int64 instead.",
         ),
         (
             torch.randn(4, 3),
@@ -214,9 +219,17 @@ def test_shape_errors(x, t, kwargs, message):
 
 
 def test_parameter_errors():
-    with pytest.raises(InvalidParameterError, match="mutually exclusive"):
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"^The 'pos_weight' parameter of binary_cross_entropy_with_logits must be None when "
+        r"'class_weight' is given \(pass at most one of 'class_weight' and 'pos_weight'\)\. ",
+    ):
         bce(torch.randn(2), torch.rand(2), class_weight=torch.ones(2), pos_weight=torch.ones(1))
-    with pytest.raises(InvalidParameterError, match="mutually exclusive"):
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"^The 'pos_weight' parameter of BCEWithLogitsLoss must be None when 'class_weight' "
+        r"is given \(pass at most one of 'class_weight' and 'pos_weight'\)\. Got \[1\] instead\.$",
+    ):
         BCEWithLogitsLoss(class_weight=[1, 2], pos_weight=[1])
     with pytest.raises(
         InvalidParameterError,
@@ -225,7 +238,12 @@ def test_parameter_errors():
         BCEWithLogitsLoss(class_weight=[1.0, 2.0, 3.0])
     with pytest.raises(InvalidParameterError, match="must be non-negative"):
         BCEWithLogitsLoss(pos_weight=[-1.0])
-    with pytest.raises(InvalidParameterError, match="apply only to weighting='class_weight'"):
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"^The 'scheme' parameter of BCEWithLogitsLoss\.from_labels must be None with "
+        r"weighting='pos_weight' \(scheme, beta and normalize apply only to "
+        r"weighting='class_weight'\)\. Got 'inverse' instead\.$",
+    ):
         BCEWithLogitsLoss.from_labels([0.0, 1.0], weighting="pos_weight", scheme="inverse")
     with pytest.raises(InvalidParameterError, match="The 'weighting' parameter"):
         BCEWithLogitsLoss.from_labels([0.0, 1.0], weighting="both")
@@ -282,3 +300,90 @@ def test_half_precision_logits_are_computed_in_float32():
         loss = bce(x16, t.half(), **weights)
         assert loss.dtype == torch.float32
         torch.testing.assert_close(loss, bce(x16.float(), t.float(), **weights))
+
+
+# ----------------------------------------------------------------------------- MinorityLogitLoss
+
+
+@pytest.mark.parametrize("minority", [0, 1])
+@pytest.mark.parametrize(
+    "inner",
+    [
+        lambda: BCEWithLogitsLoss(pos_weight=[9.0]),
+        lambda: BCEWithLogitsLoss(class_weight=[0.3, 2.0], reduction="sum"),
+        lambda: underdog.losses.SigmoidFocalLoss(gamma=2.0, alpha=0.25),
+    ],
+    ids=["pos-weight", "class-weight-sum", "sigmoid-focal"],
+)
+def test_minority_logit_loss_is_the_inner_loss_of_the_logit_difference(minority, inner):
+    g = torch.Generator().manual_seed(11)
+    x = torch.randn(12, 2, generator=g, dtype=f64) * 2
+    y = torch.randint(0, 2, (12,), generator=g)
+    s = torch.rand(12, generator=g, dtype=f64)
+    loss = MinorityLogitLoss(inner().double(), minority=minority)
+    other = 1 - minority
+    t = (y == minority).to(f64)
+    for weights in ({}, {"sample_weight": s}):
+        ours = _grad(lambda z, w=weights: loss(z, y, **w), x)
+        ref = _grad(lambda z, w=weights: loss.inner(z[:, minority] - z[:, other], t, **w), x)
+        torch.testing.assert_close(ours, ref, rtol=1e-12, atol=1e-12)
+        # The other logit gets the opposite gradient: only the difference matters.
+        torch.testing.assert_close(ours[1][:, other], -ours[1][:, minority])
+    torch.testing.assert_close(
+        loss.weight_sum(y, sample_weight=s), loss.inner.weight_sum(t.float(), sample_weight=s)
+    )
+    x.requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda z: loss(z, y, sample_weight=s), (x,))
+
+
+def test_minority_logit_loss_equals_two_class_cross_entropy():
+    # softmax of two logits is the sigmoid of their difference: with class weights the
+    # binary loss on the difference is two-class cross-entropy.
+    x, _ = _data((16, 2), seed=12)
+    y = (torch.rand(16, generator=torch.Generator().manual_seed(3)) < 0.3).long()
+    w = torch.tensor([0.4, 3.0], dtype=f64)
+    loss = MinorityLogitLoss(BCEWithLogitsLoss(class_weight=w), minority=1)
+    torch.testing.assert_close(
+        _grad(lambda z: loss(z, y), x),
+        _grad(lambda z: cross_entropy(z, y, weight=w), x),
+        rtol=1e-12,
+        atol=1e-12,
+    )
+
+
+def test_minority_logit_loss_works_with_global_mean_and_plain_torch_losses():
+    x, y = torch.randn(6, 2), torch.tensor([0, 1, 1, 0, 0, 0])
+    summed = MinorityLogitLoss(BCEWithLogitsLoss(pos_weight=[3.0], reduction="sum"), minority=1)
+    assert summed.reduction == "sum"
+    criterion = underdog.losses.GlobalMean(summed, world_size=1)
+    denominator = criterion.denominator(y)
+    torch.testing.assert_close(
+        criterion(x, y, denominator=denominator),
+        MinorityLogitLoss(BCEWithLogitsLoss(pos_weight=[3.0]), minority=1)(x, y),
+    )
+    plain = MinorityLogitLoss(torch.nn.BCEWithLogitsLoss(), minority=0)  # no sample_weight
+    torch.testing.assert_close(
+        plain(x, y),
+        F.binary_cross_entropy_with_logits(x[:, 0] - x[:, 1], (y == 0).float()),
+    )
+    assert plain.reduction == "mean"
+
+
+def test_minority_logit_loss_errors():
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"^The 'minority' parameter of MinorityLogitLoss must be an int in \[0, 1\]\. "
+        r"Got 2 instead\.$",
+    ):
+        MinorityLogitLoss(BCEWithLogitsLoss(), minority=2)
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"^The 'inner' parameter of MinorityLogitLoss must be a binary loss Module\. ",
+    ):
+        MinorityLogitLoss(binary_cross_entropy_with_logits, minority=1)
+    with pytest.raises(
+        ShapeError,
+        match=r"^The 'input' parameter of MinorityLogitLoss must have two logits on dim 1, "
+        r"shape \(N, 2, \*\)\. Got shape \(4, 3\) instead\.$",
+    ):
+        MinorityLogitLoss(BCEWithLogitsLoss(), minority=1)(torch.randn(4, 3), torch.zeros(4))

@@ -100,19 +100,41 @@ def test_errors(data):
         ClassBalancedLoss(counts=COUNTS, beta=-0.1)
     with pytest.raises(InvalidParameterError, match="'base' parameter of ClassBalancedLoss"):
         ClassBalancedLoss(counts=COUNTS, base="focal")
-    with pytest.raises(DataError, match="classes \\[1\\] have no samples"):
+    with pytest.raises(
+        DataError,
+        match=r"^The 'counts' parameter of ClassBalancedLoss must be positive for every class, "
+        r"since its effective number would be 0\. Got classes \[1\] with no samples instead\.$",
+    ):
         ClassBalancedLoss(counts=[5, 0, 3, 1])
-    with pytest.raises(underdog.ShapeError, match=r"'counts' of class_balanced_loss.*\(4,\)"):
+    with pytest.raises(
+        underdog.ShapeError,
+        match=r"^The 'counts' parameter of class_balanced_loss must have shape \(4,\), one count "
+        r"per class of dim 1 of the input \(16, 4\)\. Got shape \(3,\) instead\.$",
+    ):
         class_balanced_loss(x, y, counts=[1, 2, 3])
 
 
 @pytest.mark.parametrize("base", ["softmax", "sigmoid"])
 def test_errors_name_this_loss(base):
     with pytest.raises(
-        underdog.ShapeError, match="The 'input' of class_balanced_loss must have shape"
+        underdog.ShapeError, match="The 'input' parameter of class_balanced_loss must have shape"
     ):
         underdog.class_balanced_loss(torch.randn(4), torch.zeros(4, dtype=torch.long),
                                      counts=[3, 2, 1], beta=0.9, base=base)  # fmt: skip
-    with pytest.raises(underdog.DataError, match="The 'target' of class_balanced_loss"):
+    with pytest.raises(
+        underdog.DataError, match="The 'target' parameter of class_balanced_loss must hold"
+    ):
         underdog.class_balanced_loss(torch.randn(4, 3), torch.tensor([0, 1, 2, 5]),
                                      counts=[3, 2, 1], beta=0.9, base=base)  # fmt: skip
+
+
+def test_weights_are_class_weight_effective_with_mean_normalisation():
+    for beta in (0.0, 0.9, 0.9999):
+        torch.testing.assert_close(
+            class_balanced_weight(COUNTS, beta=beta),
+            underdog.class_weight(COUNTS, scheme="effective", beta=beta, normalize="mean"),
+            rtol=0,
+            atol=0,
+        )
+        drw = underdog.DeferredReweighting(COUNTS, start_epoch=0, beta=beta)
+        torch.testing.assert_close(drw.weight, class_balanced_weight(COUNTS, beta=beta))

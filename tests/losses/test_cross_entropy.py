@@ -164,7 +164,8 @@ def test_from_labels_and_from_counts():
             torch.randn(4, 3),
             torch.rand(4),
             {},
-            "must have the input's shape (4, 3). Got shape (4,) and dtype torch.float32. Class-index targets must be integers",
+            "must have the input's shape (4, 3) when it holds probabilities (class-index targets "
+            "must be integers: use target.long()). Got shape (4,) and dtype torch.float32 instead.",
         ),
         (
             torch.randn(4, 3),

@@ -234,3 +234,15 @@ def test_sigmoid_focal_float32_exact_at_saturated_logits(gamma, label):
     want_grad = -t64 * q**gamma * (q + gamma * p * sn) + (1 - t64) * p**gamma * (p + gamma * q * sp)
     torch.testing.assert_close(loss.detach().double(), want, rtol=1e-5, atol=1e-30)
     torch.testing.assert_close(grad.double(), want_grad, rtol=1e-5, atol=1e-30)
+
+
+def test_per_class_vectors_compile_with_dynamic_shapes():
+    # A per-class vector is checked against dim 1 with plain comparisons: Dynamo mis-traced
+    # `k not in (1, classes)` on symbolic sizes into the error branch.
+    loss = underdog.SigmoidFocalLoss(gamma=0.5, alpha=None, pos_weight=[1.0, 2.0, 3.0])
+    compiled = torch.compile(loss, fullgraph=True, dynamic=True)
+    g = torch.Generator().manual_seed(4)
+    for n in (5, 8):
+        x = torch.randn(n, 3, 2, generator=g)
+        t = (torch.rand(n, 3, 2, generator=g) < 0.3).float()
+        torch.testing.assert_close(compiled(x, t), loss(x, t), rtol=1e-5, atol=1e-6)

@@ -116,7 +116,9 @@ def test_errors(data):
         logit_adjusted_cross_entropy(x, y, counts=COUNTS, tau=float("inf"))
     with pytest.raises(InvalidParameterError, match="'tau' parameter of LogitAdjustedLoss"):
         LogitAdjustedLoss(counts=COUNTS, tau=float("nan"))
-    with pytest.raises(DataError, match=r"needs log-priors; classes \[2\] have no samples"):
+    with pytest.raises(
+        DataError, match=r"needs log-priors .*\. Got classes \[2\] with no samples instead\.$"
+    ):
         LogitAdjustedLoss(counts=[3, 4, 0, 1, 2])
     with pytest.raises(DataError, match="BalancedSoftmaxLoss"):
         BalancedSoftmaxLoss(counts=[0, 1, 2, 3, 4])

@@ -1,12 +1,17 @@
 """Losses for imbalanced classification: each a function holding the math and a Module.
 
-Every loss follows one meaning of ``reduction`` (see :mod:`underdog.losses._common` and
-``docs/losses.md``): ``"mean"`` is the weighted mean ``sum_i l_i / sum_i e_i``.
+One file per family (``cross_entropy``, ``binary``, ``focal``, ``class_balanced``,
+``ldam``, ``logit_adjusted``, ``asymmetric``, ``global_mean``), the epoch schedules
+(``schedules``), and helpers named for what they hold: ``_base`` (the Modules' base class
+and constructors), ``_reduction`` (the one meaning of ``reduction``: ``"mean"`` is the
+weighted mean ``sum_i l_i / sum_i e_i``, see ``docs/losses.md``), ``_checks`` (every shape
+and target check), ``_softmax_kernel`` and ``_sigmoid_kernel`` (the autograd Functions).
 """
 
 from .asymmetric import AsymmetricLoss, asymmetric_loss_with_logits
 from .binary import (
     BCEWithLogitsLoss,
+    MinorityLogitLoss,
     binary_cross_entropy_weight_sum,
     binary_cross_entropy_with_logits,
 )
@@ -19,7 +24,7 @@ from .focal import (
     sigmoid_focal_with_logits,
 )
 from .global_mean import GlobalMean
-from .ldam import DeferredReweighting, LDAMLoss, ldam_cross_entropy, ldam_margins
+from .ldam import LDAMLoss, ldam_cross_entropy, ldam_margins
 from .logit_adjusted import (
     BalancedSoftmaxLoss,
     LogitAdjustedLoss,
@@ -27,6 +32,7 @@ from .logit_adjusted import (
     log_prior,
     logit_adjusted_cross_entropy,
 )
+from .schedules import DeferredReweighting
 
 __all__ = [
     "AsymmetricLoss",
@@ -39,6 +45,7 @@ __all__ = [
     "GlobalMean",
     "LDAMLoss",
     "LogitAdjustedLoss",
+    "MinorityLogitLoss",
     "SigmoidFocalLoss",
     "asymmetric_loss_with_logits",
     "balanced_softmax_cross_entropy",

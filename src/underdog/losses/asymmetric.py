@@ -37,17 +37,19 @@ from __future__ import annotations
 
 import torch
 
-from .._validation import check_real, check_reduction
-from ._common import eager, reduce_loss, upcast
-from ._constructors import LossModule
-from ._elementwise import Asymmetric, binary_target
-from ._shared import binary_denominator
-from .binary import _check_shapes, binary_cross_entropy_weight_sum
+from .._validation import check_real, check_reduction, eager
+from ._base import LossModule
+from ._checks import check_binary_input, upcast
+from ._reduction import binary_cross_entropy_weight_sum, binary_denominator, reduce_loss
+from ._sigmoid_kernel import Asymmetric, binary_target
 
 __all__ = ["AsymmetricLoss", "asymmetric_loss_with_logits"]
 
 
-def _check_params(gamma_pos: float, gamma_neg: float, clip: float, owner: str):
+def _check_params(
+    gamma_pos: float, gamma_neg: float, clip: float, owner: str
+) -> tuple[float, float, float]:
+    """``(gamma_pos, gamma_neg, clip)`` as floats, checked."""
     return (
         check_real(gamma_pos, name="gamma_pos", owner=owner, low=0.0),
         check_real(gamma_neg, name="gamma_neg", owner=owner, low=0.0),
@@ -102,10 +104,13 @@ def asymmetric_loss_with_logits(
     check_reduction(reduction, owner=owner)
     if eager():
         gamma_pos, gamma_neg, clip = _check_params(gamma_pos, gamma_neg, clip, owner)
-    _check_shapes(input, target, owner)
+    check_binary_input(input, target, owner)
     x = upcast(input)
     hard, keep = binary_target(target, x.dtype, ignore_index)
-    loss = Asymmetric.apply(x, hard, keep, gamma_pos, gamma_neg, clip)
+    # torch declares Function.apply without types:
+    loss: torch.Tensor = Asymmetric.apply(  # type: ignore[no-untyped-call]
+        x, hard, keep, gamma_pos, gamma_neg, clip
+    )
     loss, element = binary_denominator(loss, hard, keep, None, sample_weight, reduction, owner)
     return reduce_loss(loss, element, reduction)
 
@@ -123,7 +128,10 @@ class AsymmetricLoss(LossModule):
         tensor(0.1070)
     """
 
+    _loss = staticmethod(asymmetric_loss_with_logits)
     _forwarded = ("gamma_pos", "gamma_neg", "clip", "ignore_index", "reduction")
+    _weight_sum = staticmethod(binary_cross_entropy_weight_sum)
+    _summed = ("ignore_index",)
     _shown = _forwarded
 
     def __init__(
@@ -140,22 +148,3 @@ class AsymmetricLoss(LossModule):
             reduction=reduction, ignore_index=ignore_index, no_ignore_index=True
         )
         self.gamma_pos, self.gamma_neg, self.clip = _check_params(gamma_pos, gamma_neg, clip, owner)
-
-    def weight_sum(
-        self, target: torch.Tensor, *, sample_weight: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        """``sum_i e_i`` for ``target``: what ``reduction="mean"`` divides by."""
-        return binary_cross_entropy_weight_sum(
-            target, sample_weight=sample_weight, ignore_index=self.ignore_index
-        )
-
-    def forward(
-        self,
-        input: torch.Tensor,
-        target: torch.Tensor,
-        *,
-        sample_weight: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        return asymmetric_loss_with_logits(
-            input, target, sample_weight=sample_weight, **self.options()
-        )

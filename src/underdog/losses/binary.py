@@ -23,65 +23,44 @@ equals ``ignore_index``). Per-label vectors align with dim 1, never with the las
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
-from .._validation import check_option, check_real, check_reduction
+from .._validation import (
+    check_exclusive,
+    check_int,
+    check_option,
+    check_real,
+    check_reduction,
+    describe,
+    describe_shape,
+    eager,
+    message,
+)
 from ..exceptions import InvalidParameterError, ShapeError
 from ..weights import binary_class_weight
 from ..weights import pos_weight as compute_pos_weight
-from ._common import (
+from ._base import LossModule
+from ._checks import (
     align_to_class_dim,
     broadcast_sample_weight,
-    eager,
-    reduce_loss,
-    shape_str,
+    check_binary_input,
+    split_class_weight,
     upcast,
 )
-from ._constructors import LossModule
+from ._reduction import binary_cross_entropy_weight_sum, reduce_loss
+from ._sigmoid_kernel import smooth_binary_target
 
 __all__ = [
     "BCEWithLogitsLoss",
+    "MinorityLogitLoss",
     "binary_cross_entropy_weight_sum",
     "binary_cross_entropy_with_logits",
 ]
-
-
-def _check_shapes(input: torch.Tensor, target: torch.Tensor, owner: str) -> None:
-    if not input.is_floating_point():
-        raise ShapeError(
-            f"The 'input' of {owner} must be floating-point logits. Got {input.dtype}."
-        )
-    if not target.is_floating_point():
-        raise ShapeError(
-            f"The 'target' of {owner} must be floating-point 0/1 values or probabilities "
-            f"(use target.float()). Got dtype {target.dtype}; for class indices use cross_entropy."
-        )
-    if target.shape != input.shape:
-        raise ShapeError(
-            f"The 'target' of {owner} must have the input's shape {shape_str(input.shape)}, "
-            f"one target per logit. Got shape {shape_str(target.shape)}; squeeze or reshape "
-            "explicitly rather than rely on broadcasting."
-        )
-
-
-def _split_class_weight(
-    class_weight: torch.Tensor, input: torch.Tensor, owner: str
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """(w_neg, w_pos), each viewed to broadcast along dim 1 of ``input``."""
-    if class_weight.ndim not in (1, 2) or class_weight.shape[0] != 2:
-        raise ShapeError(
-            f"The 'class_weight' parameter of {owner} must have shape (2,) or (2, L): row 0 "
-            f"weights negatives, row 1 positives. Got shape {shape_str(class_weight.shape)}."
-        )
-    class_weight = class_weight.to(dtype=input.dtype, device=input.device)
-    if class_weight.ndim == 1:
-        class_weight = class_weight.reshape(2, 1)
-    w_neg = align_to_class_dim(class_weight[0], input, name="class_weight", owner=owner)
-    w_pos = align_to_class_dim(class_weight[1], input, name="class_weight", owner=owner)
-    return w_neg, w_pos
 
 
 def binary_cross_entropy_with_logits(
@@ -135,12 +114,9 @@ def binary_cross_entropy_with_logits(
     if eager():  # Python-scalar checks; the Module checks once, at construction
         check_reduction(reduction, owner=owner)
         check_real(label_smoothing, name="label_smoothing", owner=owner, low=0.0, high=1.0)
-    if class_weight is not None and pos_weight is not None:
-        raise InvalidParameterError(
-            f"The 'class_weight' and 'pos_weight' parameters of {owner} are mutually "
-            "exclusive: pass one of them. Got both."
-        )
-    _check_shapes(input, target, owner)
+    if class_weight is not None and pos_weight is not None:  # the cheap test on the hot path
+        check_exclusive(owner, class_weight=class_weight, pos_weight=pos_weight)
+    check_binary_input(input, target, owner)
     input = upcast(input)  # half precision is computed in float32
     target = target.to(input.dtype)
 
@@ -148,15 +124,11 @@ def binary_cross_entropy_with_logits(
     if ignore_index is not None:
         keep = target != ignore_index
         target = torch.where(keep, target, torch.zeros_like(target))
-    smoothed = (
-        target if label_smoothing == 0.0 else target * (1 - label_smoothing) + label_smoothing / 2
-    )
+    smoothed = smooth_binary_target(target, label_smoothing)
 
     element = None
     if class_weight is not None:
-        w_neg, w_pos = _split_class_weight(class_weight, input, owner)
-        loss = w_pos * smoothed * F.softplus(-input) + w_neg * (1 - smoothed) * F.softplus(input)
-        element = w_pos * target + w_neg * (1 - target)
+        loss, element = _class_weighted(input, target, smoothed, class_weight, owner)
     else:
         if pos_weight is not None:
             pos_weight = align_to_class_dim(
@@ -176,56 +148,27 @@ def binary_cross_entropy_with_logits(
         loss = loss * keep
         element = keep.to(loss.dtype) if element is None else element * keep
     if sample_weight is not None:
-        sample_weight = broadcast_sample_weight(
-            sample_weight.to(loss.dtype), target.shape, owner=owner
-        )
-        loss = loss * sample_weight
-        element = sample_weight.expand_as(loss) if element is None else element * sample_weight
+        weight = broadcast_sample_weight(sample_weight.to(loss.dtype), target.shape, owner=owner)
+        loss = loss * weight
+        element = weight.expand_as(loss) if element is None else element * weight
     return reduce_loss(loss, element, reduction)
 
 
-def binary_cross_entropy_weight_sum(
+def _class_weighted(
+    input: torch.Tensor,
     target: torch.Tensor,
-    *,
-    class_weight: torch.Tensor | None = None,
-    sample_weight: torch.Tensor | None = None,
-    ignore_index: int | None = None,
-) -> torch.Tensor:
-    """The denominator of :func:`binary_cross_entropy_with_logits`'s ``"mean"``: ``sum_i e_i``.
+    smoothed: torch.Tensor,
+    class_weight: torch.Tensor,
+    owner: str,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(l, e)`` of :func:`binary_cross_entropy_with_logits` with ``class_weight``.
 
-    ``pos_weight`` does not enter it (PyTorch's meaning). Used to divide a summed loss by a
-    denominator gathered over several batches or ranks (see
-    :class:`underdog.losses.GlobalMean`).
-
-    Example:
-        >>> t = torch.tensor([1.0, 0.0, 0.0])
-        >>> binary_cross_entropy_weight_sum(t, class_weight=torch.tensor([0.5, 5.0]))
-        tensor(6.)
+    Before ignored entries and sample weights: ``l = w_pos t' softplus(-x) + w_neg
+    (1 - t') softplus(x)`` and ``e = w_pos t + w_neg (1 - t)``.
     """
-    owner = "binary_cross_entropy_weight_sum"
-    if not target.is_floating_point():
-        raise ShapeError(
-            f"The 'target' of {owner} must be floating-point 0/1 values or probabilities. "
-            f"Got dtype {target.dtype}."
-        )
-    if class_weight is not None:
-        target = target.to(torch.promote_types(target.dtype, class_weight.dtype))
-    keep = None
-    if ignore_index is not None:
-        keep = target != ignore_index
-        target = torch.where(keep, target, torch.zeros_like(target))
-    if class_weight is not None:
-        w_neg, w_pos = _split_class_weight(class_weight, target, owner)
-        element = w_pos * target + w_neg * (1 - target)
-    else:
-        element = torch.ones_like(target)
-    if keep is not None:
-        element = element * keep
-    if sample_weight is not None:
-        element = element * broadcast_sample_weight(
-            sample_weight.to(element.dtype), target.shape, owner=owner
-        )
-    return element.sum()
+    w_neg, w_pos = split_class_weight(class_weight, input, owner)
+    loss = w_pos * smoothed * F.softplus(-input) + w_neg * (1 - smoothed) * F.softplus(input)
+    return loss, w_pos * target + w_neg * (1 - target)
 
 
 class BCEWithLogitsLoss(LossModule):
@@ -246,25 +189,24 @@ class BCEWithLogitsLoss(LossModule):
 
     class_weight: torch.Tensor | None
     pos_weight: torch.Tensor | None
+    _loss = staticmethod(binary_cross_entropy_with_logits)
     _forwarded = ("class_weight", "pos_weight", "label_smoothing", "ignore_index", "reduction")
+    _weight_sum = staticmethod(binary_cross_entropy_weight_sum)
+    _summed = ("class_weight", "ignore_index")
     _shown = ("label_smoothing", "ignore_index", "reduction")
 
     def __init__(
         self,
         *,
-        class_weight: Any = None,
-        pos_weight: Any = None,
+        class_weight: object = None,
+        pos_weight: object = None,
         label_smoothing: float = 0.0,
         ignore_index: int | None = None,
         reduction: str = "mean",
     ) -> None:
         super().__init__()
         owner = type(self).__name__
-        if class_weight is not None and pos_weight is not None:
-            raise InvalidParameterError(
-                f"The 'class_weight' and 'pos_weight' parameters of {owner} are mutually "
-                "exclusive: pass one of them. Got both."
-            )
+        check_exclusive(owner, class_weight=class_weight, pos_weight=pos_weight)
         shape = None if class_weight is None else _class_weight_shape(class_weight)
         self._register_weight("class_weight", class_weight, shape=shape)
         self._register_weight("pos_weight", pos_weight)
@@ -278,7 +220,7 @@ class BCEWithLogitsLoss(LossModule):
     @classmethod
     def from_labels(
         cls,
-        targets: Any,
+        targets: object,
         *,
         weighting: str = "class_weight",
         scheme: str | None = None,
@@ -288,7 +230,7 @@ class BCEWithLogitsLoss(LossModule):
         zero_count: str = "raise",
         distributed: bool = True,
         **kwargs: Any,
-    ):
+    ) -> BCEWithLogitsLoss:
         """Weights from 0/1 targets (or a :class:`MultilabelCounts`).
 
         ``weighting="class_weight"`` uses :func:`underdog.binary_class_weight` with
@@ -301,31 +243,91 @@ class BCEWithLogitsLoss(LossModule):
             weighting, name="weighting", owner=owner, options=("class_weight", "pos_weight")
         )
         ignore_index = kwargs.get("ignore_index")
-        if weighting == "pos_weight":
-            if scheme is not None or beta is not None or normalize is not None:
-                raise InvalidParameterError(
-                    f"The 'scheme', 'beta' and 'normalize' parameters of {owner} apply only "
-                    "to weighting='class_weight'. Got them with weighting='pos_weight'."
-                )
-            weights = compute_pos_weight(
+        if weighting == "class_weight":
+            weights = binary_class_weight(
                 targets,
-                ignore_index=ignore_index,
+                scheme=scheme or "balanced",
+                beta=beta,
+                normalize=normalize,
                 max_weight=max_weight,
                 zero_count=zero_count,
+                ignore_index=ignore_index,
                 distributed=distributed,
             )
-            return cls(pos_weight=weights, **kwargs)
-        weights = binary_class_weight(
+            return cls(class_weight=weights, **kwargs)
+        for name, value in (("scheme", scheme), ("beta", beta), ("normalize", normalize)):
+            if value is not None:
+                raise InvalidParameterError(
+                    message(
+                        name,
+                        owner,
+                        must="be None with weighting='pos_weight' (scheme, beta and normalize "
+                        "apply only to weighting='class_weight')",
+                        got=repr(value),
+                    )
+                )
+        weights = compute_pos_weight(
             targets,
-            scheme=scheme or "balanced",
-            beta=beta,
-            normalize=normalize,
+            ignore_index=ignore_index,
             max_weight=max_weight,
             zero_count=zero_count,
-            ignore_index=ignore_index,
             distributed=distributed,
         )
-        return cls(class_weight=weights, **kwargs)
+        return cls(pos_weight=weights, **kwargs)
+
+
+def _class_weight_shape(value: object) -> tuple[int, ...]:
+    """The shape class_weight must have: (2,) or (2, L), from the value's own shape."""
+    tensor = value if isinstance(value, torch.Tensor) else torch.as_tensor(value)
+    shape = tuple(tensor.shape)
+    if len(shape) == 2 and shape[0] == 2:
+        return shape
+    return (2,)
+
+
+class MinorityLogitLoss(nn.Module):
+    """A binary loss on a two-logit model: ``inner(z_m - z_other, (target == m).float())``.
+
+    ``softmax`` of two logits is the sigmoid of their difference, so a binary loss (such as
+    :class:`BCEWithLogitsLoss` with ``pos_weight``) trains the same two-output model as any
+    softmax loss: the minority class ``m`` is the positive class, and the logit of
+    ``p(m) = sigmoid(z_m - z_other)`` is the difference of the two logits.
+
+    Args:
+        inner: a binary loss Module taking ``(logits, float 0/1 targets)``, such as
+            :class:`BCEWithLogitsLoss`, :class:`~underdog.losses.SigmoidFocalLoss` or
+            :class:`~underdog.losses.AsymmetricLoss`.
+        minority: the class (0 or 1) that is the positive of the binary loss.
+
+    Shape:
+        input ``(N, 2, *)``, target ``(N, *)`` class indices in ``{0, 1}``; the result is
+        what ``inner`` returns for ``(N, *)`` logits.
+
+    Example:
+        >>> loss = MinorityLogitLoss(BCEWithLogitsLoss(pos_weight=[9.0]), minority=1)
+        >>> x = torch.tensor([[2.0, 0.0], [0.0, 1.0]])
+        >>> loss(x, torch.tensor([0, 1]))
+        tensor(1.4731)
+    """
+
+    def __init__(self, inner: nn.Module, *, minority: int) -> None:
+        super().__init__()
+        owner = type(self).__name__
+        if not isinstance(inner, nn.Module):
+            raise InvalidParameterError(
+                message("inner", owner, must="be a binary loss Module", got=describe(inner))
+            )
+        self.inner = inner
+        self.minority = check_int(minority, name="minority", owner=owner, low=0, high=1)
+
+    @property
+    def reduction(self) -> str | None:
+        """The inner loss's ``reduction`` (for :class:`~underdog.losses.GlobalMean`)."""
+        reduction = getattr(self.inner, "reduction", None)
+        return reduction if isinstance(reduction, str) else None
+
+    def _binary_target(self, target: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        return (target == self.minority).to(dtype)
 
     def forward(
         self,
@@ -334,29 +336,29 @@ class BCEWithLogitsLoss(LossModule):
         *,
         sample_weight: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        return binary_cross_entropy_with_logits(
-            input, target, sample_weight=sample_weight, **self.options()
-        )
+        """``inner`` of the minority logit minus the other, and of ``target == minority``."""
+        if input.ndim < 2 or input.shape[1] != 2:
+            raise ShapeError(
+                message(
+                    "input",
+                    type(self).__name__,
+                    must="have two logits on dim 1, shape (N, 2, *)",
+                    got=f"shape {describe_shape(input.shape)}",
+                )
+            )
+        m = self.minority
+        logit = input[:, m] - input[:, 1 - m]
+        binary = self._binary_target(target, input.dtype)
+        if sample_weight is None:  # an inner loss need not take sample weights
+            result: torch.Tensor = self.inner(logit, binary)
+        else:
+            result = self.inner(logit, binary, sample_weight=sample_weight)
+        return result
 
     def weight_sum(
         self, target: torch.Tensor, *, sample_weight: torch.Tensor | None = None
     ) -> torch.Tensor:
-        """``sum_i e_i`` for ``target``: what ``reduction="mean"`` divides by."""
-        return binary_cross_entropy_weight_sum(
-            target,
-            class_weight=self.class_weight,
-            sample_weight=sample_weight,
-            ignore_index=self.ignore_index,
-        )
-
-
-def _class_weight_shape(value: Any) -> tuple[int, ...]:
-    """The shape class_weight must have: (2,) or (2, L), from the value's own shape."""
-    shape = (
-        tuple(torch.as_tensor(value).shape)
-        if not isinstance(value, torch.Tensor)
-        else tuple(value.shape)
-    )
-    if len(shape) == 2 and shape[0] == 2:
-        return shape
-    return (2,)
+        """The denominator of the inner loss's ``"mean"`` (for data-parallel training)."""
+        binary = self._binary_target(target, torch.get_default_dtype())
+        weight_sum = cast(Callable[..., torch.Tensor], self.inner.weight_sum)
+        return weight_sum(binary, sample_weight=sample_weight)

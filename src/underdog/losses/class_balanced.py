@@ -28,39 +28,62 @@ References:
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 import torch.nn.functional as F
 
-from .._validation import check_option, check_real, check_reduction
-from ..exceptions import ShapeError
-from ..weights import class_weight
-from ._common import broadcast_sample_weight, cross_entropy_weight_sum, shape_str
-from ._constructors import FromCounts, LossModule
-from ._shared import check_index_input, softmax_rows
+from .._validation import check_counts, check_option, check_real, check_reduction
+from ..weights import effective_number_weight
+from ._base import FromCounts
+from ._checks import broadcast_sample_weight, check_class_vector, check_index_input
+from ._reduction import cross_entropy_weight_sum
+from ._softmax_kernel import softmax_rows
 from .focal import sigmoid_focal_with_logits
 
 __all__ = ["ClassBalancedLoss", "class_balanced_loss", "class_balanced_weight"]
 
+#: The base losses: softmax cross-entropy / focal, or one sigmoid term per class.
 BASES = ("softmax", "sigmoid")
 
 
-def class_balanced_weight(counts: Any, *, beta: float = 0.9999) -> torch.Tensor:
+def _effective_weight(counts: object, *, beta: float, owner: str) -> torch.Tensor:
+    """The class-balanced weights of positive ``counts``, errors in the name of ``owner``."""
+    checked = check_counts(
+        counts, owner=owner, positive=True, why=", since its effective number would be 0"
+    )
+    return effective_number_weight(checked, beta=beta).to(torch.get_default_dtype())
+
+
+def class_balanced_weight(counts: object, *, beta: float = 0.9999) -> torch.Tensor:
     """The class-balanced weights ``(C,)``: effective-number weights summing to ``C``.
+
+    Exactly :func:`underdog.class_weight` ``(counts, scheme="effective", beta=beta,
+    normalize="mean")``.
+
+    Args:
+        counts: positive class counts ``(C,)``.
+        beta: effective-number parameter in ``[0, 1)`` (reference: 0.9999).
+
+    Returns:
+        A tensor of shape ``(C,)`` in the default dtype.
+
+    Raises:
+        DataError: a class with count 0.
+        InvalidParameterError: bad counts or ``beta``.
 
     Example:
         >>> class_balanced_weight([100, 10], beta=0.99)
         tensor([0.2621, 1.7379])
     """
-    return class_weight(counts, scheme="effective", beta=beta, normalize="mean")
+    owner = "class_balanced_weight"
+    beta = check_real(beta, name="beta", owner=owner, low=0.0, high=1.0, closed="left")
+    return _effective_weight(counts, beta=beta, owner=owner)
 
 
 def _class_balanced(
     input: torch.Tensor,
     target: torch.Tensor,
-    weight: torch.Tensor,
     *,
+    weight: torch.Tensor,
     base: str,
     gamma: float,
     sample_weight: torch.Tensor | None,
@@ -68,14 +91,10 @@ def _class_balanced(
     reduction: str,
     owner: str,
 ) -> torch.Tensor:
+    """The loss with class weights ``weight`` ``(C,)`` already computed (the Module's)."""
     # Shapes and class range are checked here, in this loss's name, before either base.
-    target, _ = check_index_input(input, target, None, owner, ignore_index=ignore_index)
-    classes = input.shape[1]
-    if weight.shape != (classes,):
-        raise ShapeError(
-            f"The 'counts' of {owner} must have shape ({classes},), one count per class of "
-            f"dim 1 of the input {shape_str(input.shape)}. Got shape {shape_str(weight.shape)}."
-        )
+    target = check_index_input(input, target, None, owner, ignore_index=ignore_index)
+    check_class_vector(weight, input, name="counts", owner=owner, each="count")
     if base == "softmax":  # checked above: straight to the focal rows
         return softmax_rows(
             input, target, gamma=gamma, weight=weight, sample_weight=sample_weight,
@@ -84,7 +103,7 @@ def _class_balanced(
     keep = target != ignore_index
     safe = torch.where(keep, target, torch.zeros_like(target))
     dtype = torch.promote_types(input.dtype, torch.float32)  # weights stay float32 in half
-    one_hot = F.one_hot(safe, classes).movedim(-1, 1).to(dtype)
+    one_hot = F.one_hot(safe, input.shape[1]).movedim(-1, 1).to(dtype)
     element = weight.to(dtype=one_hot.dtype, device=one_hot.device)[safe] * keep
     if sample_weight is not None:
         element = element * broadcast_sample_weight(
@@ -101,11 +120,29 @@ def _class_balanced(
     return loss.sum(1) if reduction == "none" else loss
 
 
+def _class_balanced_weight_sum(
+    target: torch.Tensor,
+    *,
+    weight: torch.Tensor,
+    base: str,
+    sample_weight: torch.Tensor | None,
+    ignore_index: int,
+) -> torch.Tensor:
+    """``sum_i e_i``: the cross-entropy sum (``C`` times that for the sigmoid base).
+
+    The sigmoid base averages ``C`` binary terms per position.
+    """
+    total = cross_entropy_weight_sum(
+        target, weight=weight, sample_weight=sample_weight, ignore_index=ignore_index
+    )
+    return total * weight.numel() if base == "sigmoid" else total
+
+
 def class_balanced_loss(
     input: torch.Tensor,
     target: torch.Tensor,
     *,
-    counts: Any,
+    counts: object,
     beta: float = 0.9999,
     base: str = "softmax",
     gamma: float = 0.0,
@@ -123,7 +160,9 @@ def class_balanced_loss(
         beta: effective-number parameter in ``[0, 1)`` (reference: 0.9999).
         base: ``"softmax"`` or ``"sigmoid"``.
         gamma: focusing parameter in ``[0, inf)``; 0 for the cross-entropy bases.
-        sample_weight, ignore_index, reduction: as for :func:`~underdog.cross_entropy`.
+        sample_weight: per-sample weights ``(N,)`` or the target's shape.
+        ignore_index: class-index target value that is skipped (loss 0, not in the mean).
+        reduction: ``"mean"`` (weighted mean), ``"sum"`` or ``"none"``.
 
     Returns:
         A scalar, or for ``"none"`` a tensor shaped like ``target`` (for the sigmoid base,
@@ -150,11 +189,10 @@ def class_balanced_loss(
     check_option(base, name="base", owner=owner, options=BASES)
     gamma = check_real(gamma, name="gamma", owner=owner, low=0.0)
     beta = check_real(beta, name="beta", owner=owner, low=0.0, high=1.0, closed="left")
-    weight = class_balanced_weight(counts, beta=beta)
     return _class_balanced(
         input,
         target,
-        weight,
+        weight=_effective_weight(counts, beta=beta, owner=owner),
         base=base,
         gamma=gamma,
         sample_weight=sample_weight,
@@ -164,7 +202,7 @@ def class_balanced_loss(
     )
 
 
-class ClassBalancedLoss(FromCounts, LossModule):
+class ClassBalancedLoss(FromCounts):
     """Module form of :func:`class_balanced_loss`; the weights are the ``weight`` buffer.
 
     Args:
@@ -182,13 +220,17 @@ class ClassBalancedLoss(FromCounts, LossModule):
     """
 
     weight: torch.Tensor
-    _forwarded = ("base", "gamma", "ignore_index", "reduction")
+    _loss = staticmethod(_class_balanced)
+    _forwarded = ("weight", "base", "gamma", "ignore_index", "reduction")
+    _names_itself = True
+    _weight_sum = staticmethod(_class_balanced_weight_sum)
+    _summed = ("weight", "base", "ignore_index")
     _shown = ("beta", "base", "gamma", "ignore_index", "reduction")
 
     def __init__(
         self,
         *,
-        counts: Any,
+        counts: object,
         beta: float = 0.9999,
         base: str = "softmax",
         gamma: float = 0.0,
@@ -200,29 +242,4 @@ class ClassBalancedLoss(FromCounts, LossModule):
         self.beta = check_real(beta, name="beta", owner=owner, low=0.0, high=1.0, closed="left")
         self.base = check_option(base, name="base", owner=owner, options=BASES)
         self.gamma = check_real(gamma, name="gamma", owner=owner, low=0.0)
-        self.register_buffer("weight", class_balanced_weight(counts, beta=self.beta))
-
-    def weight_sum(
-        self, target: torch.Tensor, *, sample_weight: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        """``sum_i e_i`` for ``target``: what ``reduction="mean"`` divides by."""
-        total = cross_entropy_weight_sum(
-            target,
-            weight=self.weight,
-            sample_weight=sample_weight,
-            ignore_index=self.ignore_index,
-        )
-        # The sigmoid base averages C binary terms per position.
-        return total * self.weight.numel() if self.base == "sigmoid" else total
-
-    def forward(
-        self,
-        input: torch.Tensor,
-        target: torch.Tensor,
-        *,
-        sample_weight: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        return _class_balanced(
-            input, target, self.weight, sample_weight=sample_weight, owner=self._owner,
-            **self.options(),
-        )  # fmt: skip
+        self.register_buffer("weight", _effective_weight(counts, beta=self.beta, owner=owner))

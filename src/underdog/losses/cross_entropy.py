@@ -16,65 +16,20 @@ as class indices. (PyTorch divides the weighted probability-target mean by ``N``
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 import torch.nn.functional as F
 
-from .._validation import check_real, check_reduction
-from ..exceptions import ShapeError
-from ._common import (
-    _element_weight,
-    broadcast_sample_weight,
+from .._validation import check_real, check_reduction, eager
+from ._base import FromClassWeights
+from ._checks import check_class_vector, check_softmax_input, upcast
+from ._reduction import (
+    class_element_weight,
     cross_entropy_weight_sum,
-    eager,
     reduce_loss,
-    shape_str,
-    upcast,
+    sample_weighted,
 )
-from ._constructors import ClassWeightedMean, FromClassWeights, LossModule
 
 __all__ = ["CrossEntropyLoss", "cross_entropy", "cross_entropy_weight_sum"]
-
-
-def _check_input(input: torch.Tensor, target: torch.Tensor, owner: str) -> bool:
-    """Check shapes and dtypes; return True for probability targets."""
-    if not input.is_floating_point():
-        raise ShapeError(
-            f"The 'input' of {owner} must be floating-point logits. Got dtype {input.dtype}."
-        )
-    if input.ndim < 2:
-        raise ShapeError(
-            f"The 'input' of {owner} must have shape (N, C) or (N, C, d1, ...), with classes "
-            f"on dim 1. Got shape {shape_str(input.shape)}; for one logit per sample use "
-            "binary_cross_entropy_with_logits."
-        )
-    index_shape = input.shape[:1] + input.shape[2:]
-    if target.is_floating_point():
-        if target.shape != input.shape:
-            hint = (
-                " Class-index targets must be integers (use target.long())."
-                if target.shape == index_shape
-                else ""
-            )
-            raise ShapeError(
-                f"The probability 'target' of {owner} must have the input's shape "
-                f"{shape_str(input.shape)}. Got shape {shape_str(target.shape)} and dtype "
-                f"{target.dtype}.{hint}"
-            )
-        return True
-    if target.dtype == torch.bool or target.is_complex():
-        raise ShapeError(
-            f"The 'target' of {owner} must hold int64 class indices or float probabilities. "
-            f"Got dtype {target.dtype}."
-        )
-    if target.shape != index_shape:
-        raise ShapeError(
-            f"The class-index 'target' of {owner} must have shape {shape_str(index_shape)} "
-            f"for an input of shape {shape_str(input.shape)} (the input without its class "
-            f"dim 1). Got shape {shape_str(target.shape)}."
-        )
-    return False
 
 
 def cross_entropy(
@@ -122,21 +77,15 @@ def cross_entropy(
     if eager():  # Python-scalar checks; the Module checks once, at construction
         check_reduction(reduction, owner=owner)
         check_real(label_smoothing, name="label_smoothing", owner=owner, low=0.0, high=1.0)
-    probabilities = _check_input(input, target, owner)
+    probabilities = check_softmax_input(input, target, owner)
     input = upcast(input)
     if probabilities:
         target = target.to(input.dtype)
-    classes = input.shape[1]
-    if weight is not None:
-        if weight.shape != (classes,):
-            raise ShapeError(
-                f"The 'weight' parameter of {owner} must have shape ({classes},), one value "
-                f"per class of dim 1 of the input {shape_str(input.shape)}. Got shape "
-                f"{shape_str(weight.shape)}."
-            )
-        weight = weight.to(dtype=input.dtype, device=input.device)
-    if not probabilities and target.dtype != torch.int64:
+    elif target.dtype != torch.int64:
         target = target.long()
+    if weight is not None:
+        check_class_vector(weight, input, name="weight", owner=owner)
+        weight = weight.to(dtype=input.dtype, device=input.device)
 
     weighted_prob_mean = probabilities and weight is not None and reduction == "mean"
     if sample_weight is None and not weighted_prob_mean:
@@ -148,7 +97,33 @@ def cross_entropy(
             reduction=reduction,
             label_smoothing=label_smoothing,
         )
+    return _weighted_cross_entropy(
+        input,
+        target,
+        probabilities=probabilities,
+        weight=weight,
+        sample_weight=sample_weight,
+        ignore_index=ignore_index,
+        label_smoothing=label_smoothing,
+        reduction=reduction,
+    )
 
+
+def _weighted_cross_entropy(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    probabilities: bool,
+    weight: torch.Tensor | None,
+    sample_weight: torch.Tensor | None,
+    ignore_index: int,
+    label_smoothing: float,
+    reduction: str,
+) -> torch.Tensor:
+    """:func:`cross_entropy` where ``F.cross_entropy`` cannot reduce: reduced here.
+
+    With sample weights, or the weighted mean of probability targets.
+    """
     loss = F.cross_entropy(
         input,
         target,
@@ -157,17 +132,12 @@ def cross_entropy(
         reduction="none",
         label_smoothing=label_smoothing,
     )
-    element = _element_weight(target, probabilities, weight, ignore_index, loss.dtype)
-    if sample_weight is not None:
-        sample_weight = broadcast_sample_weight(
-            sample_weight.to(loss.dtype), loss.shape, owner=owner
-        )
-        loss = loss * sample_weight
-        element = element * sample_weight
+    element = class_element_weight(target, probabilities, weight, ignore_index, loss.dtype)
+    loss, element = sample_weighted(loss, element, sample_weight, "cross_entropy")
     return reduce_loss(loss, element, reduction)
 
 
-class CrossEntropyLoss(ClassWeightedMean, FromClassWeights, LossModule):
+class CrossEntropyLoss(FromClassWeights):
     """Module form of :func:`cross_entropy`; the class weights are a buffer.
 
     Args:
@@ -184,13 +154,16 @@ class CrossEntropyLoss(ClassWeightedMean, FromClassWeights, LossModule):
     """
 
     weight: torch.Tensor | None
+    _loss = staticmethod(cross_entropy)
     _forwarded = ("weight", "ignore_index", "label_smoothing", "reduction")
+    _weight_sum = staticmethod(cross_entropy_weight_sum)
+    _summed = ("weight", "ignore_index")
     _shown = ("ignore_index", "label_smoothing", "reduction")
 
     def __init__(
         self,
         *,
-        weight: Any = None,
+        weight: object = None,
         ignore_index: int = -100,
         label_smoothing: float = 0.0,
         reduction: str = "mean",
@@ -200,12 +173,3 @@ class CrossEntropyLoss(ClassWeightedMean, FromClassWeights, LossModule):
         self._set_options(
             reduction=reduction, ignore_index=ignore_index, label_smoothing=label_smoothing
         )
-
-    def forward(
-        self,
-        input: torch.Tensor,
-        target: torch.Tensor,
-        *,
-        sample_weight: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        return cross_entropy(input, target, sample_weight=sample_weight, **self.options())

@@ -26,8 +26,8 @@ the number of elements instead: its ``"mean"`` is ``reduction="sum"`` divided by
 positives. For soft targets the two terms are weighted by ``t`` and ``1 - t`` (torchvision
 instead mixes ``p_t``); for 0/1 targets both agree.
 
-The gradients are analytic (see :mod:`underdog.losses._kernels` and
-:mod:`underdog.losses._elementwise`): finite for logits of +-1e4 and for ``gamma`` in
+The gradients are analytic (see :mod:`underdog.losses._softmax_kernel` and
+:mod:`underdog.losses._sigmoid_kernel`): finite for logits of +-1e4 and for ``gamma`` in
 (0, 1); half-precision logits are computed in float32.
 
 References:
@@ -41,13 +41,18 @@ from typing import Any
 
 import torch
 
-from .._validation import check_real, check_reduction
+from .._validation import check_real, check_reduction, eager
 from ..weights import pos_weight as compute_pos_weight
-from ._common import align_to_class_dim, eager, reduce_loss, upcast
-from ._constructors import ClassWeightedMean, FromClassWeights, LossModule
-from ._elementwise import SigmoidFocal, binary_target
-from ._shared import binary_denominator, check_index_input, softmax_rows
-from .binary import _check_shapes, binary_cross_entropy_weight_sum
+from ._base import FromClassWeights, LossModule
+from ._checks import align_to_class_dim, check_binary_input, check_index_input, upcast
+from ._reduction import (
+    binary_cross_entropy_weight_sum,
+    binary_denominator,
+    cross_entropy_weight_sum,
+    reduce_loss,
+)
+from ._sigmoid_kernel import SigmoidFocal, binary_target
+from ._softmax_kernel import softmax_rows
 
 __all__ = [
     "FocalCrossEntropyLoss",
@@ -104,7 +109,7 @@ def focal_cross_entropy(
     check_reduction(reduction, owner=owner)
     if eager():
         gamma = check_real(gamma, name="gamma", owner=owner, low=0.0)
-    target, weight = check_index_input(input, target, weight, owner, ignore_index=ignore_index)
+    target = check_index_input(input, target, weight, owner, ignore_index=ignore_index)
     return softmax_rows(
         input,
         target,
@@ -117,7 +122,7 @@ def focal_cross_entropy(
     )
 
 
-class FocalCrossEntropyLoss(ClassWeightedMean, FromClassWeights, LossModule):
+class FocalCrossEntropyLoss(FromClassWeights):
     """Module form of :func:`focal_cross_entropy`; the class weights are a buffer.
 
     Args:
@@ -134,14 +139,17 @@ class FocalCrossEntropyLoss(ClassWeightedMean, FromClassWeights, LossModule):
     """
 
     weight: torch.Tensor | None
+    _loss = staticmethod(focal_cross_entropy)
     _forwarded = ("gamma", "weight", "ignore_index", "reduction")
+    _weight_sum = staticmethod(cross_entropy_weight_sum)
+    _summed = ("weight", "ignore_index")
     _shown = ("gamma", "ignore_index", "reduction")
 
     def __init__(
         self,
         *,
         gamma: float = 2.0,
-        weight: Any = None,
+        weight: object = None,
         ignore_index: int = -100,
         reduction: str = "mean",
     ) -> None:
@@ -149,15 +157,6 @@ class FocalCrossEntropyLoss(ClassWeightedMean, FromClassWeights, LossModule):
         owner = self._set_options(reduction=reduction, ignore_index=ignore_index)
         self.gamma = check_real(gamma, name="gamma", owner=owner, low=0.0)
         self._register_weight("weight", weight)
-
-    def forward(
-        self,
-        input: torch.Tensor,
-        target: torch.Tensor,
-        *,
-        sample_weight: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        return focal_cross_entropy(input, target, sample_weight=sample_weight, **self.options())
 
 
 def sigmoid_focal_with_logits(
@@ -219,9 +218,9 @@ def sigmoid_focal_with_logits(
         label_smoothing = check_real(
             label_smoothing, name="label_smoothing", owner=owner, low=0.0, high=1.0
         )
-    _check_shapes(input, target, owner)
+    check_binary_input(input, target, owner)
     x = upcast(input)
-    pos: Any = None
+    pos: torch.Tensor | float | None = None
     if pos_weight is not None:
         pos = align_to_class_dim(
             pos_weight.to(dtype=x.dtype, device=x.device), x, name="pos_weight", owner=owner
@@ -236,10 +235,30 @@ def sigmoid_focal_with_logits(
             # 1 - alpha afterwards, which saves two passes over the logits.
             pos, neg, outer = pos / neg, None, neg
     hard, keep = binary_target(target, x.dtype, ignore_index)
-    loss = SigmoidFocal.apply(x, hard, keep, pos, neg, gamma, label_smoothing)
+    # torch declares Function.apply without types:
+    loss: torch.Tensor = SigmoidFocal.apply(x, hard, keep, pos, neg, gamma, label_smoothing)  # type: ignore[no-untyped-call]
     loss, element = binary_denominator(loss, hard, keep, alpha, sample_weight, reduction, owner)
     reduced = reduce_loss(loss, element, reduction)
     return reduced if outer is None else reduced * outer
+
+
+def _sigmoid_focal_weight_sum(
+    target: torch.Tensor,
+    *,
+    alpha: float | None,
+    sample_weight: torch.Tensor | None,
+    ignore_index: int | None,
+) -> torch.Tensor:
+    """``sum_i e_i`` of :func:`sigmoid_focal_with_logits`.
+
+    ``alpha`` is the class weight ``(1 - alpha, alpha)``.
+    """
+    class_weight = None
+    if alpha is not None:
+        class_weight = torch.tensor([1.0 - alpha, alpha], dtype=torch.float64)
+    return binary_cross_entropy_weight_sum(
+        target, class_weight=class_weight, sample_weight=sample_weight, ignore_index=ignore_index
+    )
 
 
 class SigmoidFocalLoss(LossModule):
@@ -259,7 +278,10 @@ class SigmoidFocalLoss(LossModule):
     """
 
     pos_weight: torch.Tensor | None
+    _loss = staticmethod(sigmoid_focal_with_logits)
     _forwarded = ("gamma", "alpha", "pos_weight", "label_smoothing", "ignore_index", "reduction")
+    _weight_sum = staticmethod(_sigmoid_focal_weight_sum)
+    _summed = ("alpha", "ignore_index")
     _shown = ("gamma", "alpha", "label_smoothing", "ignore_index", "reduction")
 
     def __init__(
@@ -267,7 +289,7 @@ class SigmoidFocalLoss(LossModule):
         *,
         gamma: float = 2.0,
         alpha: float | None = 0.25,
-        pos_weight: Any = None,
+        pos_weight: object = None,
         label_smoothing: float = 0.0,
         ignore_index: int | None = None,
         reduction: str = "mean",
@@ -290,15 +312,17 @@ class SigmoidFocalLoss(LossModule):
     @classmethod
     def from_labels(
         cls,
-        targets: Any,
+        targets: object,
         *,
         max_weight: float | None = None,
         zero_count: str = "raise",
         distributed: bool = True,
         **kwargs: Any,
-    ):
-        """``pos_weight = n_neg / n_pos`` per label from 0/1 targets (or
-        :class:`~underdog.MultilabelCounts`) via :func:`underdog.pos_weight`.
+    ) -> SigmoidFocalLoss:
+        """Build the loss with ``pos_weight = n_neg / n_pos`` per label.
+
+        From 0/1 targets (or :class:`~underdog.MultilabelCounts`), via
+        :func:`underdog.pos_weight`.
 
         ``alpha`` keeps its default (0.25) unless given: pass ``alpha=None`` to weight by
         ``pos_weight`` alone.
@@ -311,28 +335,3 @@ class SigmoidFocalLoss(LossModule):
             distributed=distributed,
         )
         return cls(pos_weight=weights, **kwargs)
-
-    def weight_sum(
-        self, target: torch.Tensor, *, sample_weight: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        """``sum_i e_i`` for ``target``: what ``reduction="mean"`` divides by."""
-        class_weight = None
-        if self.alpha is not None:
-            class_weight = torch.tensor([1.0 - self.alpha, self.alpha], dtype=torch.float64)
-        return binary_cross_entropy_weight_sum(
-            target,
-            class_weight=class_weight,
-            sample_weight=sample_weight,
-            ignore_index=self.ignore_index,
-        )
-
-    def forward(
-        self,
-        input: torch.Tensor,
-        target: torch.Tensor,
-        *,
-        sample_weight: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        return sigmoid_focal_with_logits(
-            input, target, sample_weight=sample_weight, **self.options()
-        )

@@ -18,13 +18,14 @@ with ``E`` all-reduced once per step from the targets of all its micro-batches.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import cast
 
 import torch
 from torch import nn
 
 from .. import _dist
-from .._validation import check_int
+from .._validation import check_int, message
 from ..exceptions import InvalidParameterError
 
 __all__ = ["GlobalMean"]
@@ -52,18 +53,33 @@ class GlobalMean(nn.Module):
         >>> losses = [criterion(x, y, denominator=denominator) for x, y in micro]
     """
 
-    def __init__(self, loss: nn.Module, *, world_size: int | None = None, group=None) -> None:
+    def __init__(
+        self,
+        loss: nn.Module,
+        *,
+        world_size: int | None = None,
+        group: torch.distributed.ProcessGroup | None = None,
+    ) -> None:
         super().__init__()
         owner = "GlobalMean"
         if not callable(getattr(loss, "weight_sum", None)):
             raise InvalidParameterError(
-                f"The 'loss' parameter of {owner} must be an underdog loss with a weight_sum "
-                f"method. Got {type(loss).__name__} instead."
+                message(
+                    "loss",
+                    owner,
+                    must="be an underdog loss with a weight_sum method",
+                    got=type(loss).__name__,
+                )
             )
-        if getattr(loss, "reduction", None) != "sum":
+        reduction = getattr(loss, "reduction", None)
+        if reduction != "sum":
             raise InvalidParameterError(
-                f"The 'loss' parameter of {owner} must be built with reduction='sum'. "
-                f"Got reduction={getattr(loss, 'reduction', None)!r} instead."
+                message(
+                    "loss",
+                    owner,
+                    must="be built with reduction='sum'",
+                    got=f"reduction={reduction!r}",
+                )
             )
         if world_size is not None:
             world_size = check_int(world_size, name="world_size", owner=owner, low=1)
@@ -73,13 +89,14 @@ class GlobalMean(nn.Module):
 
     @property
     def world_size(self) -> int:
+        """``R``: the number of ranks whose gradients DDP averages."""
         return self._world_size if self._world_size is not None else _dist.world_size(self.group)
 
     def denominator(
         self,
         targets: torch.Tensor | Sequence[torch.Tensor],
         *,
-        sample_weights: Sequence[torch.Tensor | None] | None = None,
+        sample_weights: torch.Tensor | Sequence[torch.Tensor | None] | None = None,
     ) -> torch.Tensor:
         """``E``: the weight sum of this rank's micro-batches, all-reduced over the ranks.
 
@@ -88,19 +105,27 @@ class GlobalMean(nn.Module):
         """
         if isinstance(targets, torch.Tensor):
             targets = [targets]
-            sample_weights = None if sample_weights is None else [sample_weights]
+        if isinstance(sample_weights, torch.Tensor):  # the one target's
+            sample_weights = [sample_weights]
         if sample_weights is None:
             sample_weights = [None] * len(targets)
         if len(sample_weights) != len(targets):
             raise InvalidParameterError(
-                "The 'sample_weights' parameter of GlobalMean.denominator must have one entry "
-                f"per target. Got {len(sample_weights)} for {len(targets)} targets."
+                message(
+                    "sample_weights",
+                    "GlobalMean.denominator",
+                    must="have one entry per target",
+                    got=f"{len(sample_weights)} entries for {len(targets)} targets",
+                )
             )
+        weight_sum = cast(Callable[..., torch.Tensor], self.loss.weight_sum)
         total = sum(
-            self.loss.weight_sum(target, sample_weight=weight)
-            for target, weight in zip(targets, sample_weights, strict=True)
+            (
+                weight_sum(target, sample_weight=weight)
+                for target, weight in zip(targets, sample_weights, strict=True)
+            ),
+            torch.tensor(0),  # as Python's 0: the sums' dtype and device win
         )
-        total = torch.as_tensor(total)
         if _dist.world_size(self.group) > 1:
             total = total.clone()
             torch.distributed.all_reduce(total, group=self.group)
@@ -114,5 +139,6 @@ class GlobalMean(nn.Module):
         denominator: torch.Tensor,
         sample_weight: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        summed = self.loss(input, target, sample_weight=sample_weight)
+        """``R * S / E``: the summed loss of this micro-batch over the step's ``denominator``."""
+        summed: torch.Tensor = self.loss(input, target, sample_weight=sample_weight)
         return summed * self.world_size / denominator.to(summed.dtype)

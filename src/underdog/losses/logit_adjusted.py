@@ -26,14 +26,14 @@ References:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import ClassVar
 
 import torch
 
-from .._validation import check_real, check_vector
-from ..exceptions import DataError
-from ._constructors import ClassWeightedMean, FromCounts, LossModule
-from ._shared import shifted_cross_entropy
+from .._validation import check_counts, check_real
+from ._base import FromCounts
+from ._reduction import cross_entropy_weight_sum
+from ._softmax_kernel import shifted_cross_entropy
 
 __all__ = [
     "BalancedSoftmaxLoss",
@@ -44,8 +44,15 @@ __all__ = [
 ]
 
 
-def log_prior(counts: Any, *, owner: str = "log_prior") -> torch.Tensor:
+def log_prior(counts: object, *, owner: str = "log_prior") -> torch.Tensor:
     """``log(n_c / sum n)`` in float64 from positive class counts ``(C,)``.
+
+    Args:
+        counts: positive class counts ``(C,)``.
+        owner: the public function or class named in error messages.
+
+    Returns:
+        A float64 tensor of shape ``(C,)``.
 
     Raises:
         DataError: a class with count 0 (its log-prior would be ``-inf``).
@@ -55,29 +62,40 @@ def log_prior(counts: Any, *, owner: str = "log_prior") -> torch.Tensor:
         >>> log_prior([1, 3]).exp()
         tensor([0.2500, 0.7500], dtype=torch.float64)
     """
-    counts64 = check_vector(counts, name="counts", owner=owner).to(torch.float64).cpu()
-    absent = (counts64 == 0).nonzero().reshape(-1).tolist()
-    if absent:
-        raise DataError(
-            f"The 'counts' parameter of {owner} must be positive for every class, since the "
-            f"loss needs log-priors; classes {absent[:10]}{' ...' if len(absent) > 10 else ''} "
-            "have no samples. Drop them or pass num_classes matching the classes present."
-        )
+    why = (
+        ", since the loss needs log-priors (drop the classes without samples, or pass "
+        "num_classes matching the classes present)"
+    )
+    counts64 = check_counts(counts, owner=owner, positive=True, why=why)
     return counts64.log() - counts64.sum().log()
 
 
-def _adjusted_cross_entropy(
-    input: torch.Tensor, target: torch.Tensor, offset: torch.Tensor, **kwargs: Any
+def _logit_adjusted(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    log_prior: torch.Tensor,
+    tau: float,
+    weight: torch.Tensor | None,
+    sample_weight: torch.Tensor | None,
+    ignore_index: int,
+    label_smoothing: float,
+    reduction: str,
+    owner: str,
 ) -> torch.Tensor:
-    """``cross_entropy(x + offset)`` with ``offset`` ``(C,)`` along dim 1."""
-    return shifted_cross_entropy(input, target, bias=offset, **kwargs)
+    """``cross_entropy(x + tau * log_prior)``: the Module's kernel, from its buffer."""
+    return shifted_cross_entropy(
+        input, target, bias=log_prior if tau == 1.0 else log_prior * tau, weight=weight,
+        sample_weight=sample_weight, ignore_index=ignore_index,
+        label_smoothing=label_smoothing, reduction=reduction, owner=owner,
+    )  # fmt: skip
 
 
 def logit_adjusted_cross_entropy(
     input: torch.Tensor,
     target: torch.Tensor,
     *,
-    counts: Any,
+    counts: object,
     tau: float = 1.0,
     weight: torch.Tensor | None = None,
     sample_weight: torch.Tensor | None = None,
@@ -96,8 +114,11 @@ def logit_adjusted_cross_entropy(
             Checked on every call (this reads their values); in a training loop prefer
             :class:`LogitAdjustedLoss`, which checks them once.
         tau: scale of the adjustment, finite (paper: 1); 0 gives cross-entropy.
-        weight, sample_weight, ignore_index, label_smoothing, reduction: as for
-            :func:`~underdog.cross_entropy`.
+        weight: per-class weights ``(C,)``.
+        sample_weight: per-sample weights ``(N,)`` or the target's shape.
+        ignore_index: class-index target value that is skipped (loss 0, not in the mean).
+        label_smoothing: ``eps`` in ``[0, 1]``.
+        reduction: ``"mean"`` (weighted mean), ``"sum"`` or ``"none"``.
 
     Returns:
         A scalar, or for ``"none"`` a tensor shaped like the class-index target.
@@ -120,11 +141,10 @@ def logit_adjusted_cross_entropy(
     """
     owner = "logit_adjusted_cross_entropy"
     tau = check_real(tau, name="tau", owner=owner)
-    offset = log_prior(counts, owner=owner) * tau
-    return _adjusted_cross_entropy(
+    return shifted_cross_entropy(
         input,
         target,
-        offset,
+        bias=log_prior(counts, owner=owner) * tau,
         weight=weight,
         sample_weight=sample_weight,
         ignore_index=ignore_index,
@@ -138,7 +158,7 @@ def balanced_softmax_cross_entropy(
     input: torch.Tensor,
     target: torch.Tensor,
     *,
-    counts: Any,
+    counts: object,
     weight: torch.Tensor | None = None,
     sample_weight: torch.Tensor | None = None,
     ignore_index: int = -100,
@@ -158,11 +178,10 @@ def balanced_softmax_cross_entropy(
         tensor(0.7380)
     """
     owner = "balanced_softmax_cross_entropy"
-    offset = log_prior(counts, owner=owner)  # log(n) up to a constant
-    return _adjusted_cross_entropy(
+    return shifted_cross_entropy(
         input,
         target,
-        offset,
+        bias=log_prior(counts, owner=owner),  # log(n) up to a constant
         weight=weight,
         sample_weight=sample_weight,
         ignore_index=ignore_index,
@@ -172,7 +191,7 @@ def balanced_softmax_cross_entropy(
     )
 
 
-class LogitAdjustedLoss(ClassWeightedMean, FromCounts, LossModule):
+class LogitAdjustedLoss(FromCounts):
     """Module form of :func:`logit_adjusted_cross_entropy`.
 
     The buffer ``log_prior`` ``(C,)`` holds ``log(n_c / N)``; ``weight`` is an optional
@@ -191,15 +210,19 @@ class LogitAdjustedLoss(ClassWeightedMean, FromCounts, LossModule):
 
     log_prior: torch.Tensor
     weight: torch.Tensor | None
-    _forwarded = ("weight", "ignore_index", "label_smoothing", "reduction")
-    _shown = ("tau", "ignore_index", "label_smoothing", "reduction")
+    _loss = staticmethod(_logit_adjusted)
+    _forwarded = ("log_prior", "tau", "weight", "ignore_index", "label_smoothing", "reduction")
+    _names_itself = True
+    _weight_sum = staticmethod(cross_entropy_weight_sum)
+    _summed = ("weight", "ignore_index")
+    _shown: ClassVar[tuple[str, ...]] = ("tau", "ignore_index", "label_smoothing", "reduction")
 
     def __init__(
         self,
         *,
-        counts: Any,
+        counts: object,
         tau: float = 1.0,
-        weight: Any = None,
+        weight: object = None,
         ignore_index: int = -100,
         label_smoothing: float = 0.0,
         reduction: str = "mean",
@@ -213,22 +236,11 @@ class LogitAdjustedLoss(ClassWeightedMean, FromCounts, LossModule):
         self.register_buffer("log_prior", prior)
         self._register_weight("weight", weight, length=prior.numel())
 
-    def forward(
-        self,
-        input: torch.Tensor,
-        target: torch.Tensor,
-        *,
-        sample_weight: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        return _adjusted_cross_entropy(
-            input, target, self.log_prior * self.tau, sample_weight=sample_weight,
-            owner=self._owner, **self.options(),
-        )  # fmt: skip
-
 
 class BalancedSoftmaxLoss(LogitAdjustedLoss):
-    """Module form of :func:`balanced_softmax_cross_entropy`: :class:`LogitAdjustedLoss`
-    with ``tau = 1`` fixed.
+    """Module form of :func:`balanced_softmax_cross_entropy`.
+
+    :class:`LogitAdjustedLoss` with ``tau = 1`` fixed.
 
     Example:
         >>> loss = BalancedSoftmaxLoss(counts=[90, 10])
@@ -236,13 +248,13 @@ class BalancedSoftmaxLoss(LogitAdjustedLoss):
         tensor(0.7380)
     """
 
-    _shown = ("ignore_index", "label_smoothing", "reduction")
+    _shown: ClassVar[tuple[str, ...]] = ("ignore_index", "label_smoothing", "reduction")
 
     def __init__(
         self,
         *,
-        counts: Any,
-        weight: Any = None,
+        counts: object,
+        weight: object = None,
         ignore_index: int = -100,
         label_smoothing: float = 0.0,
         reduction: str = "mean",

@@ -1,4 +1,4 @@
-"""Elementwise autograd Functions for the sigmoid losses: focal and asymmetric.
+"""The sigmoid kernels of the imbalance losses (focal, asymmetric) and their targets.
 
 :class:`SigmoidFocal` and :class:`Asymmetric` compute the local derivative ``dl/dx`` in the
 same sweep as the loss and save only it (one logits-sized tensor; the logits themselves
@@ -15,6 +15,9 @@ to rounding for any finite logit (tests check float32 against float64 ``softplus
 in (0, 1), where ``(1 - p) ** gamma`` has an infinite derivative at ``p = 1`` but the
 loss's derivative has a finite limit, computed here.
 
+:func:`binary_target` and :func:`smooth_binary_target` prepare the 0/1 (or soft) targets
+of every sigmoid loss, binary cross-entropy included.
+
 Traceable by ``torch.compile(fullgraph=True)``: no ``.item()``, no branching on tensor
 values (only on Python hyper-parameters).
 """
@@ -22,14 +25,23 @@ values (only on Python hyper-parameters).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from ._common import eager, first_order_only
+from .._validation import eager
+from ._checks import first_order_only
 
-__all__ = ["Asymmetric", "SigmoidFocal", "binary_target"]
+__all__ = ["Asymmetric", "SigmoidFocal", "binary_target", "smooth_binary_target"]
+
+#: ``(loss, dl/dx)``: what every block of a kernel returns.
+_LossAndSlope = tuple[torch.Tensor, torch.Tensor]
+#: A tensor, or a callable computing it only when it is needed.
+_Lazy = torch.Tensor | Callable[[], torch.Tensor]
+#: A per-element multiplier: a tensor that broadcasts, a Python float, or None for 1.
+_Factor = torch.Tensor | float | None
 
 
 # Every pass over a block costs about the same, so the kernels work in place, fuse with
@@ -37,7 +49,7 @@ __all__ = ["Asymmetric", "SigmoidFocal", "binary_target"]
 # sp = softplus(x) = -log(1 - p), sn = softplus(-x) = -log p, q = 1 - p = sigmoid(-x).
 
 
-def _power(base: torch.Tensor, neg_log_base: Any, gamma: float) -> torch.Tensor | None:
+def _power(base: torch.Tensor, neg_log_base: _Lazy, gamma: float) -> torch.Tensor | None:
     """``base ** gamma`` in a new buffer; None for ``gamma = 0`` (the factor 1).
 
     Fast paths for 1 to 4; otherwise ``exp(-gamma * neg_log_base)``, exact in
@@ -58,9 +70,13 @@ def _power(base: torch.Tensor, neg_log_base: Any, gamma: float) -> torch.Tensor 
     return torch.mul(neg_log_base, -gamma).exp_()  # exp(-inf) = 0
 
 
-def _sigmoid_pair(input: torch.Tensor):
-    """``(sp, sn, p, q)``: ``softplus(x) = -log(1 - p)``, ``softplus(-x) = -log p``,
-    ``p = sigmoid(x)`` and ``q = 1 - p = sigmoid(-x)``, each exact to rounding.
+def _sigmoid_pair(
+    input: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(sp, sn, p, q)``: the sigmoids of ``x`` and ``-x`` and their negative logs.
+
+    ``softplus(x) = -log(1 - p)``, ``softplus(-x) = -log p``, ``p = sigmoid(x)`` and
+    ``q = 1 - p = sigmoid(-x)``, each exact to rounding.
 
     ``q`` is computed as ``sigmoid(-x)``, not ``1 - p`` (which rounds to 0 once ``p``
     rounds to 1, above x = 17 in float32), and the two logarithms from ``p`` and ``q`` by
@@ -78,8 +94,10 @@ def _sigmoid_pair(input: torch.Tensor):
 def binary_target(
     target: torch.Tensor, dtype: torch.dtype, ignore_index: float | None
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """``(t, keep)``: the target in ``dtype`` with ignored entries set to 0, and the 0/1
-    float mask of the entries that are not ignored (None without ``ignore_index``).
+    """``(t, keep)``: the target with ignored entries set to 0, and the mask of the others.
+
+    ``t`` is in ``dtype``; ``keep`` is the 0/1 float mask of the entries that are not
+    ignored (None without ``ignore_index``).
 
     Computed once per call, for the kernel and for the mean's denominator alike. The mask
     is a float tensor: on the CPU a comparison written straight into floats and a product
@@ -94,14 +112,15 @@ def binary_target(
     return target.to(dtype) * keep, keep
 
 
-def _smooth(target: torch.Tensor, smoothing: float) -> torch.Tensor:
-    """Binary label smoothing, ``t (1 - s) + s / 2``."""
+def smooth_binary_target(target: torch.Tensor, smoothing: float) -> torch.Tensor:
+    """Binary label smoothing, ``t (1 - s) + s / 2`` (``t`` itself for ``s = 0``)."""
     return target if smoothing == 0.0 else target * (1.0 - smoothing) + smoothing / 2
 
 
 def _neg_log_sigmoid(neg_input: torch.Tensor, p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
-    """``-log p = softplus(-x)`` from ``-x``, ``p = sigmoid(x)`` and ``q = sigmoid(-x)``, in a
-    new buffer (with the roles of ``x``, ``p`` and ``q`` swapped: ``softplus(x)``).
+    """``-log p = softplus(-x)`` from ``-x``, ``p = sigmoid(x)`` and ``q = sigmoid(-x)``.
+
+    In a new buffer; with the roles of ``x``, ``p`` and ``q`` swapped, ``softplus(x)``.
 
     ``log1p(q / p)``, exact to rounding because ``p`` and ``q`` are. Where ``q / p = exp(-x)``
     overflows (or nearly: ``-x`` above ``log(max) - 1``), ``softplus(-x) = -x`` to rounding:
@@ -113,7 +132,13 @@ def _neg_log_sigmoid(neg_input: torch.Tensor, p: torch.Tensor, q: torch.Tensor) 
     return torch.maximum(neg_log_p, neg_input, out=neg_log_p)
 
 
-def _positive_part(sn, p, q, gamma: float, modulator):
+def _positive_part(
+    sn: torch.Tensor,
+    p: torch.Tensor,
+    q: torch.Tensor,
+    gamma: float,
+    modulator: torch.Tensor | None,
+) -> _LossAndSlope:
     """``L+ = (1-p)^g sn`` (in sn's buffer) and ``-dL+/dx = (1-p)^g (q + g p sn)``.
 
     ``modulator`` is ``(1-p)^g``, or None for ``g`` in (0, 1, 2), where ``q`` is consumed
@@ -131,14 +156,21 @@ def _positive_part(sn, p, q, gamma: float, modulator):
     return term, modulator.mul_(q).addcmul_(p, term, value=gamma)
 
 
-def _positive_modulator(q, sp, gamma: float):
+def _positive_modulator(q: torch.Tensor, sp: _Lazy, gamma: float) -> torch.Tensor | None:
     """``(1-p)^g`` for :func:`_positive_part`, None where it works in place."""
     return None if gamma in (0.0, 1.0, 2.0) else _power(q, sp, gamma)
 
 
-def _negative_part(sp, p, q, gamma: float, modulator):
-    """``L- = p^g sp`` (in sp's buffer) and ``dL-/dx = p^g (p + g q sp)``;
-    ``modulator`` is ``p^g`` or None for ``g = 0``.
+def _negative_part(
+    sp: torch.Tensor,
+    p: torch.Tensor,
+    q: torch.Tensor,
+    gamma: float,
+    modulator: torch.Tensor | None,
+) -> _LossAndSlope:
+    """``L- = p^g sp`` (in sp's buffer) and ``dL-/dx = p^g (p + g q sp)``.
+
+    ``modulator`` is ``p^g``, or None for ``g = 0``.
     """
     if modulator is None:
         return sp, p
@@ -146,9 +178,19 @@ def _negative_part(sp, p, q, gamma: float, modulator):
     return term, modulator.mul_(p).addcmul_(q, term, value=gamma)
 
 
-def _combine(term_pos, term_neg, slope_pos, slope_neg, target, keep, out, negated=False):
-    """``loss = t L+ + (1-t) L-`` and ``grad = -t slope_pos + (1-t) slope_neg``, written to
-    the pair of tensors ``out``, or in place in the buffers of ``term_neg`` and
+def _combine(
+    term_pos: torch.Tensor,
+    term_neg: torch.Tensor,
+    slope_pos: torch.Tensor,
+    slope_neg: torch.Tensor,
+    target: torch.Tensor,
+    keep: torch.Tensor | None,
+    out: _LossAndSlope | None,
+    negated: bool = False,
+) -> _LossAndSlope:
+    """``loss = t L+ + (1-t) L-`` and ``grad = -t slope_pos + (1-t) slope_neg``.
+
+    Written to the pair of tensors ``out``, or in place in the buffers of ``term_neg`` and
     ``slope_neg`` when ``out`` is None (``slope_pos`` is ``-dL+/dx``, or already ``dL+/dx``
     when ``negated``).
     """
@@ -173,7 +215,13 @@ def _combine(term_pos, term_neg, slope_pos, slope_neg, target, keep, out, negate
 _BLOCK = 1 << 16
 
 
-def _sweep(block, input: torch.Tensor, target: torch.Tensor, keep: torch.Tensor | None, *args):
+def _sweep(
+    block: Callable[..., _LossAndSlope],
+    input: torch.Tensor,
+    target: torch.Tensor,
+    keep: torch.Tensor | None,
+    *args: object,
+) -> _LossAndSlope:
     """``(loss, dl/dx)`` of ``block(input, target, keep, *args)``, over blocks of rows.
 
     Blocks only on the CPU in eager mode and only when the input is larger than one block;
@@ -196,8 +244,18 @@ def _sweep(block, input: torch.Tensor, target: torch.Tensor, keep: torch.Tensor 
     return loss, grad
 
 
-def _sigmoid_focal_block(input, target, keep, pos, neg, gamma, smoothing, out):
-    t = _smooth(target, smoothing)
+def _sigmoid_focal_block(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    keep: torch.Tensor | None,
+    pos: _Factor,
+    neg: _Factor,
+    gamma: float,
+    smoothing: float,
+    out: _LossAndSlope | None,
+) -> _LossAndSlope:
+    """One block of :class:`SigmoidFocal`: its ``(loss, dl/dx)``."""
+    t = smooth_binary_target(target, smoothing)
     sp, sn, p, q = _sigmoid_pair(input)
     mod_pos = _positive_modulator(q, sp, gamma)  # (1 - p)^g = exp(-g sp)
     mod_neg = _power(p, sn, gamma)  # p^g = exp(-g sn)
@@ -212,13 +270,15 @@ def _sigmoid_focal_block(input, target, keep, pos, neg, gamma, smoothing, out):
     return _combine(term_pos, term_neg, slope_pos, slope_neg, t, keep, out, negated=pos is not None)
 
 
-def _save_slope(ctx, loss: torch.Tensor, slope: torch.Tensor) -> torch.Tensor:
+def _save_slope(ctx: Any, loss: torch.Tensor, slope: torch.Tensor) -> torch.Tensor:
     """Keep ``dl/dx`` (the only tensor backward needs) and return the loss."""
     ctx.save_for_backward(slope)
     return loss
 
 
-def _slope_backward(ctx, grad_output: torch.Tensor, what: str, *, inputs: int):
+def _slope_backward(
+    ctx: Any, grad_output: torch.Tensor, what: str, *, inputs: int
+) -> tuple[torch.Tensor | None, ...]:
     """``grad_output * dl/dx`` for the input, None for the other ``inputs - 1`` arguments."""
     first_order_only(what)
     (slope,) = ctx.saved_tensors
@@ -236,25 +296,36 @@ class SigmoidFocal(torch.autograd.Function):
 
     @staticmethod
     def forward(
-        ctx,
+        ctx: Any,
         input: torch.Tensor,
         target: torch.Tensor,
         keep: torch.Tensor | None,
-        pos: torch.Tensor | float | None,
-        neg: torch.Tensor | float | None,
+        pos: _Factor,
+        neg: _Factor,
         gamma: float,
         smoothing: float,
     ) -> torch.Tensor:
+        """The elementwise loss; saves only its derivative."""
         return _save_slope(
             ctx, *_sweep(_sigmoid_focal_block, input, target, keep, pos, neg, gamma, smoothing)
         )
 
     @staticmethod
-    def backward(ctx, grad_output: torch.Tensor):
+    def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        """``grad_output`` times the saved derivative."""
         return _slope_backward(ctx, grad_output, "the sigmoid focal loss", inputs=7)
 
 
-def _asymmetric_block(input, t, keep, gamma_pos, gamma_neg, clip, out):
+def _asymmetric_block(
+    input: torch.Tensor,
+    t: torch.Tensor,
+    keep: torch.Tensor | None,
+    gamma_pos: float,
+    gamma_neg: float,
+    clip: float,
+    out: _LossAndSlope | None,
+) -> _LossAndSlope:
+    """One block of :class:`Asymmetric`: its ``(loss, dl/dx)``."""
     if clip == 0.0:
         sp, sn, p, q = _sigmoid_pair(input)
         mod_pos = _positive_modulator(q, sp, gamma_pos)
@@ -273,7 +344,9 @@ def _asymmetric_block(input, t, keep, gamma_pos, gamma_neg, clip, out):
     return _combine(term_pos, term_neg, slope_pos, slope_neg, t, keep, out)
 
 
-def _clipped_negative_part(p, q, clip: float, gamma: float):
+def _clipped_negative_part(
+    p: torch.Tensor, q: torch.Tensor, clip: float, gamma: float
+) -> _LossAndSlope:
     """``L- = -p_m^g log(1 - p_m)`` and ``dL-/dx``, ``p_m = max(p - clip, 0)``, new buffers.
 
     With ``r = p_m / (1 - p_m)`` (finite: ``1 - p_m >= clip``), ``-log(1 - p_m) =
@@ -293,9 +366,9 @@ def _clipped_negative_part(p, q, clip: float, gamma: float):
             neg_log.mul_(lower)
         term = neg_log.mul_(p_m)
     else:
-        modulator = (
-            torch.sign(p_m) if gamma == 0.0 else _power(p_m, lambda: torch.log(p_m).neg_(), gamma)
-        )
+        modulator = _power(p_m, lambda: torch.log(p_m).neg_(), gamma)
+        if modulator is None:  # gamma = 0: p_m ** 0, which is 0 where p_m = 0
+            modulator = torch.sign(p_m)
         term = neg_log.mul_(modulator)
         slope = ratio.add_(1.0).mul_(modulator)  # p_m^g / (1 - p_m)
         if gamma != 0.0:
@@ -313,7 +386,7 @@ class Asymmetric(torch.autograd.Function):
 
     @staticmethod
     def forward(
-        ctx,
+        ctx: Any,
         input: torch.Tensor,
         target: torch.Tensor,
         keep: torch.Tensor | None,
@@ -321,10 +394,12 @@ class Asymmetric(torch.autograd.Function):
         gamma_neg: float,
         clip: float,
     ) -> torch.Tensor:
+        """The elementwise loss; saves only its derivative."""
         return _save_slope(
             ctx, *_sweep(_asymmetric_block, input, target, keep, gamma_pos, gamma_neg, clip)
         )
 
     @staticmethod
-    def backward(ctx, grad_output: torch.Tensor):
+    def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        """``grad_output`` times the saved derivative."""
         return _slope_backward(ctx, grad_output, "the asymmetric loss", inputs=6)

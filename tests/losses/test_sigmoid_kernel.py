@@ -5,14 +5,14 @@ import torch
 from loss_references import asymmetric, sigmoid_focal, value_and_grad
 
 from underdog import asymmetric_loss_with_logits, sigmoid_focal_with_logits
-from underdog.losses import _elementwise
+from underdog.losses import _sigmoid_kernel
 
 
 @pytest.fixture
 def blocks(monkeypatch):
     """Shrink the block to ``size`` elements per thread and count the blocks swept."""
     calls = []
-    sweep = _elementwise._sweep
+    sweep = _sigmoid_kernel._sweep
 
     def counting(block, input, target, *args):
         def counted(*block_args, out):
@@ -21,10 +21,10 @@ def blocks(monkeypatch):
 
         return sweep(counted, input, target, *args)
 
-    monkeypatch.setattr(_elementwise, "_sweep", counting)
+    monkeypatch.setattr(_sigmoid_kernel, "_sweep", counting)
 
     def shrink(size):
-        monkeypatch.setattr(_elementwise, "_BLOCK", size)
+        monkeypatch.setattr(_sigmoid_kernel, "_BLOCK", size)
         calls.clear()
         return calls
 

@@ -1,0 +1,307 @@
+"""Every shape, dtype and target check of the losses, in one place.
+
+These checks run inside a training step, so they read only shapes and dtypes, never tensor
+values: nothing here synchronises a GPU or breaks ``torch.compile``. The one exception,
+:func:`check_class_targets`, reads the class indices only on the CPU in eager mode, where
+that costs no device synchronisation. Messages follow the library's grammar
+(:func:`underdog._validation.message`); every error is a :class:`~underdog.ShapeError`
+except an out-of-range class index, which is a :class:`~underdog.DataError`.
+
+Also here: :func:`upcast` (the dtype a loss is computed in) and :func:`first_order_only`
+(the hand-written backward kernels refuse a second derivative).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .._validation import describe_shape, message
+from ..exceptions import DataError, ShapeError
+
+__all__ = [
+    "align_to_class_dim",
+    "broadcast_sample_weight",
+    "check_binary_input",
+    "check_binary_target",
+    "check_class_targets",
+    "check_class_vector",
+    "check_index_input",
+    "check_softmax_input",
+    "first_order_only",
+    "split_class_weight",
+    "upcast",
+]
+
+
+def upcast(input: torch.Tensor) -> torch.Tensor:
+    """float16 / bfloat16 logits to float32 (the loss is computed in float32)."""
+    if input.dtype in (torch.float16, torch.bfloat16):
+        return input.float()
+    return input
+
+
+def first_order_only(what: str) -> None:
+    """Refuse a backward pass that records a graph (``create_graph=True``).
+
+    The hand-written backward kernels compute the gradient from tensors saved without a
+    graph, so differentiating them again would silently miss every term that depends on
+    the logits; ``once_differentiable`` does not catch that case (a second derivative
+    taken only with respect to the logits never reaches its error node).
+    """
+    if torch.is_grad_enabled():
+        raise NotImplementedError(
+            f"The gradient of {what} is hand-written and first-order only: "
+            "differentiating it again (backward with create_graph=True) is not supported."
+        )
+
+
+# ----------------------------------------------------------------------------- softmax losses
+
+
+def _check_logits(input: torch.Tensor, owner: str) -> None:
+    if not input.is_floating_point():
+        raise ShapeError(
+            message("input", owner, must="be floating-point logits", got=f"dtype {input.dtype}")
+        )
+
+
+def check_softmax_input(input: torch.Tensor, target: torch.Tensor, owner: str) -> bool:
+    """Check the logits and the target of a softmax loss; True for probability targets.
+
+    Logits ``(N, C, *)``; a class-index target ``(N, *)``, or a probability target of the
+    input's shape.
+    """
+    _check_logits(input, owner)
+    if input.ndim < 2:
+        raise ShapeError(
+            message(
+                "input",
+                owner,
+                must="have shape (N, C) or (N, C, d1, ...), with classes on dim 1 (for one "
+                "logit per sample use binary_cross_entropy_with_logits)",
+                got=f"shape {describe_shape(input.shape)}",
+            )
+        )
+    index_shape = input.shape[:1] + input.shape[2:]
+    if target.is_floating_point():
+        if target.shape != input.shape:
+            hint = " (class-index targets must be integers: use target.long())"
+            raise ShapeError(
+                message(
+                    "target",
+                    owner,
+                    must=f"have the input's shape {describe_shape(input.shape)} when it holds "
+                    f"probabilities{hint if target.shape == index_shape else ''}",
+                    got=f"shape {describe_shape(target.shape)} and dtype {target.dtype}",
+                )
+            )
+        return True
+    if target.dtype == torch.bool or target.is_complex():
+        must = "hold int64 class indices or float probabilities"
+        raise ShapeError(message("target", owner, must=must, got=f"dtype {target.dtype}"))
+    if target.shape != index_shape:
+        raise ShapeError(
+            message(
+                "target",
+                owner,
+                must=f"have shape {describe_shape(index_shape)} for an input of shape "
+                f"{describe_shape(input.shape)} (the input without its class dim 1) when it "
+                "holds class indices",
+                got=f"shape {describe_shape(target.shape)}",
+            )
+        )
+    return False
+
+
+def check_class_vector(
+    vector: torch.Tensor, input: torch.Tensor, *, name: str, owner: str, each: str = "value"
+) -> None:
+    """Check a per-class vector of a softmax loss: ``(C,)``, one ``each`` per class.
+
+    ``weight``, or ``counts`` held as a tensor; ``C`` is dim 1 of ``input``.
+    """
+    classes = input.shape[1]
+    if vector.shape != (classes,):
+        raise ShapeError(
+            message(
+                name,
+                owner,
+                must=f"have shape ({classes},), one {each} per class of dim 1 of the input "
+                f"{describe_shape(input.shape)}",
+                got=f"shape {describe_shape(vector.shape)}",
+            )
+        )
+
+
+def check_class_targets(
+    target: torch.Tensor, classes: int, ignore_index: int | None, *, owner: str
+) -> None:
+    """Raise :class:`DataError` for a class index outside ``[0, C)`` (CPU, eager only).
+
+    On an accelerator or under ``torch.compile`` this reads nothing (a value check would
+    synchronise the device); there an out-of-range target fails in the indexing kernel.
+    """
+    if target.device.type != "cpu" or target.numel() == 0 or torch.compiler.is_compiling():
+        return
+    valid = target
+    if ignore_index is not None:  # ignored entries count as class 0 (no nonzero() call)
+        valid = torch.where(target != ignore_index, target, torch.zeros_like(target))
+    low, high = (int(v) for v in torch.aminmax(valid))
+    if low < 0 or high >= classes:
+        ignored = "" if ignore_index is None else f" (or ignore_index={ignore_index})"
+        raise DataError(
+            message(
+                "target",
+                owner,
+                must=f"hold class indices in [0, {classes}){ignored} for an input with "
+                f"{classes} classes on dim 1",
+                got=f"the class index {low if low < 0 else high}",
+            )
+        )
+
+
+def check_index_input(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    weight: torch.Tensor | None,
+    owner: str,
+    *,
+    ignore_index: int | None,
+) -> torch.Tensor:
+    """Check the input of a softmax loss that needs class indices; return the int64 target.
+
+    Shapes, the weight's length and the class range (:func:`check_class_targets`).
+    """
+    if check_softmax_input(input, target, owner):
+        index_shape = describe_shape(input.shape[:1] + input.shape[2:])
+        raise ShapeError(
+            message(
+                "target",
+                owner,
+                must=f"hold int64 class indices of shape {index_shape} (probability targets "
+                "are not supported)",
+                got=f"a float target of shape {describe_shape(target.shape)}",
+            )
+        )
+    if weight is not None:
+        check_class_vector(weight, input, name="weight", owner=owner)
+    target = target.long()
+    check_class_targets(target, input.shape[1], ignore_index, owner=owner)
+    return target
+
+
+# ----------------------------------------------------------------------------- binary losses
+
+
+def check_binary_target(target: torch.Tensor, owner: str) -> None:
+    """The target of a binary loss holds floats (0/1 values or probabilities)."""
+    if not target.is_floating_point():
+        raise ShapeError(
+            message(
+                "target",
+                owner,
+                must="be floating-point 0/1 values or probabilities (use target.float(); for "
+                "class indices use cross_entropy)",
+                got=f"dtype {target.dtype}",
+            )
+        )
+
+
+def check_binary_input(input: torch.Tensor, target: torch.Tensor, owner: str) -> None:
+    """Check the logits and the float target of a binary loss: one target per logit."""
+    _check_logits(input, owner)
+    check_binary_target(target, owner)
+    if target.shape != input.shape:
+        raise ShapeError(
+            message(
+                "target",
+                owner,
+                must=f"have the input's shape {describe_shape(input.shape)}, one target per "
+                "logit (squeeze or reshape explicitly rather than rely on broadcasting)",
+                got=f"shape {describe_shape(target.shape)}",
+            )
+        )
+
+
+def _vector_shape_error(vector: torch.Tensor, name: str, owner: str, must: str) -> ShapeError:
+    return ShapeError(message(name, owner, must=must, got=f"shape {describe_shape(vector.shape)}"))
+
+
+def align_to_class_dim(
+    vector: torch.Tensor, input: torch.Tensor, *, name: str, owner: str
+) -> torch.Tensor:
+    """View a per-class ``(K,)`` vector so that it broadcasts along dim 1 of ``input``.
+
+    ``K`` must equal ``input.shape[1]`` or be 1 (the same value for every class). For a
+    1-D input (a binary problem with one logit per sample) only ``K == 1`` fits. Never
+    aligns with the last dimension, unlike ``torch.nn.BCEWithLogitsLoss(pos_weight=...)``.
+    """
+    if vector.ndim != 1:
+        raise _vector_shape_error(vector, name, owner, "be one-dimensional, one value per class")
+    k = vector.shape[0]
+    if input.ndim < 2:
+        if k != 1:
+            must = (
+                f"have shape (1,) for a 1-D input of shape {describe_shape(input.shape)} "
+                "(one logit per sample)"
+            )
+            raise _vector_shape_error(vector, name, owner, must)
+        return vector
+    classes = input.shape[1]
+    if k != 1 and k != classes:
+        must = (
+            f"have shape ({classes},) to match dim 1 (the class dimension) of the input of "
+            f"shape {describe_shape(input.shape)}, or (1,)"
+        )
+        raise _vector_shape_error(vector, name, owner, must)
+    return vector.reshape((k,) + (1,) * (input.ndim - 2))
+
+
+def split_class_weight(
+    class_weight: torch.Tensor, input: torch.Tensor, owner: str
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(w_neg, w_pos)`` of a binary ``class_weight`` ``(2,)`` or ``(2, L)``.
+
+    Each is viewed to broadcast along dim 1 of ``input``, in its dtype and on its device.
+    """
+    if class_weight.ndim not in (1, 2) or class_weight.shape[0] != 2:
+        raise ShapeError(
+            message(
+                "class_weight",
+                owner,
+                must="have shape (2,) or (2, L) (row 0 weights negatives, row 1 positives)",
+                got=f"shape {describe_shape(class_weight.shape)}",
+            )
+        )
+    class_weight = class_weight.to(dtype=input.dtype, device=input.device)
+    if class_weight.ndim == 1:
+        class_weight = class_weight.reshape(2, 1)
+    w_neg = align_to_class_dim(class_weight[0], input, name="class_weight", owner=owner)
+    w_pos = align_to_class_dim(class_weight[1], input, name="class_weight", owner=owner)
+    return w_neg, w_pos
+
+
+# ----------------------------------------------------------------------------- sample weights
+
+
+def broadcast_sample_weight(
+    sample_weight: torch.Tensor, target_shape: torch.Size, *, owner: str
+) -> torch.Tensor:
+    """View per-sample weights, ``(N,)`` or the target's shape, to broadcast on the target."""
+    if tuple(sample_weight.shape) == tuple(target_shape):
+        return sample_weight
+    if (
+        sample_weight.ndim == 1
+        and len(target_shape) >= 1
+        and sample_weight.shape[0] == target_shape[0]
+    ):
+        return sample_weight.reshape((-1,) + (1,) * (len(target_shape) - 1))
+    raise ShapeError(
+        message(
+            "sample_weight",
+            owner,
+            must=f"have shape ({target_shape[0]},) or the target's shape "
+            f"{describe_shape(target_shape)}",
+            got=f"shape {describe_shape(sample_weight.shape)}",
+        )
+    )
