@@ -25,6 +25,7 @@ PUBLIC_API = {
         "DataError",
         "DeferredReweighting",
         "DistributedClassBalancedSampler",
+        "DivergenceError",
         "FocalCrossEntropyLoss",
         "InvalidParameterError",
         "LDAMLoss",
@@ -74,6 +75,7 @@ PUBLIC_API = {
         "GlobalMean",
         "LDAMLoss",
         "LogitAdjustedLoss",
+        "MinorityLogitLoss",
         "SigmoidFocalLoss",
         "asymmetric_loss_with_logits",
         "balanced_softmax_cross_entropy",
@@ -143,6 +145,7 @@ PUBLIC_API = {
     ],
     "underdog.exceptions": [
         "DataError",
+        "DivergenceError",
         "InvalidParameterError",
         "MissingDependencyError",
         "ShapeError",
@@ -152,6 +155,7 @@ PUBLIC_API = {
     "underdog.weights": [
         "NORMALIZATIONS",
         "SCHEMES",
+        "ZERO_COUNT_POLICIES",
         "binary_class_weight",
         "class_weight",
         "pos_weight",

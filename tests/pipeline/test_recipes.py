@@ -193,13 +193,31 @@ def test_loss_family_recipes_build_the_papers_losses():
 def test_ldam_drw_reweights_from_a_tenth_of_the_epochs():
     recipe = RECIPES["ldam-drw"]
     loss = recipe.loss(COUNTS)
-    margins = loss.loss.margins
+    margins = loss.margins
     torch.testing.assert_close(margins.max(), torch.tensor(0.5))
     assert margins.argmax() == COUNTS.argmin()
-    recipe.on_epoch_start(loss, 0, 200)
-    assert loss.loss.weight is None  # unweighted at first
-    recipe.on_epoch_start(loss, 19, 200)
-    assert loss.loss.weight is None
-    recipe.on_epoch_start(loss, 20, 200)
+    schedule = recipe.schedule(COUNTS)
     raw = (1 - 0.9999) / (1 - 0.9999 ** COUNTS.double())
-    torch.testing.assert_close(loss.loss.weight, (raw / raw.mean()).float())
+    for epoch, expected in ((0, torch.ones(3)), (19, torch.ones(3)), (20, raw / raw.mean())):
+        schedule.step(loss, epoch=epoch, epochs=200)
+        torch.testing.assert_close(loss.weight, expected.float())
+
+
+def test_a_recipe_schedule_runs_before_every_epoch():
+    calls = []
+
+    class Recording:
+        def __init__(self, counts):
+            self.counts = counts
+
+        def step(self, loss, *, epoch, epochs):
+            calls.append((type(loss).__name__, epoch, epochs, self.counts.sum().item()))
+
+    recipe = Recipe("scheduled", "records its schedule", loss=RECIPES["balanced"].loss,
+                    schedule=Recording)  # fmt: skip
+    config = dataclasses.replace(TINY, patience=TINY.epochs)
+    compare(MULTI, [RECIPES["none"], recipe], config=config)
+    assert [c[:3] for c in calls[: TINY.epochs]] == [
+        ("CrossEntropyLoss", e, TINY.epochs) for e in range(TINY.epochs)
+    ]
+    assert len(calls) == TINY.epochs * TINY.folds

@@ -352,7 +352,8 @@ def test_a_diverging_training_raises_instead_of_returning_nan_weights():
 
     x, y = _data()
     with pytest.raises(
-        DivergenceError, match=r"^Training diverged in epoch \d+: (the parameter .* is not finite|no step had a finite loss)"
+        DivergenceError,
+        match=r"^Training diverged in epoch \d+: (the parameter .* is not finite|no step had a finite loss)",
     ):
         fit(mlp(4, 2, seed=0), x, y, loss=CrossEntropyLoss(), lr=1e30, epochs=5)
 

@@ -33,6 +33,7 @@ from ..losses import (
     FocalCrossEntropyLoss,
     LDAMLoss,
     LogitAdjustedLoss,
+    MinorityLogitLoss,
 )
 from ..weights import pos_weight
 
@@ -126,64 +127,8 @@ class Recipe:
             )
 
 
-class MinorityLogitLoss(nn.Module):
-    """Binary BCE on a two-logit model: ``bce(z_m - z_other, y == m)`` for minority ``m``.
-
-    It lets binary-only losses (``pos_weight``) train the same two-output model as every
-    other recipe: ``softmax`` of two logits is the sigmoid of their difference.
-    """
-
-    def __init__(self, inner: nn.Module, *, minority: int) -> None:
-        super().__init__()
-        self.inner = inner
-        self.minority = int(minority)
-
-    @property
-    def reduction(self) -> Any:
-        return getattr(self.inner, "reduction", None)
-
-    def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        m = self.minority
-        logit = input[:, m] - input[:, 1 - m]
-        return self.inner(logit, (target == m).to(input.dtype))
-
-    def weight_sum(self, target: torch.Tensor) -> torch.Tensor:
-        """The denominator of the inner loss's ``"mean"`` (for data-parallel training)."""
-        return self.inner.weight_sum((target == self.minority).to(torch.get_default_dtype()))
-
-
-class DeferredReweightingLoss(nn.Module):
-    """A loss whose class weights switch to deferred re-weighting (DRW) weights.
-
-    :meth:`on_epoch_start` (the recipe's epoch hook) sets the wrapped loss's ``weight`` to
-    the effective-number weights of ``counts`` from epoch ``DRW_START * epochs`` on; before
-    that the loss is unweighted. ``forward`` never changes the module.
-    """
-
-    def __init__(self, loss: nn.Module, counts: torch.Tensor, *, beta: float) -> None:
-        super().__init__()
-        self.loss = loss
-        self.schedule = DeferredReweighting(counts, start_epoch=0, beta=beta)
-
-    @property
-    def reduction(self) -> Any:
-        return getattr(self.loss, "reduction", None)
-
-    def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return self.loss(input, target)
-
-    def weight_sum(self, target: torch.Tensor) -> torch.Tensor:
-        """The denominator of the wrapped loss's ``"mean"`` (for data-parallel training)."""
-        return self.loss.weight_sum(target)
-
-    def on_epoch_start(self, epoch: int, epochs: int) -> None:
-        if epoch >= int(DRW_START * epochs):
-            self.schedule.step(self.loss, epoch=epoch)
-
-
-def _ldam_drw(counts: torch.Tensor) -> nn.Module:
-    loss = LDAMLoss(counts=counts, max_margin=0.5, scale=LDAM_SCALE)
-    return DeferredReweightingLoss(loss, counts, beta=CB_BETA)
+def _drw_schedule(counts: torch.Tensor) -> DeferredReweighting:
+    return DeferredReweighting(counts, start_fraction=DRW_START, beta=CB_BETA)
 
 
 def _cross_entropy(**options: Any) -> Callable[[torch.Tensor], nn.Module]:
@@ -252,8 +197,8 @@ RECIPES: dict[str, Recipe] = {
             "ldam-drw",
             "LDAM margins 0.5 n_c^(-1/4) / max, deferred effective-number re-weighting from "
             f"{DRW_START:.0%} of the epochs (Cao et al. 2019)",
-            _ldam_drw,
-            on_epoch_start=lambda loss, epoch, epochs: loss.on_epoch_start(epoch, epochs),
+            lambda counts: LDAMLoss(counts=counts, max_margin=0.5, scale=LDAM_SCALE),
+            schedule=_drw_schedule,
         ),
         Recipe(
             "logit-adjusted",
