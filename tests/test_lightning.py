@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -254,3 +255,20 @@ def test_two_processes(run_ranks):
         merged = [index for pair in zip(first, second, strict=True) for index in pair]
         assert merged == _one_process_stream(Y, seed=3, epoch=int(epoch))
     assert results[0]["streams"]["0"] != results[0]["streams"]["1"]
+
+
+def test_the_docs_example_runs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    text = (Path(__file__).resolve().parents[1] / "docs" / "lightning.md").read_text()
+    namespace: dict = {}
+    for block in re.findall(r"```python\n(.*?)```", text, re.S):
+        exec(compile(block, "docs/lightning.md", "exec"), namespace)  # noqa: S102 - our docs
+    callback = namespace["callback"]
+    assert callback.counts.tolist() == [900, 90, 10]
+    assert set(callback.metrics) == {
+        "val_recall_0",
+        "val_recall_1",
+        "val_recall_2",
+        "val_balanced_accuracy",
+    }
+    assert list(tmp_path.iterdir()) == []  # it writes nothing

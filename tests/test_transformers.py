@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -203,3 +204,14 @@ def test_two_processes_give_the_update_of_one_large_batch(run_ranks, tmp_path):
         )
         torch.testing.assert_close(ddp, large, rtol=0, atol=1e-6)
         assert (local - large).abs().max() > 1e-4  # per-rank denominators are not the step's
+
+
+def test_the_docs_example_runs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    text = (Path(__file__).resolve().parents[1] / "docs" / "transformers.md").read_text()
+    namespace: dict = {}
+    for block in re.findall(r"```python\n(.*?)```", text, re.S):
+        exec(compile(block, "docs/transformers.md", "exec"), namespace)  # noqa: S102 - our docs
+    trainer = namespace["trainer"]
+    assert trainer.state.global_step == 8  # 64 sequences / (4 x 4) per step x 2 epochs
+    assert torch.isfinite(torch.tensor(trainer.evaluate()["eval_loss"]))
