@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from pathlib import Path
 
 import pytest
 import torch
+import transformers
 
 import underdog
 from _hf_models import WEIGHT, arguments, model, samples, train
@@ -105,7 +107,11 @@ def test_loss_is_the_weighted_loss_of_the_logits(case, tmp_path):
         assert trainer.compute_loss(net, dict(whole)) == pytest.approx(float(expected), rel=1e-6)
 
         net.train()  # training: each micro-batch is divided by the weight sum of the step
-        _, denominator = trainer.get_batch_samples(iter(micro), 2, torch.device("cpu"))
+        device = (
+            "device" in inspect.signature(transformers.Trainer.get_batch_samples).parameters
+        ) * [net.device]
+        batches, denominator = trainer.get_batch_samples(iter(micro), 2, *device)
+        assert batches == micro and torch.equal(denominator, trainer.step_weight_sum(micro))
         target = classes_on_dim1(logits, whole["labels"])[1]
         assert float(denominator) == pytest.approx(float(reference.weight_sum(target)), rel=1e-6)
         step = sum(

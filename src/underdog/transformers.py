@@ -112,8 +112,7 @@ class WeightedLossTrainer(transformers.Trainer):
         >>> batches = [{"input_ids": torch.tensor([[1, 2, 3], [4, 5, 6]]),
         ...             "labels": torch.tensor([0, 1])},
         ...            {"input_ids": torch.tensor([[7, 8, 9]]), "labels": torch.tensor([1])}]
-        >>> _, denominator = trainer.get_batch_samples(iter(batches), 2, torch.device("cpu"))
-        >>> denominator  # 0.5 + 5.0 + 5.0: the weight sum of the whole step
+        >>> trainer.step_weight_sum(batches)  # 0.5 + 5.0 + 5.0: the weight sum of the step
         tensor(10.5000)
     """
 
