@@ -167,9 +167,12 @@ def test_validation_outputs_must_be_logits():
     with pytest.raises(underdog.InvalidParameterError, match="must return logits"):
         _validate(ImbalanceCallback(), None, (torch.zeros(2, 3), torch.zeros(2)))
     with pytest.raises(
-        underdog.ShapeError, match="logits of shape \\(2, 3, 4\\) for a target of shape \\(2,\\)"
+        underdog.ShapeError,
+        match="logits of shape \\(2, 3, 4\\) and dtype torch.float32 for a target of shape \\(2,\\)",
     ):
         _validate(ImbalanceCallback(), torch.zeros(2, 3, 4), (None, torch.zeros(2).long()))
+    with pytest.raises(underdog.ShapeError, match="must return float logits .* dtype torch.int64"):
+        _validate(ImbalanceCallback(), torch.zeros(2, 3).long(), (None, torch.zeros(2).long()))
     with pytest.raises(underdog.InvalidParameterError, match="'target' parameter .* Got Tensor"):
         _validate(ImbalanceCallback(), torch.zeros(2, 3), torch.zeros(2))
 
@@ -226,6 +229,11 @@ RANKS = """
             fit(Classifier(), callback, DataLoader(Indexed(x, y), batch_size=8, sampler=core), epochs=1)
         except underdog.InvalidParameterError as error:
             result["resharded"] = str(error)
+        # Lightning shards a one-process sampler itself; the callback sets its epoch.
+        plain = Classifier()
+        one_process = underdog.ClassBalancedSampler(Indexed(x, y), seed=3)
+        fit(plain, ImbalanceCallback(), DataLoader(Indexed(x, y), batch_size=8, sampler=one_process), epochs=2)
+        result["wrapped_streams"] = plain.epoch_indices()
         # An iterable dataset is each rank's shard: its counts are summed across ranks.
         shard = ImbalanceCallback(attribute="criterion", scheme="balanced", metrics=False)
         fit(Classifier(), shard, DataLoader(Shard(x, y, rank=rank, world=world), batch_size=8), epochs=1)
@@ -255,6 +263,9 @@ def test_two_processes(run_ranks):
         merged = [index for pair in zip(first, second, strict=True) for index in pair]
         assert merged == _one_process_stream(Y, seed=3, epoch=int(epoch))
     assert results[0]["streams"]["0"] != results[0]["streams"]["1"]
+    for epoch in ("0", "1"):  # Lightning shards (and shuffles) a one-process sampler's stream
+        first, second = (result["wrapped_streams"][epoch] for result in results)
+        assert sorted(first + second) == sorted(_one_process_stream(Y, seed=3, epoch=int(epoch)))
 
 
 def test_the_docs_example_runs(tmp_path, monkeypatch):

@@ -45,12 +45,11 @@ _TARGET_KEYS = ("target", "label", "labels", "y")
 class LightningClassBalancedSampler(ClassBalancedSampler, DistributedSampler[int]):
     """:class:`underdog.ClassBalancedSampler` that Lightning recognises as distributed.
 
-    Build it from the labels of the whole dataset on every rank, with the same ``seed``.
-    Each time it is measured or iterated it reads the rank and world size of
-    ``torch.distributed`` (1 process without a process group), so it works whether the
-    ``DataLoader`` is built in ``train_dataloader()`` or before ``trainer.fit``. Rank ``r``
+    Build it from the labels of the whole dataset on every rank, with the same ``seed``. It
+    reads the rank and world size of ``torch.distributed`` whenever it is measured or
+    iterated, so the ``DataLoader`` may be built before the process group starts. Rank ``r``
     of ``R`` yields ``ceil(num_samples / R)`` indices: positions ``r, r + R, ...`` of the
-    one-process stream of epoch ``e`` (set by Lightning through ``set_epoch``).
+    one-process stream of the epoch that Lightning sets through ``set_epoch``.
 
     Args:
         labels: the dataset (its ``targets`` / ``labels`` attribute is used when it has
@@ -119,20 +118,17 @@ def _predictions(logits: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tens
 
     ``argmax`` over dim 1 of ``(N, C, ...)`` logits; ``logit > 0`` for one logit per element.
     """
-    if not logits.is_floating_point():
-        raise ShapeError(
-            "validation_step must return floating-point logits for ImbalanceCallback. "
-            f"Got dtype {logits.dtype}."
-        )
-    if logits.ndim == target.ndim + 1 and logits.shape[1] > 1:
-        if logits.shape[:1] + logits.shape[2:] == target.shape:
-            return logits.argmax(1), logits.shape[1]
-    elif logits.numel() == target.numel() and logits.shape[0] == target.shape[0]:
-        return (logits.reshape(target.shape) > 0).long(), 2
+    if logits.is_floating_point():
+        if logits.ndim == target.ndim + 1 and logits.shape[1] > 1:
+            if logits.shape[:1] + logits.shape[2:] == target.shape:
+                return logits.argmax(1), logits.shape[1]
+        elif logits.numel() == target.numel() and logits.shape[0] == target.shape[0]:
+            return (logits.reshape(target.shape) > 0).long(), 2
     raise ShapeError(
-        "validation_step must return logits of shape (N, C, ...) for a target (N, ...), or "
-        "one logit per target element, for ImbalanceCallback. Got logits of shape "
-        f"{tuple(logits.shape)} for a target of shape {tuple(target.shape)}."
+        "validation_step must return float logits of shape (N, C, ...) for a target (N, ...), "
+        "or one logit per target element, for ImbalanceCallback. Got logits of shape "
+        f"{tuple(logits.shape)} and dtype {logits.dtype} for a target of shape "
+        f"{tuple(target.shape)}."
     )
 
 
@@ -234,11 +230,21 @@ class ImbalanceCallback(pl.Callback):
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Refuse a class-balanced sampler that Lightning's distributed wrapper re-shards."""
-        if isinstance(trainer.train_dataloader, DataLoader):
-            _check_not_resharded(trainer.train_dataloader.sampler)
+        inner = _wrapped_sampler(trainer)
+        if inner is not None and inner.num_replicas > 1:
+            raise InvalidParameterError(
+                f"The train DataLoader's sampler is a {type(inner).__name__} over "
+                f"{inner.num_replicas} ranks that Lightning wrapped in its own distributed "
+                "sampler, which shards it again: each rank would see 1/world_size of its part. "
+                "Use underdog.lightning.LightningClassBalancedSampler, which Lightning leaves "
+                "in place, or Trainer(use_distributed_sampler=False)."
+            )
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Count and build the loss when the train dataset is new; step the schedule."""
+        inner = _wrapped_sampler(trainer)
+        if inner is not None:  # the wrapper of Lightning <= 2.5 does not forward set_epoch
+            inner.set_epoch(trainer.current_epoch)
         if self.attribute is None:
             return
         loader = _train_loader(trainer)
@@ -361,9 +367,7 @@ def _check_options(
     for name, value in (("loss_factory", loss_factory), ("schedule", schedule)):
         if value is not None and not callable(value):
             raise fail(name, "be a callable taking the counts", type(value).__name__)
-    if num_classes is not None and (
-        isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2
-    ):
+    if num_classes is not None and (type(num_classes) is not int or num_classes < 2):
         raise fail("num_classes", "be an int >= 2", repr(num_classes))
     if not isinstance(prefix, str):
         raise fail("prefix", "be a str", type(prefix).__name__)
@@ -383,22 +387,16 @@ def _loss_of(pl_module: pl.LightningModule, attribute: str) -> nn.Module:
     loss = getattr(pl_module, attribute, None)
     if not isinstance(loss, nn.Module):
         raise InvalidParameterError(
-            f"The 'attribute' parameter of ImbalanceCallback must name a torch.nn.Module "
-            f"attribute of the LightningModule. Got {attribute!r}, which holds "
-            f"{type(loss).__name__}."
+            "The 'attribute' parameter of ImbalanceCallback must name a torch.nn.Module "
+            f"attribute of the LightningModule. Got {attribute!r}, holding "
+            f"{type(loss).__name__}, instead."
         )
     return loss
 
 
-def _check_not_resharded(sampler: Any) -> None:
-    """Raise when Lightning wrapped a rank-partitioned class-balanced sampler."""
-    # Best effort: Lightning's DistributedSamplerWrapper keeps the sampler in dataset._sampler.
+def _wrapped_sampler(trainer: pl.Trainer) -> ClassBalancedSampler | None:
+    """The underdog sampler inside Lightning's ``DistributedSamplerWrapper``, if any."""
+    # Best effort: the wrapper keeps the sampler it wraps in dataset._sampler.
+    sampler = getattr(trainer.train_dataloader, "sampler", None)
     inner = getattr(getattr(sampler, "dataset", None), "_sampler", None)
-    if isinstance(inner, ClassBalancedSampler) and inner.num_replicas > 1:
-        raise InvalidParameterError(
-            f"The train DataLoader's sampler is a {type(inner).__name__} over "
-            f"{inner.num_replicas} ranks that Lightning wrapped in its own distributed "
-            "sampler, which shards it again: each rank would see 1/world_size of its part. "
-            "Use underdog.lightning.LightningClassBalancedSampler, which Lightning leaves in "
-            "place, or Trainer(use_distributed_sampler=False)."
-        )
+    return inner if isinstance(inner, ClassBalancedSampler) else None
