@@ -168,6 +168,21 @@ def test_bad_parameters(tmp_path):
         )
 
 
+def test_trainer_options_that_would_rescale_or_ignore_the_loss_are_refused(tmp_path, monkeypatch):
+    loss = underdog.CrossEntropyLoss(reduction="sum")
+    args = arguments(str(tmp_path), batch_size=2, accumulation=1, label_smoothing_factor=0.1)
+    with pytest.raises(
+        underdog.InvalidParameterError, match="label_smoothing_factor=0: .* Got 0.1 instead"
+    ):
+        WeightedLossTrainer(model("sequence"), args, loss=loss)
+    args = arguments(str(tmp_path), batch_size=2, accumulation=1)
+    monkeypatch.setattr(type(args), "n_gpu", property(lambda self: 2))  # DataParallel
+    with pytest.raises(
+        underdog.InvalidParameterError, match="one GPU per process .* Got n_gpu=2 instead"
+    ):
+        WeightedLossTrainer(model("sequence"), args, loss=loss)
+
+
 def test_batches_without_labels_have_no_step_weight_sum(tmp_path):
     args = arguments(str(tmp_path), batch_size=2, accumulation=1)
     trainer = WeightedLossTrainer(

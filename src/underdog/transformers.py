@@ -98,7 +98,9 @@ class WeightedLossTrainer(transformers.Trainer):
 
     Raises:
         InvalidParameterError: ``loss`` is not an underdog loss with ``reduction="sum"``,
-            or ``compute_loss_func`` is given.
+            ``compute_loss_func`` is given, ``args.label_smoothing_factor`` is not 0 (the
+            loss has its own ``label_smoothing``), or the process would use
+            ``torch.nn.DataParallel`` over several GPUs (run one process per GPU).
 
     Example:
         >>> import tempfile, underdog
@@ -138,6 +140,18 @@ class WeightedLossTrainer(transformers.Trainer):
             )
         kwargs["compute_loss_func"] = self._step_loss
         super().__init__(*args, **kwargs)
+        if self.args.label_smoothing_factor != 0:
+            raise InvalidParameterError(
+                f"The 'args' parameter of {owner} must have label_smoothing_factor=0: the "
+                "Trainer would not apply it to the underdog loss (use the loss's own "
+                f"label_smoothing). Got {self.args.label_smoothing_factor} instead."
+            )
+        if self.args.n_gpu > 1:
+            raise InvalidParameterError(
+                f"The 'args' parameter of {owner} must give one GPU per process (launch with "
+                "torchrun): torch.nn.DataParallel over several GPUs of one process rescales "
+                f"the loss. Got n_gpu={self.args.n_gpu} instead."
+            )
         self.weighted_loss = loss.to(self.args.device)
 
     def step_weight_sum(self, batches: list[Any]) -> torch.Tensor | None:
