@@ -161,7 +161,8 @@ def test_bad_parameters(tmp_path):
     ):
         WeightedLossTrainer(net, args, loss=torch.nn.CrossEntropyLoss(reduction="sum"))
     with pytest.raises(
-        underdog.InvalidParameterError, match="'compute_loss_func' parameter of WeightedLossTrainer"
+        underdog.InvalidParameterError,
+        match="'compute_loss_func' parameter of WeightedLossTrainer must be None: .* Got builtin_function_or_method instead",
     ):
         WeightedLossTrainer(
             net, args, loss=underdog.CrossEntropyLoss(reduction="sum"), compute_loss_func=len

@@ -13,7 +13,8 @@ computes it. The Trainer's own mechanism carries ``E``:
 
 - ``get_batch_samples`` collects the step's micro-batches; :class:`WeightedLossTrainer`
   returns their weight sum as ``num_items_in_batch``, all-reduced across ranks when
-  ``TrainingArguments.average_tokens_across_devices`` is True (the default);
+  ``TrainingArguments.average_tokens_across_devices`` is True (the default in 5.24; 4.49
+  and 4.50 default to False);
 - the loss, passed as ``compute_loss_func``, is ``S_{r,m} / E``; the Trainer does not divide
   it by the accumulation steps again, and multiplies it by ``R`` when ``E`` spans the ranks,
   so that DDP's average of the gradients is the gradient of ``L``.
@@ -135,8 +136,9 @@ class WeightedLossTrainer(transformers.Trainer):
             )
         if kwargs.get("compute_loss_func") is not None:
             raise InvalidParameterError(
-                f"The 'compute_loss_func' parameter of {owner} is its own: pass the loss as "
-                "'loss'. Got a compute_loss_func."
+                f"The 'compute_loss_func' parameter of {owner} must be None: it computes the "
+                "loss from 'loss'. Got "
+                f"{type(kwargs['compute_loss_func']).__name__} instead."
             )
         kwargs["compute_loss_func"] = self._step_loss
         super().__init__(*args, **kwargs)
