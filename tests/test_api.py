@@ -103,6 +103,7 @@ PUBLIC_API = {
         "long_tail_counts",
         "read_frame",
         "read_keel",
+        "table_from_dataset",
         "table_from_frame",
     ],
     "underdog.training": ["TrainEvent", "TrainResult", "fit", "mlp", "predict_logits"],
@@ -135,6 +136,7 @@ PUBLIC_API = {
     ],
     "underdog.cli": ["main"],
     "underdog.cli.argtypes": [
+        "device_name",
         "hidden_sizes",
         "imbalance_ratio",
         "int_at_least",

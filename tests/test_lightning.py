@@ -184,7 +184,10 @@ def test_sampler_follows_the_process_group_and_matches_the_core_sampler():
     assert list(sampler) == list(
         underdog.ClassBalancedSampler(Y, num_samples=30, power=0.5, seed=4)
     )
-    with pytest.raises(underdog.InvalidParameterError, match="must be None when 'power' is given \(pass at most one of"):
+    with pytest.raises(
+        underdog.InvalidParameterError,
+        match=r"must be None when 'power' is given \(pass at most one of",
+    ):
         LightningClassBalancedSampler(Y, power=0.5, class_weight=[1, 2, 3])
 
 

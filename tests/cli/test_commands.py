@@ -80,7 +80,7 @@ def test_compare_bad_inputs(tmp_path):
         ),
         ([multi], "needs --target COLUMN"),
         ([multi, "--target", "label", "--metric", "roc_auc"], "needs a binary target"),
-        ([multi, "--target", "label", "--dataset", "pima"], "not both"),
+        ([multi, "--target", "label", "--dataset", "pima"], "not FILE and --dataset"),
         (
             ["--dataset", "pima", "--imbalance-ratio", "3"],
             "--imbalance-ratio applies to --dataset digits-lt only; 'pima' has a fixed one",
@@ -160,23 +160,45 @@ def test_compare_writes_the_report(tmp_path):
     assert err == ""  # -q
 
 
-def test_progress_goes_to_stderr(tmp_path):
+class _Terminal(io.StringIO):
+    """A stream that says it is a terminal, as stderr is in an interactive shell."""
+
+    def isatty(self):
+        return True
+
+
+def _compare_on_a_terminal(tmp_path, recipes, *extra):
     path = multiclass_csv(tmp_path)
     args = [a for a in TINY_ARGS if a != "-q"]
-    code, _, err = run("compare", path, "--target", "label", "--out", tmp_path / "r",
-                       "--recipes", "balanced", *args)  # fmt: skip
+    out, err = io.StringIO(), _Terminal()
+    code = main(["compare", str(path), "--target", "label", "--out", str(tmp_path / "r"),
+                 "--recipes", recipes, *args, *extra], stdout=out, stderr=err)  # fmt: skip
+    return code, err.getvalue()
+
+
+def test_progress_is_a_bar_with_an_eta_on_a_terminal(tmp_path):
+    code, err = _compare_on_a_terminal(tmp_path, "balanced")
     assert code == 0
-    assert err.splitlines()[:2] == ["[1/2] none", "[2/2] balanced"]
+    assert "none (1/2)" in err and "balanced (2/2)" in err  # the recipe and the run
+    assert "epoch " in err and "<" in err and "run/s" in err  # tqdm's time left and rate
     assert err.splitlines()[-1].startswith("done in ")
 
 
 def test_progress_names_recipes_that_reuse_a_model(tmp_path):
+    code, err = _compare_on_a_terminal(tmp_path, "threshold")
+    assert code == 0
+    assert "threshold (1/2)" in err and "threshold (2/2)" in err  # threshold reuses none
+
+
+def test_no_progress_when_stderr_is_not_a_terminal_or_with_quiet(tmp_path):
     path = multiclass_csv(tmp_path)
     args = [a for a in TINY_ARGS if a != "-q"]
     code, _, err = run("compare", path, "--target", "label", "--out", tmp_path / "r",
-                       "--recipes", "threshold", *args)  # fmt: skip
-    assert code == 0
-    assert err.splitlines()[:2] == ["[1/2] none", "[2/2] threshold"]  # threshold reuses none
+                       "--recipes", "balanced", *args)  # fmt: skip
+    assert code == 0 and err.splitlines() == [err.splitlines()[-1]]
+    assert err.startswith("done in ")
+    code, err = _compare_on_a_terminal(tmp_path, "balanced", "-q")
+    assert code == 0 and err == ""
 
 
 def test_compare_on_a_builtin_dataset(tmp_path):
@@ -299,7 +321,7 @@ def test_train_and_predict_bad_inputs(tmp_path):
         code, _, err = run("predict", corrupt, multi)
         assert code == 2 and len(err) < 200, err
         assert_bad_input(tmp_path, ["predict", corrupt, multi],
-                         f"{corrupt / 'model.pt'} is not a valid underdog model file")  # fmt: skip
+                         f"{corrupt / 'model.pt'} does not match its model.json")  # fmt: skip
     missing = tmp_path / "no-such-dir" / "p.csv"  # the message names it, not a temporary file
     assert_bad_input(tmp_path, ["predict", out, multi, "--out", missing], f"{missing}: ")
 
@@ -355,7 +377,7 @@ def test_bad_input_reported_by_other_libraries_is_bad_input(tmp_path, monkeypatc
     )
     broken = tmp_path / "broken"
     broken.mkdir()
-    (broken / "model.json").write_text('{"format": "underdog-model", "version": 1}')
+    (broken / "model.json").write_text('{"format": "underdog-model", "version": 2}')
     (broken / "model.pt").write_bytes(b"not a state dict")
     out = tmp_path / "out"
     cases = [

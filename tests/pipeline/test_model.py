@@ -2,6 +2,7 @@
 missing, mistyped or inconsistent entry, is bad input, said in one short line naming the
 file (and the entry); errors that are not about the files keep their own type."""
 
+import hashlib
 import io
 import json
 import os
@@ -20,6 +21,7 @@ try:
 except ImportError:  # not on Windows
     resource = None
 
+import underdog.pipeline.factories
 import underdog.pipeline.model
 from _paths import SRC
 from _tables import TINY, make_frame
@@ -40,10 +42,16 @@ def model_dir(tmp_path_factory):
     return directory
 
 
-def _copy_with_weights(model_dir, tmp_path, content: bytes):
+def _copy_with_weights(model_dir, tmp_path, content: bytes, *, sign: bool = True):
+    """A copy of ``model_dir`` with ``content`` as model.pt; ``sign``: model.json records its
+    checksum, so that the checks of the weights themselves are reached."""
     copy = tmp_path / "copy"
     shutil.copytree(model_dir, copy)
     (copy / "model.pt").write_bytes(content)
+    if sign:
+        meta = json.loads((copy / "model.json").read_text())
+        meta["weights"]["sha256"] = hashlib.sha256(content).hexdigest()
+        (copy / "model.json").write_text(json.dumps(meta))
     return copy
 
 
@@ -102,7 +110,8 @@ def test_running_out_of_memory_while_loading_is_not_a_corrupt_file(model_dir, mo
         ("not a tensor", "'0.bias' is a list, not a tensor"),
         ("sparse", "'0.weight' is a sparse_coo tensor, not a dense one"),
         ("on meta", "'0.weight' is a tensor on meta, not on the CPU"),
-        ("complex", "'0.weight' has dtype torch.complex64, not a floating-point one"),
+        ("complex", "'0.weight' has dtype torch.complex64 where the model needs torch.float32"),
+        ("nan", "'0.weight' holds values that are not finite"),
         ("expanded", "'0.weight' has shape (8, 5) but holds only 1 value"),
     ],
 )
@@ -117,6 +126,7 @@ def test_weights_that_do_not_fit_the_description(model_dir, tmp_path, state, mes
         "sparse": weight.to_sparse(),
         "on meta": weight.to("meta"),
         "complex": weight.to(torch.complex64),
+        "nan": torch.full_like(weight, float("nan")),
         "expanded": torch.zeros(1).expand(weight.shape),
     }
     if state == "not a tensor":
@@ -180,44 +190,52 @@ def _predict(model_dir, tmp_path):
 INVALID = "is not a valid underdog model description: "
 BAD_DESCRIPTIONS = {
     # missing entries
-    "no architecture": ({"architecture": DROP}, "it has no 'architecture' entry"),
-    "no hidden": ({"architecture.hidden": DROP}, "it has no 'architecture.hidden' entry"),
+    "no model": ({"model": DROP}, "it has no 'model' entry"),
+    "no hidden": ({"model.arguments.hidden": DROP}, "it has no 'model.arguments.hidden' entry"),
     "no scales": ({"preprocessing.scales": DROP}, "it has no 'preprocessing.scales' entry"),
     "no post-hoc kind": ({"posthoc.kind": DROP}, "it has no 'posthoc.kind' entry"),
     # wrong types and ranges
     "classes a string": ({"classes": "abc"}, "'classes' must be a list, got 'abc'"),
-    "hidden an int": ({"architecture.hidden": 8}, "'architecture.hidden' must be a list, got 8"),
+    "hidden an int": (
+        {"model.arguments.hidden": 8},
+        "'model.arguments.hidden' must be a list, got 8",
+    ),
     "hidden 0": (
-        {"architecture.hidden": [0]},
-        f"'architecture.hidden[0]' must be an int in [1, {MAX_HIDDEN}], got 0",
+        {"model.arguments.hidden": [0]},
+        f"'model.arguments.hidden[0]' must be an int in [1, {MAX_HIDDEN}], got 0",
     ),
     "hidden a float": (
-        {"architecture.hidden": [8.0]},
-        f"'architecture.hidden[0]' must be an int in [1, {MAX_HIDDEN}], got 8.0",
+        {"model.arguments.hidden": [8.0]},
+        f"'model.arguments.hidden[0]' must be an int in [1, {MAX_HIDDEN}], got 8.0",
     ),
-    "in_features a bool": (
-        {"architecture.in_features": True},
-        "'architecture.in_features' must be an int of at least 1, got True",
+    "num_features a bool": (
+        {"model.arguments.num_features": True},
+        f"'model.arguments.num_features' must be an int in [1, {MAX_HIDDEN}], got True",
     ),
     "dropout 1": (
-        {"architecture.dropout": 1.0},
-        "'architecture.dropout' must be a number in [0, 1), got 1.0",
+        {"model.arguments.dropout": 1.0},
+        "'model.arguments.dropout' must be a number in [0, 1), got 1.0",
     ),
     "dropout an int beyond float range": (
-        {"architecture.dropout": 10**400},
-        f"'architecture.dropout' must be a number in [0, 1), got {str(10**400)[:77]}...",
+        {"model.arguments.dropout": 10**400},
+        f"'model.arguments.dropout' must be a number in [0, 1), got {str(10**400)[:77]}...",
     ),
     "scale an int beyond float range": (
         {"preprocessing.scales": [1.0, 10**400]},
         f"'preprocessing.scales[1]' must be a finite number above 0, got {str(10**400)[:77]}...",
     ),
     "hidden of terabytes": (
-        {"architecture.hidden": [8, 10**12]},
-        f"'architecture.hidden[1]' must be an int in [1, {MAX_HIDDEN}], got {10**12}",
+        {"model.arguments.hidden": [8, 10**12]},
+        f"'model.arguments.hidden[1]' must be an int in [1, {MAX_HIDDEN}], got {10**12}",
     ),
-    "another architecture": (
-        {"architecture.kind": "cnn"},
-        "'architecture.kind' must be one of 'mlp', got 'cnn'",
+    "factory not a string": (
+        {"model.factory": 3},
+        "'model.factory' must be a string, got 3",
+    ),
+    "no checksum": ({"weights": DROP}, "it has no 'weights' entry"),
+    "checksum not hex": (
+        {"weights.sha256": "x" * 64},
+        "'weights.sha256' must be 64 lowercase hexadecimal digits, got " + repr("x" * 64),
     ),
     "preprocessing a list": ({"preprocessing": []}, "'preprocessing' must be an object, got []"),
     "column name a number": (
@@ -248,12 +266,12 @@ BAD_DESCRIPTIONS = {
         "'classes' must list 2 or more distinct labels, got ['a', 'b', 'b']",
     ),
     "num_classes": (
-        {"architecture.num_classes": 4},
-        "'architecture.num_classes' must be 3 (the number of classes), got 4",
+        {"model.arguments.num_classes": 4},
+        "'model.arguments.num_classes' must be 3 (the number of classes), got 4",
     ),
-    "in_features": (
-        {"architecture.in_features": 6},
-        "'architecture.in_features' must be 5 (the number of preprocessed features), got 6",
+    "num_features": (
+        {"model.arguments.num_features": 6},
+        "'model.arguments.num_features' must be 5 (the number of preprocessed features), got 6",
     ),
     "medians short": (
         {"preprocessing.medians": [0.0]},
@@ -301,8 +319,8 @@ def test_a_bad_model_description_is_one_line_naming_the_file_and_entry(
         ('{"format": "underdog-model",', "is not an underdog model description: Expecting"),
         (b"\xff\xfe{}", "is not an underdog model description: 'utf-8' codec can't decode"),
         ({"format": "another"}, "is not an underdog model description"),
-        ({"version": 2}, "has model format version 2; this underdog reads version 1"),
-        ({"version": "1"}, "has model format version '1'; this underdog reads version 1"),
+        ({"version": 1}, "has model format version 1; this underdog reads version 2"),
+        ({"version": "2"}, "has model format version '2'; this underdog reads version 2"),
         ('{"a": ' + "1" * 5000 + "}", "is not an underdog model description: Exceeds the limit"),
         ("[" * 100_000, "is not an underdog model description: maximum recursion depth"),
     ],
@@ -330,7 +348,7 @@ def test_sizes_the_weights_do_not_have_are_not_allocated(model_dir, tmp_path):
     """The weights are checked against the architecture before any memory is allocated for
     it: the widest hidden layer model.json may describe (tens of GB of weights) is a
     mismatch with the file, reported as such under a 4 GiB address-space limit."""
-    copy = _with_description(model_dir, tmp_path, {"architecture.hidden": [MAX_HIDDEN]})
+    copy = _with_description(model_dir, tmp_path, {"model.arguments.hidden": [MAX_HIDDEN]})
     data = tmp_path / "new.csv"
     make_frame(10, seed=1).to_csv(data, index=False)
     script = textwrap.dedent(f"""
@@ -381,7 +399,7 @@ def test_every_description_train_model_writes_loads(tmp_path, recipe, classes):
     [
         (Preprocessor, "from_dict", KeyError),
         (PostHoc, "from_dict", TypeError),
-        (underdog.pipeline.model, "mlp", ValueError),
+        (underdog.pipeline.factories, "mlp", ValueError),
     ],
 )
 def test_a_bug_in_the_constructors_is_not_a_bad_description(

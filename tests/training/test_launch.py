@@ -102,7 +102,7 @@ def test_an_unwritable_out_is_one_line_before_any_training(
 def test_bad_input_found_in_a_worker_is_one_line(tmp_path, capsys, monkeypatch):
     """An UnderdogError raised in a process of --nproc 2 is reported as in one process."""
     good = load_table(binary_csv(tmp_path), target="label")
-    monkeypatch.setattr(commands, "_load", lambda args: good)  # the parent's table only
+    monkeypatch.setattr(commands, "load_data", lambda args: good)  # the parent's table only
     bad = tmp_path / "bad.csv"
     bad.write_text("x1,x2\n1,2\n")  # what each worker loads: no target column
     out = tmp_path / "model"
@@ -148,8 +148,8 @@ def test_train_builds_its_config_once_and_does_not_reload_the_model(
     """The parent's checked config is what trains (workers get it too), and the summary
     comes from the training, not from loading the saved model back."""
     built = []
-    config = commands._config
-    monkeypatch.setattr(commands, "_config", lambda *a, **k: built.append(1) or config(*a, **k))
+    config = commands.load_config
+    monkeypatch.setattr(commands, "load_config", lambda *a, **k: built.append(1) or config(*a, **k))
     monkeypatch.setattr(TrainedModel, "load", _fail)
     args = ["train", "--dataset", "ecoli1", "--epochs", "2", "--out", str(tmp_path / "m")]
     assert cli.main([*args, "--nproc", nproc]) == 0

@@ -12,6 +12,7 @@ import argparse
 import math
 
 __all__ = [
+    "device_name",
     "hidden_sizes",
     "imbalance_ratio",
     "int_at_least",
@@ -96,4 +97,19 @@ def recipe_name(text: str) -> str:
         raise argparse.ArgumentTypeError(
             f"expected a recipe name from {', '.join(recipe_options())}; got {text!r}"
         )
+    return text
+
+
+def device_name(text: str) -> str:
+    """``--device``: ``auto``, or a device torch knows (``cpu``, ``cuda``, ``cuda:1``)."""
+    if text == "auto":
+        return text
+    import torch
+
+    try:
+        torch.device(text)
+    except RuntimeError:
+        raise argparse.ArgumentTypeError(
+            f"expected auto, cpu, cuda or cuda:N; got {text!r}"
+        ) from None
     return text

@@ -11,14 +11,17 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
+import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
+from .inputs import UsageError, load_config, load_data, weight_schemes
+from .progress import CompareProgress, EpochProgress, wanted
+
 if TYPE_CHECKING:
-    from ..data import Table
     from ..pipeline import CompareConfig
 
 __all__ = [
-    "ProgressBar",
     "UsageError",
     "cmd_compare",
     "cmd_datasets",
@@ -30,119 +33,17 @@ __all__ = [
 ]
 
 
-class UsageError(Exception):
-    """A command-line mistake, reported like argparse's own."""
-
-
-# ----------------------------------------------------------------------------- helpers
-
-
-def weight_schemes() -> dict[str, str]:
-    """``--scheme`` spellings -> :data:`underdog.weights.SCHEMES` names. The command line
-    spells names with hyphens, as recipes are (``inverse-sqrt`` for ``inverse_sqrt``).
-    """
-    from ..weights import SCHEMES
-
-    return {name.replace("_", "-"): name for name in SCHEMES}
-
-
-def _load(args: argparse.Namespace) -> Table:
-    """The table named by FILE --target COL or --dataset NAME."""
-    from ..data import load_dataset, load_table
-
-    ratio = getattr(args, "imbalance_ratio", None)
-    if args.file and args.dataset:
-        raise UsageError("give a FILE or --dataset, not both")
-    if args.dataset or not args.file:
-        if args.target:
-            raise UsageError("--target applies to a FILE; built-in datasets have their own")
-        name = args.dataset or "digits-lt"
-        if ratio is not None and name != "digits-lt":
-            raise UsageError(
-                f"--imbalance-ratio applies to --dataset digits-lt only; {name!r} has a fixed one"
-            )
-        return load_dataset(name, imbalance_ratio=ratio)
-    if not args.target:
-        raise UsageError(f"{args.file} needs --target COLUMN, the class column")
-    if ratio is not None:
-        raise UsageError("--imbalance-ratio applies to --dataset digits-lt only")
-    return load_table(args.file, target=args.target)
-
-
-def _config(args: argparse.Namespace, num_classes: int) -> CompareConfig:
-    """The ``CompareConfig`` of the training options given (the defaults for the others)."""
-    from ..metrics import BINARY_METRICS
-    from ..pipeline import CompareConfig
-
-    if args.metric in BINARY_METRICS and num_classes != 2:
-        raise UsageError(
-            f"--metric {args.metric} needs a binary target; this one has {num_classes} classes"
-        )
-    options = {
-        key: getattr(args, key)
-        for key in (
-            "folds",
-            "seeds",
-            "metric",
-            "hidden",
-            "dropout",
-            "lr",
-            "weight_decay",
-            "epochs",
-            "batch_size",
-            "eval_batch_size",
-            "patience",
-            "val_fraction",
-        )  # fmt: skip
-        if getattr(args, key, None) is not None
-    }
-    if getattr(args, "threads", None) is not None:
-        options["num_threads"] = args.threads
-    return dataclasses.replace(CompareConfig(), **options)
-
-
-class ProgressBar:
-    """One ``\\r``-updated line on a terminal; one line per recipe otherwise."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-        self.tty = stream.isatty()
-        self.width = 0
-
-    def __call__(self, p: Any) -> None:
-        if not self.tty:
-            if p.run == 0 and p.epoch == 0:
-                print(f"[{p.recipe_index + 1}/{p.recipes}] {p.recipe}", file=self.stream)
-            return
-        filled = int(20 * p.epoch / max(p.epochs, 1))
-        line = (
-            f"[{p.recipe_index + 1}/{p.recipes}] {p.recipe:<16} run {p.run + 1}/{p.runs} "
-            f"epoch {p.epoch:>3}/{p.epochs} [{'#' * filled}{'.' * (20 - filled)}]"
-        )
-        self.width = max(self.width, len(line))
-        self.stream.write("\r" + line.ljust(self.width))
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.tty and self.width:
-            self.stream.write("\r" + " " * self.width + "\r")
-            self.stream.flush()
-
-
-# ----------------------------------------------------------------------------- commands
-
-
 def cmd_compare(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .._io import check_directory_writable
     from ..pipeline import compare, format_table, resolve_recipes, write_report
 
-    table = _load(args)
-    config = _config(args, table.num_classes)
+    table = load_data(args)
+    config = load_config(args, table.num_classes)
     recipes = resolve_recipes(args.recipes, num_classes=table.num_classes, name=table.name)
     check_directory_writable(args.out)  # fail before the comparison, not after it
-    bar = None if args.quiet else ProgressBar(err)
+    bar = CompareProgress(err) if wanted(err, args.quiet) else None
     try:
-        comparison = compare(table, recipes, config=config, progress=bar)
+        comparison = compare(table, recipes, config=config, progress=bar, jobs=args.jobs)
     finally:
         if bar is not None:
             bar.close()
@@ -181,7 +82,7 @@ def cmd_weights(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ..counts import class_counts
     from ..weights import class_weight
 
-    table = _load(args)
+    table = load_data(args)
     scheme = weight_schemes()[args.scheme]
     beta = (
         (args.beta if args.beta is not None else args.default_beta)
@@ -218,12 +119,19 @@ def _train_and_save(
     the model; under torch.distributed every rank trains (data-parallel) and only rank 0
     writes. Returns the model's training facts (``TrainedModel.info``).
     """
-    from .._dist import rank
+    from .._dist import distributed_active, rank
     from ..pipeline import get_recipe, train_model
     from ..training.launch import device_for_rank
 
-    config = dataclasses.replace(config, device=str(device_for_rank(local_rank)))
-    model = train_model(table, get_recipe(args.recipe), config=config, seed=args.seed)
+    if distributed_active():  # each process on its own device (its GPU under NCCL)
+        config = dataclasses.replace(config, device=str(device_for_rank(local_rank)))
+    bar = EpochProgress(sys.stderr) if rank() == 0 and wanted(sys.stderr, args.quiet) else None
+    try:
+        model = train_model(table, get_recipe(args.recipe), config=config, seed=args.seed,
+                            callbacks=[bar] if bar is not None else [])  # fmt: skip
+    finally:
+        if bar is not None:
+            bar.close()
     if rank() == 0:
         model.save(args.out)
     return model.info
@@ -233,7 +141,7 @@ def _train_worker(local_rank: int, args: argparse.Namespace, config: CompareConf
     """One process of ``underdog train --nproc N``: load, train. ``args`` and ``config`` are
     the parent's, already checked (plain values, pickled to the process).
     """
-    return _train_and_save(args, _load(args), config, local_rank)
+    return _train_and_save(args, load_data(args), config, local_rank)
 
 
 def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -247,11 +155,11 @@ def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         world_size_from_environment,
     )
 
-    table = _load(args)
+    table = load_data(args)
     recipe = get_recipe(args.recipe)
     recipe.check(num_classes=table.num_classes, name=table.name)
-    config = _config(args, table.num_classes)
-    config.check(num_classes=table.num_classes)
+    config = load_config(args, table.num_classes)
+    config.check(num_classes=table.num_classes, owner="train")
     torchrun = world_size_from_environment() > 1
     if args.nproc > 1 and torchrun:
         raise UsageError("--nproc starts its own processes; do not combine it with torchrun")
@@ -278,17 +186,39 @@ def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
-def cmd_predict(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .._io import write_file_atomically
+def _predictions(args: argparse.Namespace) -> tuple[Any, list[Any], Any]:
+    """``(model, labels, proba)`` of ``underdog predict``: FILE's rows for a model of a
+    table, the samples of ``--data`` for a model of a dataset."""
     from ..data import read_frame
     from ..pipeline import TrainedModel
+    from ..pipeline.factories import load_data as load_data_factory
 
-    model = TrainedModel.load(args.model_dir)
-    frame = read_frame(args.file)
-    frame.columns = [str(c) for c in frame.columns]
-    labels, proba = model.predict(frame)
+    model = TrainedModel.load(args.model_dir, model=args.model)
+    if (args.file is None) == (args.data is None):
+        raise UsageError("give FILE (a table) or --data MODULE:FUNCTION (a dataset), one of them")
+    if model.preprocessor is None and args.file is not None:
+        raise UsageError(f"the model in {args.model_dir} takes samples: use --data, not a FILE")
+    if model.preprocessor is not None and args.data is not None:
+        raise UsageError(f"the model in {args.model_dir} takes table rows: give a FILE")
+    if args.file is not None:
+        data = read_frame(args.file)
+        data.columns = [str(c) for c in data.columns]
+    else:
+        data = load_data_factory(args.data, owner="the command line")
+    labels, proba = model.predict(data)
+    return model, labels, proba
+
+
+def cmd_predict(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import pandas as pd
 
+    from .._io import check_output_file, write_file_atomically
+
+    if args.out:  # never a file this command reads, nor one it may not replace
+        reads = [p for p in (args.file, os.path.join(args.model_dir, "model.json"),
+                             os.path.join(args.model_dir, "model.pt")) if p]  # fmt: skip
+        check_output_file(args.out, reads=reads)
+    model, labels, proba = _predictions(args)
     result = pd.DataFrame({"prediction": labels})
     for j, label in enumerate(model.classes):
         result[f"proba_{label}"] = proba[:, j]

@@ -16,6 +16,7 @@ from ..metrics import METRICS
 from ..pipeline import DEFAULT_RECIPE, CompareConfig
 from ..weights import NORMALIZATIONS
 from .argtypes import (
+    device_name,
     hidden_sizes,
     imbalance_ratio,
     nonnegative_int,
@@ -46,7 +47,15 @@ DEFAULT_BETA = 0.99
 
 def _training_options(parser: argparse.ArgumentParser) -> None:
     d = CompareConfig()  # the defaults: an option left out keeps CompareConfig's value
-    group = parser.add_argument_group("training (an MLP on the preprocessed features)")
+    group = parser.add_argument_group("training")
+    group.add_argument(
+        "--model",
+        metavar="MODEL",
+        help=f"the network: mlp, cnn or MODULE:FUNCTION, a factory of an nn.Module ({d.model})",
+    )
+    group.add_argument(
+        "--device", type=device_name, help="auto, cpu, cuda or cuda:N (cpu; auto: a GPU if any)"
+    )
     group.add_argument("--epochs", type=positive_int, help=f"maximum epochs ({d.epochs})")
     patience = d.patience or "20 epochs up to 8,192 rows, then 10"
     group.add_argument("--patience", type=positive_int, help=f"early stopping ({patience})")
@@ -75,7 +84,12 @@ def _training_options(parser: argparse.ArgumentParser) -> None:
 
 def _data_options(parser: argparse.ArgumentParser, *, builtin: bool = True) -> None:
     parser.add_argument("file", nargs="?", metavar="FILE", help="a .csv, .parquet or KEEL .dat")
-    parser.add_argument("--target", metavar="COL", help="the class column of FILE")
+    parser.add_argument("--target", metavar="COL", help="the class column of FILE (or --data's)")
+    parser.add_argument(
+        "--data",
+        metavar="MODULE:FUNCTION",
+        help="a factory of a Dataset (labels in its targets) or a DataFrame, instead of FILE",
+    )
     if builtin:
         parser.add_argument(
             "--dataset", choices=DATASETS, metavar="NAME", help="a built-in dataset (digits-lt)"
@@ -118,6 +132,9 @@ def _add_compare(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seeds", type=positive_int, help=f"repetitions with new folds ({d.seeds})")
     p.add_argument("--metric", choices=METRICS, help=f"sort and tune by ({d.metric})")
     p.add_argument("--out", default="underdog-report", help="report directory (%(default)s)")
+    p.add_argument(
+        "--jobs", type=positive_int, default=1, help="folds run in N processes (%(default)s)"
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     _training_options(p)
     p.set_defaults(func=cmd_compare)
@@ -149,6 +166,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         help=f"recipe name ({DEFAULT_RECIPE}: the best on the benchmarks of docs/benchmarks.md)",
     )
     p.add_argument("--out", required=True, metavar="MODEL_DIR", help="model directory")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.add_argument("--metric", choices=METRICS, help=f"tune post-hoc rules by ({d.metric})")
     p.add_argument("--seed", type=nonnegative_int, default=0, help="random seed (%(default)s)")
     p.add_argument(
@@ -175,7 +193,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(sub)
     p = sub.add_parser("predict", help="predict labels and class probabilities")
     p.add_argument("model_dir", metavar="MODEL_DIR")
-    p.add_argument("file", metavar="FILE")
+    p.add_argument("file", nargs="?", metavar="FILE", help="the rows to predict (a table model)")
+    p.add_argument(
+        "--data", metavar="MODULE:FUNCTION", help="the samples to predict (a dataset model)"
+    )
+    p.add_argument(
+        "--model",
+        metavar="MODULE:FUNCTION",
+        help="the model factory the model was trained with, unless built in (mlp, cnn)",
+    )
     p.add_argument("--out", help="CSV file to write (default: stdout)")
     p.set_defaults(func=cmd_predict)
     return parser

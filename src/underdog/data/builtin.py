@@ -170,6 +170,7 @@ def load_digits_lt(*, imbalance_ratio: float = 50.0) -> Table:
         name="digits-lt",
         splitter=_digits_splitter(labels, imbalance_ratio),
         training_rows=_digits_training_rows(labels, imbalance_ratio),
+        input_shape=(1, 8, 8),
         description=(
             "stratified k-fold over the balanced digits; each fold's training part is "
             f"subsampled to a long tail with imbalance ratio {imbalance_ratio:g} "

@@ -30,6 +30,7 @@ __all__ = [
     "load_table",
     "read_frame",
     "read_keel",
+    "table_from_dataset",
     "table_from_frame",
 ]
 
@@ -51,24 +52,40 @@ class Table:
         training_rows: optional ``(seed) -> row indices`` that training on the whole table
             (``underdog train``) uses; ``digits-lt`` sets it to its long-tailed training
             set. ``None`` means all rows.
+        input_shape: the shape of one sample's input when the rows are images or other
+            tensors (digits-lt: ``(1, 8, 8)``); ``None`` means a row of features.
+        dataset: a ``Dataset`` holding the samples instead of ``features`` (see
+            :func:`table_from_dataset`): its samples go to the model as they are, with no
+            preprocessing.
     """
 
     features: Any
     labels: np.ndarray
-    classes: tuple
+    classes: tuple[Any, ...]
     target: str
     name: str
-    splitter: Callable[[int, int], list] | None = None
+    splitter: Callable[[int, int], list[tuple[np.ndarray, np.ndarray]]] | None = None
     description: str = "stratified k-fold over all rows"
     training_rows: Callable[[int], np.ndarray] | None = None
+    input_shape: tuple[int, ...] | None = None
+    dataset: Any = None
 
     @property
     def num_classes(self) -> int:
+        """The number of classes."""
         return len(self.classes)
 
     @property
     def counts(self) -> np.ndarray:
+        """The number of rows of each class, ``(C,)``."""
         return np.bincount(self.labels, minlength=self.num_classes)
+
+    @property
+    def num_features(self) -> int:
+        """The width of a row: feature columns, or the elements of one sample's input."""
+        if self.features is not None:
+            return int(self.features.shape[1])
+        return int(np.prod(self.input_shape or (0,)))
 
     def folds(self, folds: int, *, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
         """Train / test indices of each fold; the same for every recipe of a seed."""
@@ -152,3 +169,47 @@ def table_from_frame(frame: Any, *, target: str, name: str) -> Table:
     labels, classes = _label_values(frame[target], name=name, target=target)
     features = frame.drop(columns=[target]).reset_index(drop=True)
     return Table(features=features, labels=labels, classes=classes, target=target, name=name)
+
+
+def _input_shape(dataset: Any) -> tuple[int, ...]:
+    """The shape of the first sample's input (``()`` when it is not one tensor)."""
+    first = dataset[0]
+    inputs = first[0] if isinstance(first, (tuple, list)) and first else first
+    return tuple(int(s) for s in getattr(inputs, "shape", ()))
+
+
+def table_from_dataset(dataset: Any, *, name: str) -> Table:
+    """A :class:`Table` over a map-style ``Dataset`` whose labels can be read without
+    loading features: its ``targets`` or ``labels`` attribute (also through ``Subset``),
+    integer class indices ``0 .. C-1``. Samples are ``(input, label)`` (or dicts); one
+    sample is read for the input's shape.
+
+    Raises:
+        DataError: a dataset without such labels, labels that are not class indices, or
+            fewer than two classes.
+    """
+    from ..labels import as_label_tensor, check_class_indices, check_integer_labels, dataset_labels
+
+    owner = "table_from_dataset"
+    exposed = dataset_labels(dataset, name="data", owner=owner)
+    if exposed is None or not hasattr(dataset, "__getitem__") or not hasattr(dataset, "__len__"):
+        raise DataError(
+            f"The 'data' parameter of {owner} must be a map-style Dataset with a 'targets' "
+            f"or 'labels' attribute (its labels, read without loading features). Got "
+            f"{type(dataset).__name__} from {name} instead."
+        )
+    tensor = as_label_tensor(exposed, name="data", owner=owner).reshape(-1)
+    tensor = check_integer_labels(tensor, name="data", owner=owner).long()
+    if tensor.numel():
+        check_class_indices(tensor, num_classes=None, ignore_index=None, name="data", owner=owner)
+    labels = tensor.cpu().numpy()
+    classes = tuple(range(int(labels.max()) + 1)) if labels.size else ()
+    if len(np.unique(labels)) < 2:
+        raise DataError(
+            f"The labels of the dataset {name} must hold at least two classes. Got "
+            f"{len(np.unique(labels))} instead."
+        )
+    return Table(features=None, labels=labels.astype(np.int64), classes=classes,
+                 target="label", name=name, dataset=dataset,
+                 input_shape=_input_shape(dataset),
+                 description="stratified k-fold over all samples")  # fmt: skip

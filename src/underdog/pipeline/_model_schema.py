@@ -84,31 +84,44 @@ _LABEL = _Leaf("a string, number or boolean", lambda v: isinstance(v, (str, int,
 _REAL = _real("a finite number")
 _POSITIVE = _real("a finite number above 0", lambda x: x > 0)
 #: The largest hidden layer size: the product of two sizes must fit PyTorch's int64 sizes
-#: for ``mlp`` to build the module on the ``meta`` device, where the weights' shapes are
-#: compared before anything is allocated. (``in_features`` and ``num_classes`` are bounded
-#: by the lengths of other entries.) No file of weights could hold a layer this wide.
+#: for a module to be built on the ``meta`` device, where the weights' shapes are compared
+#: before anything is allocated. No file of weights could hold a layer this wide.
 MAX_HIDDEN = 2**31 - 1
+#: The largest size of an input dimension or number of features.
+MAX_SIZE = 2**31 - 1
+
+
+def _sha256(v: Any) -> bool:
+    return isinstance(v, str) and len(v) == 64 and all(c in "0123456789abcdef" for c in v)
+
 
 #: What ``model.json`` holds besides ``format`` and ``version`` (see ``docs/cli.md``).
-SCHEMA: dict = {
+SCHEMA: dict[str, Any] = {
     "recipe": _STR,
     "target": _STR,
     "classes": [_LABEL],
-    "architecture": {
-        "kind": _one_of("mlp"),
-        "in_features": _int(1),
-        "num_classes": _int(2),
-        "hidden": [_int(1, MAX_HIDDEN)],
-        "dropout": _real("a number in [0, 1)", lambda x: 0 <= x < 1),
+    "model": {
+        "factory": _STR,
+        "arguments": {
+            "num_features": _int(1, MAX_SIZE),
+            "input_shape": [_int(1, MAX_SIZE)],
+            "num_classes": _int(2),
+            "hidden": [_int(1, MAX_HIDDEN)],
+            "dropout": _real("a number in [0, 1)", lambda x: 0 <= x < 1),
+            "seed": _int(0),
+        },
     },
-    "preprocessing": {
-        "numeric": [_STR],
-        "medians": [_REAL],
-        "means": [_REAL],
-        "scales": [_POSITIVE],
-        "categorical": [_STR],
-        "levels": [[_STR]],
-    },
+    "data?": _Nullable(_STR),
+    "preprocessing": _Nullable(
+        {
+            "numeric": [_STR],
+            "medians": [_REAL],
+            "means": [_REAL],
+            "scales": [_POSITIVE],
+            "categorical": [_STR],
+            "levels": [[_STR]],
+        }
+    ),
     "posthoc": {
         "kind": _one_of(*KINDS),
         "priors?": _Nullable([_POSITIVE]),
@@ -117,6 +130,7 @@ SCHEMA: dict = {
         "minority?": _Nullable(_int(0)),
     },
     "training?": {},
+    "weights": {"sha256": _Leaf("64 lowercase hexadecimal digits", _sha256)},
 }
 
 
@@ -152,10 +166,24 @@ def _check(value: Any, spec: Any, key: str) -> None:
 
 def _check_agreement(meta: dict) -> None:
     """The entries that must agree with each other, and what each post-hoc kind needs."""
-    classes, pre, post = meta["classes"], meta["preprocessing"], meta["posthoc"]
+    classes, post = meta["classes"], meta["posthoc"]
     n = len(classes)
     if n < 2 or len(set(classes)) < n:
         raise _Invalid(f"'classes' must list 2 or more distinct labels, got {describe(classes)}")
+    _check_preprocessing(meta)
+    _check_posthoc(post, n)
+
+
+def _check_preprocessing(meta: dict[str, Any]) -> None:
+    """The preprocessing's lists agree with each other and with the model's input."""
+    pre, arguments = meta["preprocessing"], meta["model"]["arguments"]
+    if arguments["num_classes"] != len(meta["classes"]):
+        raise _Invalid(
+            f"'model.arguments.num_classes' must be {len(meta['classes'])} (the number of "
+            f"classes), got {arguments['num_classes']}"
+        )
+    if pre is None:  # a model of a dataset's samples: no preprocessing
+        return
     numeric, categorical = len(pre["numeric"]), len(pre["categorical"])
     features = numeric + sum(len(levels) for levels in pre["levels"])
     lengths = {  # entry: (the length it must have, why)
@@ -163,25 +191,25 @@ def _check_agreement(meta: dict) -> None:
         "preprocessing.means": (numeric, "one per numeric column"),
         "preprocessing.scales": (numeric, "one per numeric column"),
         "preprocessing.levels": (categorical, "one list per categorical column"),
-        "posthoc.priors": (n, "one per class"),
     }
     for key, (expected, why) in lengths.items():
-        section, name = key.split(".")
-        got = meta[section].get(name)  # None: an optional entry left out
-        if got is not None and len(got) != expected:
+        got = pre[key.split(".")[1]]
+        if len(got) != expected:
             entries = "entry" if expected == 1 else "entries"
             raise _Invalid(f"'{key}' must have {expected} {entries} ({why}), got {len(got)}")
-    values = {  # entry: (the value it must have, why)
-        "architecture.num_classes": (n, "the number of classes"),
-        "architecture.in_features": (features, "the number of preprocessed features"),
-    }
-    for key, (expected, why) in values.items():
-        section, name = key.split(".")
-        if (got := meta[section][name]) != expected:
-            raise _Invalid(f"'{key}' must be {expected} ({why}), got {got}")
-    kind, priors, threshold, minority = (
-        post.get(k) for k in ("kind", "priors", "threshold", "minority")
-    )
+    if arguments["num_features"] != features:
+        raise _Invalid(
+            f"'model.arguments.num_features' must be {features} (the number of preprocessed "
+            f"features), got {arguments['num_features']}"
+        )
+
+
+def _check_posthoc(post: dict[str, Any], n: int) -> None:
+    """What the post-hoc rule of each kind needs, for ``n`` classes."""
+    priors = post.get("priors")
+    if priors is not None and len(priors) != n:
+        raise _Invalid(f"'posthoc.priors' must have {n} entries (one per class), got {len(priors)}")
+    kind, threshold, minority = (post.get(k) for k in ("kind", "threshold", "minority"))
     if minority is not None and minority >= n:
         raise _Invalid(f"'posthoc.minority' must be a class index below {n}, got {minority}")
     if kind == "threshold" and threshold is not None:

@@ -13,6 +13,7 @@ import torch
 from .._validation import check_device, check_int, check_int_sequence, check_option, check_real
 from ..metrics import BINARY_METRICS, LABEL_METRICS
 from ..training.settings import SMALL_TABLE, auto_batch_size, auto_lr
+from .factories import load_factory
 
 __all__ = ["CompareConfig", "TrainingPlan"]
 
@@ -43,6 +44,8 @@ class CompareConfig:
     num_threads: int | None = 1
     device: str | torch.device | None = None
     eval_batch_size: int | None = None
+    model: str = "mlp"
+    data: str | None = None
 
     def check(self, *, num_classes: int, owner: str = "compare") -> None:
         """Check every setting for a problem of ``num_classes`` classes.
@@ -73,6 +76,7 @@ class CompareConfig:
         if self.num_threads is not None:
             check_int(self.num_threads, name="num_threads", owner=owner, low=1)
         check_device(self.device, name="device", owner=owner)
+        load_factory(self.model, owner=owner)  # a bad name fails here, before any training
 
     def plan(self, num_rows: int) -> TrainingPlan:
         """The batch size, learning rate, dropout and patience of training on ``num_rows``

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch.utils.data import ConcatDataset, Subset
 
 from .._validation import check_real
 from ..counts import class_counts
@@ -60,16 +61,19 @@ class Fold:
     Attributes:
         seed, fold: which repetition and which fold.
         x, y: the rows the models train on (the training part less its validation split),
-            preprocessed.
+            preprocessed; for a table over a dataset, ``x`` is a ``Subset`` of its samples
+            (and so are ``x_val`` and ``x_test``).
         x_val, y_val: the validation split of the training part (early stopping, post-hoc
             tuning).
         x_test, y_test: the test part.
         counts: int64 class counts of ``y`` (what the recipes' losses are built from).
         preprocessor: the :class:`~underdog.data.Preprocessor` fit on the training part
-            (``x`` and ``x_val`` together).
+            (``x`` and ``x_val`` together); None for a dataset.
         test_index: the test rows' indices into the table.
         model_seed: the seed of the validation split, model initialisation, shuffling,
             sampling and dropout (:func:`fold_seed` of ``seed`` and ``fold``).
+        input_shape: the shape of one sample as the model takes it (a table row: its
+            width; digits-lt: ``(1, 8, 8)``; a dataset: its first sample's input).
     """
 
     seed: int
@@ -81,16 +85,27 @@ class Fold:
     x_test: np.ndarray
     y_test: np.ndarray
     counts: torch.Tensor
-    preprocessor: Preprocessor
+    preprocessor: Preprocessor | None
     test_index: np.ndarray
     model_seed: int = 0
+    input_shape: tuple[int, ...] = ()
 
     @property
-    def x_train(self) -> np.ndarray:
-        """The whole training part (``x`` then ``x_val``), for estimators without a
-        validation split.
+    def num_features(self) -> int:
+        """The width of a training row (the elements of one sample of a dataset)."""
+        if isinstance(self.x, np.ndarray):
+            return int(self.x.shape[1])
+        return int(np.prod(self.input_shape)) if self.input_shape else 0
+
+    @property
+    def x_train(self) -> Any:
+        """The whole training part (``x`` then ``x_val``) for estimators without a split.
+
+        A ``ConcatDataset`` for a table over a dataset.
         """
-        return np.concatenate([self.x, self.x_val])
+        if isinstance(self.x, np.ndarray):
+            return np.concatenate([self.x, self.x_val])
+        return ConcatDataset([self.x, self.x_val])
 
     @property
     def y_train(self) -> np.ndarray:
@@ -101,27 +116,44 @@ class Fold:
 def _prepare(
     table: Table, train: np.ndarray, test: np.ndarray, *, seed: int, config: CompareConfig
 ) -> dict[str, Any]:
-    """The fields of a :class:`Fold` but ``seed`` and ``fold``; ``seed`` seeds the
-    validation split and becomes the model seed.
+    """The fields of a :class:`Fold` but ``seed`` and ``fold``.
+
+    ``seed`` seeds the validation split and becomes the model seed.
     """
-    fit_pos, val_pos = validation_split(
-        table.labels[train], fraction=config.val_fraction, seed=seed
-    )
-    pre = Preprocessor.fit(table.features.iloc[train])
-    x_train = pre.transform(table.features.iloc[train])
     y_train = table.labels[train]
+    fit_pos, val_pos = validation_split(y_train, fraction=config.val_fraction, seed=seed)
+    x, x_val, x_test, pre = _inputs(table, train, test, fit_pos, val_pos)
     return {
-        "x": x_train[fit_pos],
+        "x": x,
         "y": y_train[fit_pos],
-        "x_val": x_train[val_pos],
+        "x_val": x_val,
         "y_val": y_train[val_pos],
-        "x_test": pre.transform(table.features.iloc[test]),
+        "x_test": x_test,
         "y_test": table.labels[test],
         "counts": class_counts(y_train[fit_pos], num_classes=table.num_classes, distributed=False),
         "preprocessor": pre,
         "test_index": np.asarray(test),
         "model_seed": seed,
+        "input_shape": table.input_shape or (int(x.shape[1]),),
     }
+
+
+def _inputs(
+    table: Table, train: np.ndarray, test: np.ndarray, fit_pos: np.ndarray, val_pos: np.ndarray
+) -> tuple[Any, Any, Any, Preprocessor | None]:
+    """``(x, x_val, x_test, preprocessor)`` of a fold.
+
+    For a table of features: the preprocessed matrices (the preprocessing fit on the
+    training part only); for a table over a dataset: subsets of its samples.
+    """
+    if table.dataset is not None:
+        rows = np.asarray(train)
+        parts = (rows[fit_pos], rows[val_pos], np.asarray(test))
+        x, x_val, x_test = (Subset(table.dataset, part.tolist()) for part in parts)
+        return x, x_val, x_test, None
+    pre = Preprocessor.fit(table.features.iloc[train])
+    x_train = pre.transform(table.features.iloc[train])
+    return x_train[fit_pos], x_train[val_pos], pre.transform(table.features.iloc[test]), pre
 
 
 def prepare_fold(

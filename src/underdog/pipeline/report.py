@@ -84,7 +84,7 @@ def summary_dict(comparison: Comparison) -> dict:
                 "name": table.name,
                 "target": table.target,
                 "rows": len(table.labels),
-                "features": int(table.features.shape[1]),
+                "features": table.num_features,
                 "classes": list(table.classes),
                 "counts": table.counts,
                 "train_counts_per_fold": comparison.train_counts,
@@ -207,7 +207,7 @@ def _description(comparison: Comparison) -> str:
         if k != "metric" and getattr(config, k) is not None  # device=None: the default
     )
     return f"""<p class="meta">Target column <b>{_e(table.target)}</b>; {len(table.labels)} rows,
-{table.features.shape[1]} feature columns, {table.num_classes} classes; imbalance ratio
+{table.num_features} features, {table.num_classes} classes; imbalance ratio
 (largest / smallest class) {ratio:.1f} in the training part of the folds, {overall:.1f}
 over all rows.
 Folds: {_e(table.description)}. Settings: {settings}. Wall time {comparison.seconds:.1f} s.</p>"""

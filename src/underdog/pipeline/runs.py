@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import check_int
 from ..data import Table
 from ..metrics import evaluate
 from ..training import TrainEvent, predict_logits
@@ -134,6 +135,52 @@ def _run_all(
     return runs, seconds
 
 
+#: What the worker processes of a parallel comparison run: set before they are forked.
+_PARALLEL: dict[str, Any] = {}
+
+
+def _run_fold_job(index: int) -> tuple[list[RunResult], dict[str, float]]:
+    """Fold ``index`` of the comparison in ``_PARALLEL``, in a worker process."""
+    import torch
+
+    torch.set_num_threads(1)
+    job = _PARALLEL
+    return _run_all(job["recipes"], [job["folds"][index]], config=job["config"],
+                    num_classes=job["num_classes"], minority=job["minority"])  # fmt: skip
+
+
+def _run_parallel(
+    recipes: Sequence[Recipe], folds: Sequence[Fold], *, jobs: int, config: CompareConfig,
+    num_classes: int, minority: int, progress: Callable[[Progress], None] | None,
+) -> tuple[list[RunResult], dict[str, float]]:  # fmt: skip
+    """:func:`_run_all` with the folds in ``jobs`` forked processes; the same runs, in the
+    same order (every fold is seeded on its own, so where it runs changes nothing)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    _PARALLEL.update(recipes=recipes, folds=folds, config=config, num_classes=num_classes,
+                     minority=minority)  # fmt: skip
+    by_fold: dict[int, list[RunResult]] = {}
+    seconds: dict[str, float] = dict.fromkeys((r.name for r in recipes), 0.0)
+    try:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            futures = {pool.submit(_run_fold_job, i): i for i in range(len(folds))}
+            for future in as_completed(futures):
+                index = futures[future]
+                by_fold[index], fold_seconds = future.result()
+                for name, value in fold_seconds.items():
+                    seconds[name] += value
+                for r_index, recipe in enumerate(recipes):  # report the fold's runs as done
+                    if progress is not None:
+                        progress(Progress(recipe.name, r_index, len(recipes), index,
+                                          len(folds), 0, config.epochs))  # fmt: skip
+    finally:
+        _PARALLEL.clear()
+    runs = [by_fold[f][r] for r in range(len(recipes)) for f in range(len(folds))]
+    return runs, seconds
+
+
 def run_fold(
     recipes: Sequence[Recipe],
     fold: Fold,
@@ -167,12 +214,15 @@ def compare(
     *,
     config: CompareConfig | None = None,
     progress: Callable[[Progress], None] | None = None,
+    jobs: int = 1,
 ) -> Comparison:
     """Run every recipe on the same folds of ``table``; see the module docstring.
 
     ``none``, the reference of the paired tests, is added first when missing; a recipe
-    named twice runs once.
+    named twice runs once. ``jobs`` > 1 runs the folds in that many forked processes (one
+    thread each), with the same results as one process.
     """
+    jobs = check_int(jobs, name="jobs", owner="compare", low=1)
     config = config or CompareConfig()
     recipes = _with_reference(recipes)
     num_classes = table.num_classes
@@ -189,9 +239,11 @@ def compare(
     # training sets, not of the balanced whole table): the positive class of binary metrics.
     train_counts = np.mean([np.bincount(f.y_train, minlength=num_classes) for f in folds], 0)
     minority = int(np.argmin(train_counts))
-    runs, recipe_seconds = _run_all(
+    run = _run_parallel if jobs > 1 and len(folds) > 1 else _run_all
+    options = {"jobs": min(jobs, len(folds))} if run is _run_parallel else {}
+    runs, recipe_seconds = run(
         recipes, folds, config=config, num_classes=num_classes, minority=minority,
-        progress=progress,
+        progress=progress, **options,
     )  # fmt: skip
     return Comparison(
         table=table,

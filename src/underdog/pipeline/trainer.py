@@ -16,12 +16,13 @@ import numpy as np
 
 from ..posthoc import PostHoc, tune_posthoc
 from ..samplers import ClassBalancedSampler
-from ..training import TrainEvent, TrainResult, fit, mlp, predict_logits
+from ..training import TrainEvent, TrainResult, fit, predict_logits
 from .config import CompareConfig
+from .factories import build_model, load_factory
 from .folds import Fold
 from .recipes import Recipe
 
-__all__ = ["fit_posthoc", "train_recipe", "validation_score"]
+__all__ = ["fit_posthoc", "model_arguments", "train_recipe", "validation_score"]
 
 
 def validation_score(logits: np.ndarray, y: np.ndarray) -> float:
@@ -78,16 +79,18 @@ def train_recipe(
     trainer = recipe.trainer
     seed = fold.model_seed
     plan = config.plan(len(fold.y))
-    model = mlp(fold.x.shape[1], num_classes, hidden=config.hidden, dropout=plan.dropout, seed=seed)
+    arguments = model_arguments(fold, config=config, num_classes=num_classes)
+    model = build_model(load_factory(config.model), **arguments)
     loss = trainer.loss(fold.counts)
+    rows = isinstance(fold.x, np.ndarray)  # else a dataset, whose batches hold the labels
     return fit(
         model,
         fold.x,
-        fold.y,
+        fold.y if rows else None,
         loss=loss,
         sampler=ClassBalancedSampler(fold.y, seed=seed) if trainer.sampler else None,
         x_val=fold.x_val,
-        y_val=fold.y_val,
+        y_val=fold.y_val if rows else None,
         epochs=config.epochs,
         batch_size=plan.batch_size,
         eval_batch_size=config.eval_batch_size,
@@ -101,6 +104,20 @@ def train_recipe(
         num_threads=config.num_threads,
         device=config.device,
     )
+
+
+def model_arguments(fold: Fold, *, config: CompareConfig, num_classes: int) -> dict[str, Any]:
+    """The keyword arguments of the model factory for ``fold`` (see
+    :mod:`underdog.pipeline.factories`): the width of a row, the shape of a sample, the
+    classes, and the hidden sizes, dropout and seed of the training."""
+    return {
+        "num_features": fold.num_features,
+        "input_shape": fold.input_shape,
+        "num_classes": num_classes,
+        "hidden": tuple(config.hidden),
+        "dropout": config.plan(len(fold.y)).dropout,
+        "seed": fold.model_seed,
+    }
 
 
 def fit_posthoc(recipe: Recipe, model: Any, fold: Fold, *, config: CompareConfig) -> PostHoc:
