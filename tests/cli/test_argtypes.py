@@ -9,10 +9,12 @@ import pytest
 
 from underdog.cli import argtypes, parser
 from underdog.cli.argtypes import (
+    device_name,
     hidden_sizes,
     imbalance_ratio,
     int_at_least,
     nonnegative_int,
+    path_name,
     positive_int,
 )
 
@@ -38,8 +40,16 @@ def test_valid_text_parses(parse, text, value):
     ("parse", "text", "message"),
     [
         (hidden_sizes, "abc", "expected sizes like 128,64; got 'abc'"),
-        (hidden_sizes, ",", "expected positive sizes like 128,64; got ','"),
-        (hidden_sizes, "8,0", "expected positive sizes like 128,64; got '8,0'"),
+        (hidden_sizes, ",", "expected sizes from 1 to 1,048,576 like 128,64; got ','"),
+        (hidden_sizes, "8,0", "expected sizes from 1 to 1,048,576 like 128,64; got '8,0'"),
+        (
+            hidden_sizes,
+            "99999999999999",
+            "expected sizes from 1 to 1,048,576 like 128,64; got '99999999999999'",
+        ),
+        (path_name, "", "expected a path; got ''"),
+        (path_name, "  ", "expected a path; got '  '"),
+        (device_name, "gpu", "expected auto, cpu, cuda or cuda:N; got 'gpu'"),
         (positive_int, "0", "expected a positive integer; got '0'"),
         (positive_int, "1.5", "expected a positive integer; got '1.5'"),
         (nonnegative_int, "-1", "expected a non-negative integer; got '-1'"),

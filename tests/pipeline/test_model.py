@@ -210,7 +210,7 @@ BAD_DESCRIPTIONS = {
     ),
     "num_features a bool": (
         {"model.arguments.num_features": True},
-        f"'model.arguments.num_features' must be an int in [1, {MAX_HIDDEN}], got True",
+        "'model.arguments.num_features' must be an int in [1, 2147483647], got True",
     ),
     "dropout 1": (
         {"model.arguments.dropout": 1.0},

@@ -17,10 +17,16 @@ __all__ = [
     "imbalance_ratio",
     "int_at_least",
     "nonnegative_int",
+    "path_name",
     "positive_int",
     "recipe_name",
     "recipe_spec",
 ]
+
+
+#: The widest hidden layer ``--hidden`` takes (about a million units: a layer of this width
+#: over a thousand features is already 4 GB of weights).
+MAX_HIDDEN = 2**20
 
 
 def hidden_sizes(text: str) -> tuple[int, ...]:
@@ -29,9 +35,18 @@ def hidden_sizes(text: str) -> tuple[int, ...]:
         sizes = tuple(int(part) for part in text.split(",") if part.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected sizes like 128,64; got {text!r}") from None
-    if not sizes or min(sizes) < 1:
-        raise argparse.ArgumentTypeError(f"expected positive sizes like 128,64; got {text!r}")
+    if not sizes or min(sizes) < 1 or max(sizes) > MAX_HIDDEN:
+        raise argparse.ArgumentTypeError(
+            f"expected sizes from 1 to {MAX_HIDDEN:,} like 128,64; got {text!r}"
+        )
     return sizes
+
+
+def path_name(text: str) -> str:
+    """``--out``: a path, not empty (an empty one would write into the current directory)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"expected a path; got {text!r}")
+    return text
 
 
 def int_at_least(text: str, low: int, what: str) -> int:

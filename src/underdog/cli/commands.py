@@ -201,7 +201,8 @@ def _predictions(args: argparse.Namespace) -> tuple[Any, list[Any], Any]:
     if model.preprocessor is not None and args.data is not None:
         raise UsageError(f"the model in {args.model_dir} takes table rows: give a FILE")
     if args.file is not None:
-        data = read_frame(args.file)
+        assert model.preprocessor is not None
+        data = read_frame(args.file, text_columns=model.preprocessor.categorical)
         data.columns = [str(c) for c in data.columns]
     else:
         data = load_data_factory(args.data, owner="the command line")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -102,8 +101,6 @@ def load_data(args: argparse.Namespace) -> Table:
         raise UsageError(f"{args.file} needs --target COLUMN, the class column")
     if ratio is not None:
         raise UsageError("--imbalance-ratio applies to --dataset digits-lt only")
-    if os.path.isdir(args.file):
-        raise UsageError(f"{args.file} is a directory; give a .csv, .parquet or KEEL .dat file")
     return load_table(args.file, target=args.target)
 
 

@@ -20,6 +20,7 @@ from .argtypes import (
     hidden_sizes,
     imbalance_ratio,
     nonnegative_int,
+    path_name,
     positive_int,
     recipe_name,
     recipe_spec,
@@ -131,7 +132,9 @@ def _add_compare(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--folds", type=positive_int, help=f"stratified folds ({d.folds})")
     p.add_argument("--seeds", type=positive_int, help=f"repetitions with new folds ({d.seeds})")
     p.add_argument("--metric", choices=METRICS, help=f"sort and tune by ({d.metric})")
-    p.add_argument("--out", default="underdog-report", help="report directory (%(default)s)")
+    p.add_argument(
+        "--out", type=path_name, default="underdog-report", help="report directory (%(default)s)"
+    )
     p.add_argument(
         "--jobs", type=positive_int, default=1, help="folds run in N processes (%(default)s)"
     )
@@ -165,7 +168,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         default=DEFAULT_RECIPE,
         help=f"recipe name ({DEFAULT_RECIPE}: the best on the benchmarks of docs/benchmarks.md)",
     )
-    p.add_argument("--out", required=True, metavar="MODEL_DIR", help="model directory")
+    p.add_argument(
+        "--out", type=path_name, required=True, metavar="MODEL_DIR", help="model directory"
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.add_argument("--metric", choices=METRICS, help=f"tune post-hoc rules by ({d.metric})")
     p.add_argument("--seed", type=nonnegative_int, default=0, help="random seed (%(default)s)")
@@ -202,6 +207,6 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MODULE:FUNCTION",
         help="the model factory the model was trained with, unless built in (mlp, cnn)",
     )
-    p.add_argument("--out", help="CSV file to write (default: stdout)")
+    p.add_argument("--out", type=path_name, help="CSV file to write (default: stdout)")
     p.set_defaults(func=cmd_predict)
     return parser

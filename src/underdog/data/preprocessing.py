@@ -10,6 +10,14 @@ Missing-value policy (see ``docs/cli.md``):
 standardised, categorical columns one-hot encoded over the levels seen in the training fold
 (at most ``max_levels`` most frequent ones; unseen levels encode as all zeros). It is plain
 data, saved as JSON with a model.
+
+Numbers of any finite size are safe: the mean and standard deviation are computed on the
+column scaled by its largest magnitude (so 1e200 does not overflow its square), and
+standardised values are clipped to ``+-CLIP`` (10,000 standard deviations), so a huge
+value at prediction time cannot overflow the float32 the model computes in. A category is
+compared as text, and a whole number read as a float (``1.0``, as a CSV reader may infer
+it when other rows are blank) is the level ``"1"``. A numeric column that holds text (not
+a missing value) at transform time is an error, not silently the median.
 """
 
 from __future__ import annotations
@@ -25,6 +33,8 @@ from .readers import _check_unique_columns, _pandas
 __all__ = ["MISSING_LEVEL", "Preprocessor"]
 
 MISSING_LEVEL = "<missing>"
+#: Standardised values are clipped to [-CLIP, CLIP].
+CLIP = 1e4
 
 
 def _is_numeric(column: Any) -> bool:
@@ -32,8 +42,28 @@ def _is_numeric(column: Any) -> bool:
     return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
 
 
+def _level(value: Any) -> str:
+    """A category as text: missing values are ``<missing>``, a whole float is an int."""
+    if _isna(value):
+        return MISSING_LEVEL
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _as_levels(column: Any) -> np.ndarray:
-    return np.array([MISSING_LEVEL if _isna(v) else str(v) for v in column], dtype=object)
+    return np.array([_level(v) for v in column], dtype=object)
+
+
+def _mean_and_scale(x: np.ndarray) -> tuple[float, float]:
+    """Mean and standard deviation of finite ``x``, on ``x`` scaled by its largest
+    magnitude so that squares cannot overflow; a constant column has the scale 1."""
+    largest = float(np.abs(x).max()) if x.size else 0.0
+    if largest == 0.0:
+        return 0.0, 1.0
+    z = x / largest
+    mean, std = float(z.mean()) * largest, float(z.std()) * largest
+    return mean, (std if std > 1e-12 * max(1.0, abs(mean)) and std > 0 else 1.0)
 
 
 def _isna(value: Any) -> bool:
@@ -43,6 +73,22 @@ def _isna(value: Any) -> bool:
         return bool(value != value)  # NaN
     except (TypeError, ValueError):
         return False
+
+
+def _numbers(column: Any, name: str) -> np.ndarray:
+    """A numeric column as floats: missing values (and +-inf) become NaN; text raises."""
+    pd = _pandas()
+    numbers = pd.to_numeric(column, errors="coerce")
+    text = numbers.isna() & ~column.map(
+        lambda v: _isna(v) or (isinstance(v, str) and not v.strip())
+    )
+    if bool(text.any()):
+        row = int(np.flatnonzero(text.to_numpy())[0])
+        raise DataError(
+            f"The column {name!r} must hold numbers, as in the training data. Got "
+            f"{column.iloc[row]!r} in data row {row + 1} instead."
+        )
+    return numbers.to_numpy(dtype=float)
 
 
 @dataclass
@@ -72,12 +118,11 @@ class Preprocessor:
                 x = values.to_numpy(dtype=float)
                 finite = x[np.isfinite(x)]
                 median = float(np.median(finite)) if finite.size else 0.0
-                x = np.where(np.isfinite(x), x, median)
-                std = float(x.std())
+                mean, scale = _mean_and_scale(np.where(np.isfinite(x), x, median))
                 numeric.append(column)
                 medians.append(median)
-                means.append(float(x.mean()))
-                scales.append(std if std > 1e-12 else 1.0)
+                means.append(mean)
+                scales.append(scale)
             else:
                 uniq, freq = np.unique(_as_levels(values), return_counts=True)
                 order = np.lexsort((uniq, -freq))[:max_levels]
@@ -101,12 +146,13 @@ class Preprocessor:
         _check_unique_columns([c for c in features.columns if c in used], where="the features")
         parts = []
         if self.numeric:
-            pd = _pandas()
             x = np.empty((len(features), len(self.numeric)), dtype=float)
             for j, column in enumerate(self.numeric):
-                col = pd.to_numeric(features[column], errors="coerce").to_numpy(dtype=float)
+                col = _numbers(features[column], column)
                 x[:, j] = np.where(np.isfinite(col), col, self.medians[j])
-            parts.append((x - np.asarray(self.means)) / np.asarray(self.scales))
+            with np.errstate(over="ignore"):  # an overflow becomes inf, then the clip
+                z = (x - np.asarray(self.means)) / np.asarray(self.scales)
+            parts.append(np.clip(z, -CLIP, CLIP))
         for column, levels in zip(self.categorical, self.levels, strict=True):
             values = _as_levels(features[column])
             parts.append((values[:, None] == np.asarray(levels, dtype=object)[None, :]) * 1.0)

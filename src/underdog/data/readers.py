@@ -13,6 +13,7 @@ where the parser knows it. pandas and pyarrow are imported when a file is read.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -174,11 +175,11 @@ def _pandas_detail(exc: Exception) -> str:
     return detail.strip().rstrip(".")
 
 
-def _read_csv(path: str | os.PathLike, name: str) -> Any:
+def _read_csv(path: str | os.PathLike, name: str, text_columns: tuple[str, ...] = ()) -> Any:
     pd = _pandas()
     options = {"skipinitialspace": True}
     try:
-        frame = pd.read_csv(path, **options)
+        frame = pd.read_csv(path, dtype=dict.fromkeys(text_columns, str), **options)
         # pandas renames a repeated column name ("x", "x.1") and cannot be told not to:
         # check the names of the header row as they are in the file.
         header = pd.read_csv(path, header=None, nrows=1, dtype=str, **options)
@@ -192,8 +193,11 @@ def _read_csv(path: str | os.PathLike, name: str) -> Any:
     return frame
 
 
-def read_frame(path: str | os.PathLike) -> Any:
+def read_frame(path: str | os.PathLike, *, text_columns: Sequence[str] = ()) -> Any:
     """Read a CSV, Parquet or KEEL file into a ``DataFrame``, chosen by extension.
+
+    ``text_columns`` are read as text from a CSV file, whatever their values look like
+    (categories such as ``1``, ``2`` stay ``"1"``, ``"2"`` even when other rows are blank).
 
     Raises:
         DataError: an unknown extension, a missing or unparsable file (naming the line when
@@ -207,10 +211,12 @@ def read_frame(path: str | os.PathLike) -> Any:
             f"Cannot read {name}: unknown file type {ext or '(none)'!r}; "
             f"use one of {', '.join(sorted(EXTENSIONS))}."
         )
+    if os.path.isdir(path):
+        raise DataError(f"The path {os.fspath(path)} is a directory, not a {kind} file.")
     if not os.path.isfile(path):
         raise DataError(f"The file {os.fspath(path)} does not exist.")
     if kind == "keel":
         return read_keel(path)
     if kind == "parquet":
         return _read_parquet(path, name)
-    return _read_csv(path, name)
+    return _read_csv(path, name, tuple(text_columns))

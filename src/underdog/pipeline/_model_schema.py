@@ -83,10 +83,10 @@ _STR = _Leaf("a string", lambda v: isinstance(v, str))
 _LABEL = _Leaf("a string, number or boolean", lambda v: isinstance(v, (str, int, float, bool)))
 _REAL = _real("a finite number")
 _POSITIVE = _real("a finite number above 0", lambda x: x > 0)
-#: The largest hidden layer size: the product of two sizes must fit PyTorch's int64 sizes
-#: for a module to be built on the ``meta`` device, where the weights' shapes are compared
-#: before anything is allocated. No file of weights could hold a layer this wide.
-MAX_HIDDEN = 2**31 - 1
+#: The largest hidden layer size (that of ``--hidden``): the bytes of any two sizes' product
+#: must fit PyTorch's int64 sizes for a module to be built on the ``meta`` device, where the
+#: weights' shapes are compared before anything is allocated.
+MAX_HIDDEN = 2**20
 #: The largest size of an input dimension or number of features.
 MAX_SIZE = 2**31 - 1
 

@@ -18,7 +18,27 @@ import numpy as np
 from ..exceptions import MissingDependencyError
 from .results import Comparison
 
-__all__ = ["plot_confusion", "plot_distribution", "plot_pr_curves", "plot_recall"]
+__all__ = [
+    "MAX_CLASSES_SHOWN",
+    "plot_confusion",
+    "plot_distribution",
+    "plot_pr_curves",
+    "plot_recall",
+    "shown_classes",
+]
+
+#: The most classes a per-class figure shows; with more, it shows the rarest ones (those
+#: with the fewest training rows), so that a figure's size, and memory, stay bounded.
+MAX_CLASSES_SHOWN = 40
+
+
+def shown_classes(comparison: Comparison) -> np.ndarray:
+    """The class indices the per-class figures show: all of them, or the
+    :data:`MAX_CLASSES_SHOWN` rarest in training, in index order."""
+    counts = np.asarray(comparison.train_counts)
+    if len(counts) <= MAX_CLASSES_SHOWN:
+        return np.arange(len(counts))
+    return np.sort(np.argsort(counts, kind="stable")[:MAX_CLASSES_SHOWN])
 
 
 def _text(label: Any, limit: int = 24) -> str:
@@ -48,27 +68,34 @@ def _png(fig: Any) -> str:
 
 
 def plot_distribution(comparison: Comparison) -> str:
+    """Training and test rows per class: bars, or the sorted counts of many classes."""
     classes = [_text(c) for c in comparison.table.classes]
-    x = np.arange(len(classes))
-    fig = _figure(max(5, 0.5 * len(classes) + 2), 3.2)
-    ax = fig.add_subplot()
-    ax.bar(
-        x - 0.2,
-        comparison.train_counts,
-        width=0.4,
-        label="training rows per fold (incl. validation)",
-    )
-    ax.bar(x + 0.2, comparison.test_counts, width=0.4, label="test rows per fold")
+    if len(classes) > MAX_CLASSES_SHOWN:  # the long tail as curves, in a fixed size
+        fig = _figure(7, 3.2)
+        ax = fig.add_subplot()
+        for counts, label in ((comparison.train_counts, "training rows per fold"),
+                              (comparison.test_counts, "test rows per fold")):  # fmt: skip
+            ax.plot(np.sort(counts)[::-1], label=label)
+        ax.set_xlabel(f"class, by rows ({len(classes)} classes)")
+    else:
+        x = np.arange(len(classes))
+        fig = _figure(max(5, 0.5 * len(classes) + 2), 3.2)
+        ax = fig.add_subplot()
+        ax.bar(x - 0.2, comparison.train_counts, width=0.4,
+               label="training rows per fold (incl. validation)")  # fmt: skip
+        ax.bar(x + 0.2, comparison.test_counts, width=0.4, label="test rows per fold")
+        ax.set_xticks(x, classes, rotation=45 if len(classes) > 6 else 0, ha="right")
     ax.set_yscale("log")
-    ax.set_xticks(x, classes, rotation=45 if len(classes) > 6 else 0, ha="right")
     ax.set_ylabel("rows (log scale)")
     ax.legend()
     return _png(fig)
 
 
 def plot_recall(comparison: Comparison, order: list[str]) -> str:
-    classes = [_text(c) for c in comparison.table.classes]
-    recall = np.array([comparison.per_class(name, "recall") for name in order])
+    """Per-class recall by recipe (at most :data:`MAX_CLASSES_SHOWN` classes)."""
+    shown = shown_classes(comparison)
+    classes = [_text(comparison.table.classes[c]) for c in shown]
+    recall = np.array([comparison.per_class(name, "recall")[shown] for name in order])
     fig = _figure(max(5, 0.55 * len(classes) + 3), 0.4 * len(order) + 1.5)
     ax = fig.add_subplot()
     image = ax.imshow(recall, vmin=0, vmax=1, cmap="viridis", aspect="auto")
@@ -84,6 +111,7 @@ def plot_recall(comparison: Comparison, order: list[str]) -> str:
 
 
 def plot_pr_curves(comparison: Comparison, order: list[str]) -> str:
+    """Precision-recall curves of the minority class, with each recipe's decisions."""
     from sklearn.metrics import precision_recall_curve
 
     m = comparison.minority
@@ -107,11 +135,18 @@ def plot_pr_curves(comparison: Comparison, order: list[str]) -> str:
 
 
 def plot_confusion(comparison: Comparison, name: str) -> str:
+    """The row-normalised confusion matrix of a recipe.
+
+    With more than :data:`MAX_CLASSES_SHOWN` classes, the rows and columns of the rarest
+    ones (:func:`shown_classes`); a row is normalised over all predictions of its class.
+    """
     from sklearn.metrics import confusion_matrix
 
-    classes = [_text(c) for c in comparison.table.classes]
+    shown = shown_classes(comparison)
+    classes = [_text(comparison.table.classes[c]) for c in shown]
     y_true, _, y_pred = comparison.pooled(name)
-    matrix = confusion_matrix(y_true, y_pred, labels=np.arange(len(classes)), normalize="true")
+    labels = np.arange(comparison.table.num_classes)
+    matrix = confusion_matrix(y_true, y_pred, labels=labels, normalize="true")[np.ix_(shown, shown)]
     size = max(3.5, 0.3 * len(classes) + 2.5)
     fig = _figure(size + 1, size)
     ax = fig.add_subplot()

@@ -29,7 +29,14 @@ from typing import Any
 import numpy as np
 
 from .._io import write_files_atomically
-from .plots import plot_confusion, plot_distribution, plot_pr_curves, plot_recall
+from ..exceptions import UnderdogError
+from .plots import (
+    MAX_CLASSES_SHOWN,
+    plot_confusion,
+    plot_distribution,
+    plot_pr_curves,
+    plot_recall,
+)
 from .results import Comparison
 
 __all__ = ["format_table", "report_files", "write_report"]
@@ -167,12 +174,21 @@ def _results_section(comparison: Comparison, rows: list[dict[str, Any]]) -> list
 
 
 def _figure_sections(comparison: Comparison, order: list[str]) -> list[str]:
-    """Per-class recall, precision-recall curves (binary), confusion matrices and the
-    class distribution.
+    """Per-class recall, precision-recall curves (binary), confusion matrices, classes.
+
+    With more than :data:`~underdog.pipeline.plots.MAX_CLASSES_SHOWN` classes, the
+    per-class figures show the rarest ones, and say so.
     """
     table = comparison.table
+    note = ""
+    if table.num_classes > MAX_CLASSES_SHOWN:
+        note = (
+            f"<p class='note'>The per-class figures show the {MAX_CLASSES_SHOWN} classes with "
+            f"the fewest training rows, of {table.num_classes}; results.csv has every class.</p>"
+        )
     sections = [
         "<h2>Per-class recall by recipe</h2>",
+        note,
         _img(plot_recall(comparison, order), "per-class recall by recipe"),
     ]
     if table.num_classes == 2:
@@ -263,18 +279,37 @@ def format_table(comparison: Comparison) -> str:
     return "\n".join(lines)
 
 
+def _summary_json(comparison: Comparison) -> bytes:
+    summary = json.dumps(summary_dict(comparison), indent=2, ensure_ascii=False, allow_nan=False)
+    return (summary + "\n").encode()
+
+
 def report_files(comparison: Comparison) -> dict[str, bytes]:
     """The report's files, name -> content."""
-    summary = json.dumps(summary_dict(comparison), indent=2, ensure_ascii=False, allow_nan=False)
     return {
         "results.csv": results_csv(comparison),
-        "summary.json": (summary + "\n").encode(),
+        "summary.json": _summary_json(comparison),
         "report.html": render_html(comparison).encode(),
     }
 
 
 def write_report(comparison: Comparison, directory: str | os.PathLike) -> dict[str, str]:
-    """Write the report files atomically into ``directory``; returns name -> path."""
-    files = report_files(comparison)
-    write_files_atomically(directory, files)
-    return {name: os.path.join(os.fspath(directory), name) for name in files}
+    """Write the report files atomically into ``directory``; returns name -> path.
+
+    ``results.csv`` and ``summary.json`` are written first: a failure while drawing
+    ``report.html`` never loses the results of the comparison.
+
+    Raises:
+        UnderdogError: the report's figures ran out of memory (the results are written).
+    """
+    data = {"results.csv": results_csv(comparison), "summary.json": _summary_json(comparison)}
+    write_files_atomically(directory, data)
+    try:
+        page = render_html(comparison).encode()
+    except MemoryError as exc:
+        raise UnderdogError(
+            f"The report's figures ran out of memory; results.csv and summary.json are in "
+            f"{os.fspath(directory)}."
+        ) from exc
+    write_files_atomically(directory, {"report.html": page})
+    return {name: os.path.join(os.fspath(directory), name) for name in (*data, "report.html")}

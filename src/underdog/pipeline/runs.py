@@ -31,6 +31,7 @@ import numpy as np
 
 from .._validation import check_int
 from ..data import Table
+from ..exceptions import DivergenceError
 from ..metrics import evaluate
 from ..training import TrainEvent, predict_logits
 from .config import CompareConfig
@@ -92,9 +93,13 @@ def _run_recipe(
         def each_epoch(event: TrainEvent) -> None:
             report(event.epoch, event.epochs)
 
-        result = train_recipe(
-            recipe, fold, config=config, num_classes=num_classes, callbacks=[each_epoch]
-        )
+        try:
+            result = train_recipe(
+                recipe, fold, config=config, num_classes=num_classes, callbacks=[each_epoch]
+            )
+        except DivergenceError as exc:
+            raise DivergenceError(f"Recipe {recipe.name!r}, fold {fold.fold + 1} of seed "
+                                  f"{fold.seed}: {exc}") from exc  # fmt: skip
         trained[key] = (result.model, result.best_epoch, time.perf_counter() - start)
     seconds = time.perf_counter() - start + (trained[key][2] if recipe.base else 0)
     return _score(recipe, trained[key], fold, config=config, minority=minority, seconds=seconds)
