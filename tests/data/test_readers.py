@@ -142,3 +142,25 @@ def test_duplicate_column_names_in_parquet(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(DataError, match="does not exist"):
         load_table(tmp_path / "nope.csv", target="y")
+
+
+def test_a_keel_value_not_declared_is_an_error_not_a_new_class(tmp_path):
+    """A typo in a nominal column ('nagative') used to become a third class silently."""
+    path = tmp_path / "typo.dat"
+    path.write_text(
+        "@relation r\n@attribute a real\n@attribute y {positive, negative}\n@data\n"
+        "1,positive\n2,negative\n3,nagative\n4,?\n"
+    )
+    with pytest.raises(
+        DataError,
+        match=r"^Cannot parse typo.dat: column 'y' is declared \{positive, negative\} but data "
+        r"row 3 holds 'nagative'\.$",
+    ):
+        read_keel(path)
+
+
+def test_a_directory_given_as_a_file_says_so(tmp_path):
+    folder = tmp_path / "data.csv"
+    folder.mkdir()
+    with pytest.raises(DataError, match=r"is a directory, not a csv file\.$"):
+        read_frame(folder)

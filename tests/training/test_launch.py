@@ -155,3 +155,38 @@ def test_train_builds_its_config_once_and_does_not_reload_the_model(
     assert cli.main([*args, "--nproc", nproc]) == 0
     assert len(built) == 1
     assert "trained logit-adjusted on 336 rows of ecoli1" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not hasattr(os, "killpg"), reason="needs POSIX signals")
+def test_an_interrupt_of_the_parent_stops_the_workers_and_writes_nothing(tmp_path):
+    """SIGINT to the parent of ``train --nproc 2`` alone (as a supervisor sends it) stops
+    both workers within seconds: exit 130, one line, no model directory."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from _paths import SRC
+
+    out = tmp_path / "model"
+    command = [sys.executable, "-m", "underdog", "train", "--dataset", "ecoli1", "--epochs",
+               "100000", "--patience", "100000", "--nproc", "2", "--out", str(out)]  # fmt: skip
+    parent = subprocess.Popen(command, stderr=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": SRC})  # fmt: skip
+    children = []
+    deadline = time.monotonic() + 90
+    while len(children) < 2 and time.monotonic() < deadline:  # the two workers are up
+        time.sleep(0.5)
+        children = [int(p) for p in subprocess.run(
+            ["pgrep", "-P", str(parent.pid)], capture_output=True, text=True
+        ).stdout.split()]  # fmt: skip
+    time.sleep(3)  # training
+    parent.send_signal(signal.SIGINT)
+    _, err = parent.communicate(timeout=30)
+    assert parent.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "underdog: interrupted"
+    time.sleep(0.5)
+    alive = [c for c in children if os.path.exists(f"/proc/{c}") and
+             "zombie" not in open(f"/proc/{c}/status").read().lower()]  # fmt: skip
+    assert children and alive == []
+    assert not out.exists()

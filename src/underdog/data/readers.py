@@ -58,18 +58,21 @@ def _check_unique_columns(names: Any, *, where: str) -> None:
     raise DataError(f"The {subject} more than once in {where}; column names must be unique.")
 
 
-def _keel_attribute(line: str, name: str, number: int) -> tuple[str, bool]:
-    """``(column, nominal)`` of an ``@attribute`` header line of the KEEL file ``name``."""
+def _keel_attribute(line: str, name: str, number: int) -> tuple[str, tuple[str, ...] | None]:
+    """``(column, levels)`` of an ``@attribute`` header line of the KEEL file ``name``:
+    the declared values of a nominal attribute, None for a numeric one."""
     spec = line[len("@attribute") :].strip()
     brace = spec.find("{")
     parts = (spec[:brace] if brace >= 0 else spec).split()
     if not parts:
         raise DataError(f"Cannot parse {name}, line {number}: {line!r} names no attribute.")
-    kind = "nominal" if brace >= 0 else (parts[1] if len(parts) > 1 else "")
-    kind = kind.lower().split("[")[0]
-    if kind not in ("nominal", "real", "integer", "numeric"):
+    if brace >= 0:
+        inside = spec[brace + 1 : spec.rfind("}") if "}" in spec else len(spec)]
+        return parts[0], tuple(v.strip() for v in inside.split(",") if v.strip())
+    kind = (parts[1] if len(parts) > 1 else "").lower().split("[")[0]
+    if kind not in ("real", "integer", "numeric"):
         raise DataError(f"Cannot parse {name}, line {number}: unknown attribute type in {line!r}.")
-    return parts[0], kind == "nominal"
+    return parts[0], None
 
 
 def _keel_lines(path: str | os.PathLike, name: str) -> list[str]:
@@ -100,14 +103,14 @@ def _keel_sections(lines: list[str], name: str) -> tuple[list[str], list[bool], 
                 )
             rows.append(values)
         elif lower.startswith("@attribute"):
-            column, is_nominal = _keel_attribute(line, name, number)
+            column, levels = _keel_attribute(line, name, number)
             if column in columns:
                 raise DataError(
                     f"Cannot parse {name}, line {number}: the attribute {column!r} is "
                     "declared twice."
                 )
             columns.append(column)
-            nominal.append(is_nominal)
+            nominal.append(levels)
         elif lower.startswith("@data"):
             in_data = True
         elif not lower.startswith(("@relation", "@inputs", "@input", "@outputs", "@output")):
@@ -115,6 +118,21 @@ def _keel_sections(lines: list[str], name: str) -> tuple[list[str], list[bool], 
     if not in_data or not columns:
         raise DataError(f"Cannot parse {name}: it has no '@attribute' header and '@data' section.")
     return columns, nominal, rows
+
+
+def _check_levels(
+    values: Any, missing: Any, levels: tuple[str, ...], *, column: str, name: str
+) -> None:
+    """Raise :class:`DataError` for a value of a nominal column that its header does not
+    declare (it would otherwise become a class or category of its own)."""
+    undeclared = ~values.isin(levels) & ~missing
+    if bool(undeclared.any()):
+        row = int(np.flatnonzero(undeclared.to_numpy())[0])
+        declared = ", ".join(levels)
+        raise DataError(
+            f"Cannot parse {name}: column {column!r} is declared {{{declared}}} but data row "
+            f"{row + 1} holds {values.iloc[row]!r}."
+        )
 
 
 def read_keel(path: str | os.PathLike) -> Any:
@@ -132,9 +150,10 @@ def read_keel(path: str | os.PathLike) -> Any:
     name = os.path.basename(path)
     columns, nominal, rows = _keel_sections(_keel_lines(path, name), name)
     frame = pd.DataFrame(rows, columns=columns, dtype=object)
-    for column, is_nominal in zip(columns, nominal, strict=True):
+    for column, levels in zip(columns, nominal, strict=True):
         missing = frame[column].isin(_KEEL_MISSING)
-        if is_nominal:
+        if levels is not None:
+            _check_levels(frame[column], missing, levels, column=column, name=name)
             frame[column] = frame[column].where(~missing, None)
             continue
         numbers = pd.to_numeric(frame[column].where(~missing, None), errors="coerce")

@@ -13,6 +13,7 @@ import datetime
 import gc
 import os
 import pickle
+import signal
 import socket
 import tempfile
 from collections.abc import Callable
@@ -81,6 +82,9 @@ def _worker(
     args: tuple,
     outbox: str,
 ) -> None:
+    # An interrupt is the parent's to handle: it stops every worker (a Ctrl-C reaches the
+    # whole process group, and a worker dying of it on its own would print a traceback).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if backend == "nccl":
         torch.cuda.set_device(local_rank)
     dist.init_process_group(
@@ -135,19 +139,38 @@ def spawn(fn: Callable[..., Any], nproc: int, *args: Any) -> Any:
     """
     nproc = check_int(nproc, name="nproc", owner="spawn", low=1)
     with tempfile.TemporaryDirectory(prefix="underdog-spawn-") as outbox:
+        context = mp.start_processes(
+            _worker,
+            args=(fn, nproc, _free_port(), backend_for(nproc), args, outbox),
+            nprocs=nproc,
+            join=False,
+            start_method="spawn",
+        )
         try:
-            mp.spawn(
-                _worker,
-                args=(fn, nproc, _free_port(), backend_for(nproc), args, outbox),
-                nprocs=nproc,
-                join=True,
-            )
+            while not context.join():
+                pass
         except mp.ProcessRaisedException as failure:
             name = f"error.{failure.error_index}"
             if not os.path.exists(os.path.join(outbox, name)):
                 raise
             raise _collect(outbox, name) from failure
+        except BaseException:  # KeyboardInterrupt, SystemExit: the workers stop too
+            _stop(context.processes)
+            raise
         return _collect(outbox, "result")
+
+
+def _stop(processes: list[Any], grace: float = 5.0) -> None:
+    """Terminate the worker processes, killing those still alive after ``grace`` seconds;
+    nothing they would have written afterwards gets written."""
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(grace)
+        if process.is_alive():
+            process.kill()
+            process.join()
 
 
 def _environment_int(name: str, default: int) -> int:
