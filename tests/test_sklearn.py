@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 from dataclasses import fields
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -451,3 +452,17 @@ def test_import_underdog_does_not_import_the_estimator():
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": SRC}, timeout=120, check=True)  # fmt: skip
     assert json.loads(done.stdout)[0] is False
+
+
+def test_the_docs_example_runs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    text = (Path(__file__).resolve().parents[1] / "docs" / "sklearn.md").read_text()
+    namespace: dict = {}
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert blocks
+    for block in blocks:
+        exec(compile(block, "docs/sklearn.md", "exec"), namespace)  # noqa: S102 - our docs
+    assert list(namespace["model"].classes_) == ["fraud", "ok"]
+    assert namespace["grid"].best_params_["underdogclassifier__recipe"] in ("balanced", "threshold")
+    assert 0 < namespace["tuned"].best_threshold_ < 1
+    assert list(tmp_path.iterdir()) == []  # it writes nothing
