@@ -179,6 +179,7 @@ PUBLIC_API = {
         "tune_posthoc",
         "tune_threshold",
     ],
+    "underdog.sklearn": ["UnderdogClassifier"],
 }
 
 #: Old module -> names it must still provide (a sample of what callers used).
