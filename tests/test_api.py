@@ -141,6 +141,7 @@ PUBLIC_API = {
         "imbalance_ratio",
         "int_at_least",
         "nonnegative_int",
+        "path_name",
         "positive_int",
         "recipe_name",
         "recipe_spec",

@@ -4,8 +4,8 @@
 ``class_weight`` is mapped from labels to class indices through ``classes_`` as
 scikit-learn's ``compute_class_weight`` does (tested against it); each training row weighs
 ``sample_weight[i] * class_weight[y_i]`` in the loss. :func:`train_weighted` is
-:func:`~underdog.pipeline.train_recipe` with those weights, which it does not take (yet),
-and with early stopping on the weighted validation score of :class:`RowWeights`.
+:func:`~underdog.pipeline.train_recipe` with those weights and early stopping on the
+weighted validation score of :class:`RowWeights`.
 """
 
 from __future__ import annotations
@@ -22,9 +22,8 @@ from .exceptions import DataError, InvalidParameterError
 from .pipeline.config import CompareConfig
 from .pipeline.folds import Fold
 from .pipeline.recipes import Recipe
-from .pipeline.trainer import _epoch_hook
-from .samplers import ClassBalancedSampler
-from .training import TrainResult, fit, mlp
+from .pipeline.trainer import train_recipe
+from .training import TrainResult
 from .weights import class_weight as balanced_class_weight
 
 __all__ = ["RowWeights", "class_weights", "row_weights", "train_weighted"]
@@ -189,21 +188,9 @@ def train_weighted(
     """:func:`~underdog.pipeline.train_recipe` with per-row weights of the loss.
 
     Early stopping is on :meth:`RowWeights.monitor`; ``train`` and ``val`` are the rows of
-    ``fold``'s training and validation parts. The same call as ``train_recipe``'s, with
-    ``sample_weight`` and ``monitor`` added (tested to train the same network with weights
-    of 1).
+    ``fold``'s training and validation parts.
     """
-    trainer = recipe.trainer
-    seed = fold.model_seed
-    plan = config.plan(len(fold.y))
-    model = mlp(fold.x.shape[1], num_classes, hidden=config.hidden, dropout=plan.dropout, seed=seed)
-    loss = trainer.loss(fold.counts)
-    return fit(
-        model, fold.x, fold.y, loss=loss, sample_weight=weights.loss(train),
-        sampler=ClassBalancedSampler(fold.y, seed=seed) if trainer.sampler else None,
-        x_val=fold.x_val, y_val=fold.y_val, epochs=config.epochs, batch_size=plan.batch_size,
-        eval_batch_size=config.eval_batch_size, lr=plan.lr, weight_decay=config.weight_decay,
-        patience=plan.patience, monitor=weights.monitor(val),
-        on_epoch_start=_epoch_hook(trainer, loss, fold), seed=seed,
-        num_threads=config.num_threads, device=config.device,
+    return train_recipe(
+        recipe, fold, config=config, num_classes=num_classes,
+        sample_weight=weights.loss(train), monitor=weights.monitor(val),
     )  # fmt: skip

@@ -67,6 +67,8 @@ def train_recipe(
     config: CompareConfig,
     num_classes: int,
     callbacks: Sequence[Callable[[TrainEvent], None]] = (),
+    sample_weight: Any = None,
+    monitor: Callable[[np.ndarray, np.ndarray], float] | None = None,
 ) -> TrainResult:
     """Train the model ``recipe`` uses on ``fold``'s training rows.
 
@@ -87,6 +89,7 @@ def train_recipe(
         model,
         fold.x,
         fold.y if rows else None,
+        sample_weight=sample_weight,
         loss=loss,
         sampler=ClassBalancedSampler(fold.y, seed=seed) if trainer.sampler else None,
         x_val=fold.x_val,
@@ -97,7 +100,7 @@ def train_recipe(
         lr=plan.lr,
         weight_decay=config.weight_decay,
         patience=plan.patience,
-        monitor=validation_score,
+        monitor=monitor or validation_score,
         on_epoch_start=_epoch_hook(trainer, loss, fold),
         callbacks=callbacks,
         seed=seed,
