@@ -12,10 +12,13 @@ import torch
 
 from .._validation import check_device, check_int, check_int_sequence, check_option, check_real
 from ..metrics import BINARY_METRICS, LABEL_METRICS
-from ..training.settings import SMALL_TABLE, auto_batch_size, auto_lr
+from ..training.settings import MAX_THREADS, SMALL_TABLE, auto_batch_size, auto_lr
 from .factories import load_factory
 
-__all__ = ["CompareConfig", "TrainingPlan"]
+__all__ = ["MAX_SEEDS", "CompareConfig", "TrainingPlan"]
+
+#: The most repetitions of a comparison (each prepares and trains every fold again).
+MAX_SEEDS = 10_000
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,7 @@ class CompareConfig:
                 function that received the configuration.
         """
         check_int(self.folds, name="folds", owner=owner, low=2)
-        check_int(self.seeds, name="seeds", owner=owner, low=1)
+        check_int(self.seeds, name="seeds", owner=owner, low=1, high=MAX_SEEDS)
         metrics = LABEL_METRICS + (BINARY_METRICS if num_classes == 2 else ())
         check_option(self.metric, name="metric", owner=owner, options=metrics)
         check_int(self.epochs, name="epochs", owner=owner, low=1)
@@ -74,7 +77,7 @@ class CompareConfig:
             check_real(self.dropout, name="dropout", owner=owner, low=0, high=1, closed="left")
         check_int_sequence(self.hidden, name="hidden", owner=owner, low=1)
         if self.num_threads is not None:
-            check_int(self.num_threads, name="num_threads", owner=owner, low=1)
+            check_int(self.num_threads, name="num_threads", owner=owner, low=1, high=MAX_THREADS)
         check_device(self.device, name="device", owner=owner)
         load_factory(self.model, owner=owner)  # a bad name fails here, before any training
 

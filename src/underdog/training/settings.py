@@ -24,12 +24,20 @@ from ..exceptions import InvalidParameterError
 from ._steps import PRECISIONS
 from .evaluation import MONITORS
 
-__all__ = ["FitSettings", "auto_batch_size", "auto_lr", "check_settings"]
+__all__ = [
+    "MAX_THREADS",
+    "FitSettings",
+    "auto_batch_size",
+    "auto_lr",
+    "check_settings",
+]
 
 #: The training rows up to which batches are 64 rows (128 steps an epoch at most).
 SMALL_TABLE = 8192
 #: The largest automatic batch.
 MAX_BATCH = 8192
+#: The most intra-op threads ``num_threads`` may ask for.
+MAX_THREADS = 1024
 #: The learning rate of AdamW at 64 rows per batch.
 BASE_LR = 1e-3
 
@@ -106,8 +114,8 @@ def _optimizer_factory(
     return lambda params: torch.optim.AdamW(params, lr=rate, weight_decay=decay)
 
 
-def _optional_int(value: Any, name: str, low: int) -> int | None:
-    return None if value is None else check_int(value, name=name, owner="fit", low=low)
+def _optional_int(value: Any, name: str, low: int, high: int | None = None) -> int | None:
+    return None if value is None else check_int(value, name=name, owner="fit", low=low, high=high)
 
 
 def check_settings(**options: Any) -> FitSettings:
@@ -160,7 +168,7 @@ def check_settings(**options: Any) -> FitSettings:
         monitor=monitor,
         num_workers=check_int(options["num_workers"], name="num_workers", owner=owner, low=0),
         seed=check_int(options["seed"], name="seed", owner=owner),
-        num_threads=_optional_int(options["num_threads"], "num_threads", 1),
+        num_threads=_optional_int(options["num_threads"], "num_threads", 1, MAX_THREADS),
         device=check_device(options["device"], name="device", owner=owner),
         distributed=bool(options["distributed"]),
     )
