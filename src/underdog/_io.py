@@ -87,7 +87,8 @@ def write_file_atomically(path: str | os.PathLike[str], content: bytes) -> None:
 
 def _exchange(first: str, second: str) -> bool:
     """Swap two paths in one step (Linux ``renameat2(RENAME_EXCHANGE)``); False where the
-    system cannot."""
+    system cannot.
+    """
     import ctypes
     import ctypes.util
 
@@ -143,7 +144,8 @@ def check_output_file(path: str | os.PathLike[str], *, reads: list[str]) -> None
     """Raise the ``OSError`` that writing ``path`` should meet, before the work: ``path`` is
     one of the files ``reads`` (the command's own input), a directory, a read-only file, or
     in a directory that cannot be written. Checked by the file's mode, not by
-    ``os.access``, so that a read-only file stays read-only for root too."""
+    ``os.access``, so that a read-only file stays read-only for root too.
+    """
     import errno
     import stat
 

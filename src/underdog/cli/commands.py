@@ -138,8 +138,10 @@ def _train_and_save(
 
 
 def _train_worker(local_rank: int, args: argparse.Namespace, config: CompareConfig) -> dict:
-    """One process of ``underdog train --nproc N``: load, train. ``args`` and ``config`` are
-    the parent's, already checked (plain values, pickled to the process).
+    """One process of ``underdog train --nproc N``: load, train.
+
+    ``args`` and ``config`` are the parent's, already checked (plain values, pickled to the
+    process).
     """
     return _train_and_save(args, load_data(args), config, local_rank)
 
@@ -188,7 +190,8 @@ def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _predictions(args: argparse.Namespace) -> tuple[Any, list[Any], Any]:
     """``(model, labels, proba)`` of ``underdog predict``: FILE's rows for a model of a
-    table, the samples of ``--data`` for a model of a dataset."""
+    table, the samples of ``--data`` for a model of a dataset.
+    """
     from ..data import read_frame
     from ..pipeline import TrainedModel
     from ..pipeline.factories import load_data as load_data_factory

@@ -61,7 +61,8 @@ def _builtin(args: argparse.Namespace, ratio: float | None) -> Table:
 
 def _from_factory(args: argparse.Namespace) -> Table:
     """The table of ``--data MODULE:FUNCTION``: a Dataset, a DataFrame (with --target) or a
-    Table."""
+    Table.
+    """
     from torch.utils.data import Dataset
 
     from ..data import Table, table_from_dataset, table_from_frame
@@ -86,7 +87,8 @@ def _from_factory(args: argparse.Namespace) -> Table:
 
 def load_data(args: argparse.Namespace) -> Table:
     """The table named by FILE --target COL, --dataset NAME or --data MODULE:FUNCTION
-    (default: the built-in digits-lt)."""
+    (default: the built-in digits-lt).
+    """
     from ..data import load_table
 
     _exclusive(args)

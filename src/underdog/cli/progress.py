@@ -26,7 +26,8 @@ def _bar(stream: TextIO, total: int, unit: str) -> Any:
 
 class CompareProgress:
     """``progress(p)`` for :func:`~underdog.pipeline.compare`: one step per run (recipe x
-    fold x seed), with the recipe and epoch of the current run."""
+    fold x seed), with the recipe and epoch of the current run.
+    """
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream

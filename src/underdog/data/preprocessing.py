@@ -57,7 +57,8 @@ def _as_levels(column: Any) -> np.ndarray:
 
 def _mean_and_scale(x: np.ndarray) -> tuple[float, float]:
     """Mean and standard deviation of finite ``x``, on ``x`` scaled by its largest
-    magnitude so that squares cannot overflow; a constant column has the scale 1."""
+    magnitude so that squares cannot overflow; a constant column has the scale 1.
+    """
     largest = float(np.abs(x).max()) if x.size else 0.0
     if largest == 0.0:
         return 0.0, 1.0

@@ -60,7 +60,8 @@ def _check_unique_columns(names: Any, *, where: str) -> None:
 
 def _keel_attribute(line: str, name: str, number: int) -> tuple[str, tuple[str, ...] | None]:
     """``(column, levels)`` of an ``@attribute`` header line of the KEEL file ``name``:
-    the declared values of a nominal attribute, None for a numeric one."""
+    the declared values of a nominal attribute, None for a numeric one.
+    """
     spec = line[len("@attribute") :].strip()
     brace = spec.find("{")
     parts = (spec[:brace] if brace >= 0 else spec).split()
@@ -124,7 +125,8 @@ def _check_levels(
     values: Any, missing: Any, levels: tuple[str, ...], *, column: str, name: str
 ) -> None:
     """Raise :class:`DataError` for a value of a nominal column that its header does not
-    declare (it would otherwise become a class or category of its own)."""
+    declare (it would otherwise become a class or category of its own).
+    """
     undeclared = ~values.isin(levels) & ~missing
     if bool(undeclared.any()):
         row = int(np.flatnonzero(undeclared.to_numpy())[0])

@@ -31,7 +31,8 @@ FORMAT_VERSION = 2
 
 def write_model(directory: str | os.PathLike[str], module: nn.Module, meta: dict[str, Any]) -> None:
     """Write ``model.pt`` (``module``'s state dict) and ``model.json`` (``meta`` with the
-    format, version and the weights' checksum) as one unit into ``directory``."""
+    format, version and the weights' checksum) as one unit into ``directory``.
+    """
     buffer = io.BytesIO()
     torch.save(module.state_dict(), buffer)
     weights = buffer.getvalue()

@@ -177,7 +177,8 @@ def build_model(
 
 def load_data(spec: Any, *, owner: str = "compare") -> Any:
     """What the data factory ``spec`` returns: a ``Dataset``, a ``DataFrame`` or a
-    :class:`~underdog.data.Table` (checked by the caller)."""
+    :class:`~underdog.data.Table` (checked by the caller).
+    """
     return load_factory(spec, name="data", owner=owner, builtins=False).call(
         {}, owner=owner, name="data"
     )

@@ -111,7 +111,8 @@ class TrainedModel:
 
     def save(self, directory: str | os.PathLike[str]) -> None:
         """Write ``model.pt`` and ``model.json`` into ``directory``, replacing it as one
-        unit (see :mod:`underdog.pipeline._model_files`)."""
+        unit (see :mod:`underdog.pipeline._model_files`).
+        """
         meta = {
             "recipe": self.recipe,
             "target": self.target,
@@ -166,7 +167,8 @@ def _shapes(factory: Factory, arguments: dict[str, Any]) -> nn.Module:
     """The model built on the meta device (shapes, no memory), to check the weights before
     anything is allocated: the sizes in model.json are bounded by the schema only, those in
     model.pt by the file's size. A factory that cannot run on the meta device (one that
-    computes with tensors) is built on the CPU."""
+    computes with tensors) is built on the CPU.
+    """
     try:
         with torch.device("meta"):
             return _build(factory, arguments)
@@ -186,7 +188,8 @@ def _build(factory: Factory, arguments: dict[str, Any]) -> nn.Module:
 
 def _factory_for(recorded: str, given: str | None, directory: Any) -> Factory:
     """The factory of a saved model: a built-in one by its name, a user's only when the
-    user names it again (the same name)."""
+    user names it again (the same name).
+    """
     if given is None and recorded in BUILTIN_MODELS:
         return load_factory(recorded, owner="TrainedModel.load")
     if given != recorded:

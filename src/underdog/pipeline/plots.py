@@ -34,7 +34,8 @@ MAX_CLASSES_SHOWN = 40
 
 def shown_classes(comparison: Comparison) -> np.ndarray:
     """The class indices the per-class figures show: all of them, or the
-    :data:`MAX_CLASSES_SHOWN` rarest in training, in index order."""
+    :data:`MAX_CLASSES_SHOWN` rarest in training, in index order.
+    """
     counts = np.asarray(comparison.train_counts)
     if len(counts) <= MAX_CLASSES_SHOWN:
         return np.arange(len(counts))

@@ -159,7 +159,8 @@ def _run_parallel(
     num_classes: int, minority: int, progress: Callable[[Progress], None] | None,
 ) -> tuple[list[RunResult], dict[str, float]]:  # fmt: skip
     """:func:`_run_all` with the folds in ``jobs`` forked processes; the same runs, in the
-    same order (every fold is seeded on its own, so where it runs changes nothing)."""
+    same order (every fold is seeded on its own, so where it runs changes nothing).
+    """
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 

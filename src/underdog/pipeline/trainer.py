@@ -112,7 +112,8 @@ def train_recipe(
 def model_arguments(fold: Fold, *, config: CompareConfig, num_classes: int) -> dict[str, Any]:
     """The keyword arguments of the model factory for ``fold`` (see
     :mod:`underdog.pipeline.factories`): the width of a row, the shape of a sample, the
-    classes, and the hidden sizes, dropout and seed of the training."""
+    classes, and the hidden sizes, dropout and seed of the training.
+    """
     return {
         "num_features": fold.num_features,
         "input_shape": fold.input_shape,

@@ -162,7 +162,8 @@ def spawn(fn: Callable[..., Any], nproc: int, *args: Any) -> Any:
 
 def _stop(processes: list[Any], grace: float = 5.0) -> None:
     """Terminate the worker processes, killing those still alive after ``grace`` seconds;
-    nothing they would have written afterwards gets written."""
+    nothing they would have written afterwards gets written.
+    """
     for process in processes:
         if process.is_alive():
             process.terminate()
