@@ -2,8 +2,9 @@
 
 Each scenario trains the same model on one process and on two ranks: tensors and a sharded
 map-style dataset (each rank reads only its own rows), weighted losses with ignore_index,
-sample weights and gradient accumulation, a sum-reduced loss, and a sampler that already
-splits its stream between the ranks.
+sample weights and gradient accumulation, a sum-reduced loss, a sampler that already
+splits its stream between the ranks, a step in which one rank's rows are all ignored (a zero
+gradient there, not NaN), and early stopping on validation data split between the ranks.
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ def train(name, kind, world_sampler=False):
     options = dict(loss=loss, epochs=3, batch_size=8, accumulate=2, optimizer=sgd, seed=3,
                    on_epoch_start=hook)
     net = model()
-    read = None
+    read = best = None
     if kind == "tensors":
         underdog.fit(net, x, y, sample_weight=w, **options)
     elif kind == "dataset":
@@ -97,16 +98,28 @@ def train(name, kind, world_sampler=False):
         options["on_epoch_start"] = lambda epoch, epochs: setattr(rows, "epoch", epoch)
         underdog.fit(net, rows, **options)
         read = sorted(rows.read)
+    elif kind == "ignored-share":  # rank 0's rows of the whole first step are all ignored
+        ignored = [i for i in range(N) if y[i] < 0][:8]
+        kept = [i for i in range(N) if i not in ignored]
+        order = [i for pair in zip(ignored, kept) for i in pair] + kept[len(ignored):]
+        underdog.fit(net, x, y, sample_weight=w, sampler=order, **options)
+    elif kind == "validation":  # the best epoch is chosen on the whole validation set
+        g = torch.Generator().manual_seed(9)
+        xv, yv = torch.randn(30, F, generator=g, dtype=torch.float64), torch.arange(30) % C
+        result = underdog.fit(net, x, y, sample_weight=w, x_val=xv, y_val=yv, patience=1,
+                              monitor="balanced_accuracy", **options)
+        best = result.best_epoch
     else:  # a class-balanced sampler: global on one process, rank-split on several
         labels = y.clamp(min=0)
         cls = DistributedClassBalancedSampler if world_sampler else ClassBalancedSampler
         sampler = cls(labels, seed=5)
         underdog.fit(net, x, y, sample_weight=w, sampler=sampler, **options)
-    return {"params": params(net), "read": read}
+    return {"params": params(net), "read": read, "best": best}
 
 
 CASES = [("weighted-ce", "tensors"), ("focal", "dataset"), ("ldam", "tensors"),
-         ("logit-adjusted", "dataset"), ("sum", "tensors"), ("weighted-ce", "sampler")]
+         ("logit-adjusted", "dataset"), ("sum", "tensors"), ("weighted-ce", "sampler"),
+         ("focal", "ignored-share"), ("logit-adjusted", "validation")]
 """
 
 BODY = (
@@ -133,6 +146,7 @@ def test_two_ranks_train_the_one_process_model(run_ranks):
                 torch.tensor(got["params"]), torch.tensor(expected["params"]),
                 rtol=0, atol=1e-6, msg=lambda m, c=case: f"{c}: {m}",
             )  # fmt: skip
+        assert first["best"] == second["best"] == expected["best"], case
         if case[1] == "dataset":  # in every epoch each rank read only its own rows, once
             for epoch in range(3):
                 read = [[i for e, i in rank["read"] if e == epoch] for rank in (first, second)]
