@@ -86,10 +86,15 @@ def _keel_lines(path: str | os.PathLike, name: str) -> list[str]:
         raise DataError(f"Cannot parse {name}: it is not UTF-8 text ({exc.reason}).") from exc
 
 
-def _keel_sections(lines: list[str], name: str) -> tuple[list[str], list[bool], list[list[str]]]:
-    """``(columns, nominal, rows)``: the attributes of the header and the data rows."""
+def _keel_sections(
+    lines: list[str], name: str
+) -> tuple[list[str], list[tuple[str, ...] | None], list[list[str]]]:
+    """``(columns, nominal, rows)``: the attributes of the header and the data rows.
+
+    ``nominal`` holds each column's declared levels, None for a numeric column.
+    """
     columns: list[str] = []
-    nominal: list[bool] = []
+    nominal: list[tuple[str, ...] | None] = []
     rows: list[list[str]] = []
     in_data = False
     for number, raw in enumerate(lines, start=1):
