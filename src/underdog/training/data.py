@@ -307,18 +307,30 @@ class LoaderSource:
         None, the batches are the loader's / iterable dataset's own.
         """
         pin = self.pin_memory and device.type == "cuda"
-        if self.is_loader:
-            loader: Iterable[Any] = self.data  # type: ignore[assignment]
+        loader: Iterable[Any]
+        if isinstance(self.data, DataLoader):  # the user's loader, used as it is
+            loader = self.data
         else:
             # A generator of its own: a DataLoader draws its workers' base seed from it,
             # which would otherwise shift the global RNG that dropout draws from.
-            options = {"num_workers": self.num_workers, "pin_memory": pin,
-                       "generator": torch.Generator().manual_seed(0)}  # fmt: skip
+            generator = torch.Generator().manual_seed(0)
             if indices is None:
-                loader = DataLoader(self.data, batch_size=batch_size, **options)
+                loader = DataLoader(
+                    self.data,
+                    batch_size=batch_size,
+                    num_workers=self.num_workers,
+                    pin_memory=pin,
+                    generator=generator,
+                )
             else:
                 batches = [index.tolist() for index in indices]
-                loader = DataLoader(self.data, batch_sampler=batches, **options)  # type: ignore[arg-type]
+                loader = DataLoader(
+                    self.data,
+                    batch_sampler=batches,
+                    num_workers=self.num_workers,
+                    pin_memory=pin,
+                    generator=generator,
+                )
         for raw in loader:
             yield _as_batch(self.split(raw), device, non_blocking=pin)
 

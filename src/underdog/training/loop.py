@@ -186,12 +186,25 @@ def fit(
     trainer = _Trainer(model, loss, settings, sampler=sampler, on_epoch_start=on_epoch_start,
                        callbacks=callbacks)  # fmt: skip
     dtype = _feature_dtype(model)
-    options = {"batch_to_inputs": batch_to_inputs, "num_workers": settings.num_workers,
-               "dtype": dtype}  # fmt: skip
-    source = make_source(x, y, sample_weight=sample_weight, pin_memory=True, **options)
+    source = make_source(
+        x,
+        y,
+        sample_weight=sample_weight,
+        batch_to_inputs=batch_to_inputs,
+        num_workers=settings.num_workers,
+        pin_memory=True,
+        dtype=dtype,
+    )
     validation = None
     if x_val is not None and (y_val is None or len(y_val) > 0):
-        validation = make_source(x_val, y_val, name="x_val", **options)
+        validation = make_source(
+            x_val,
+            y_val,
+            name="x_val",
+            batch_to_inputs=batch_to_inputs,
+            num_workers=settings.num_workers,
+            dtype=dtype,
+        )
     return trainer.run(source, validation)
 
 
