@@ -173,9 +173,11 @@ class StepRunner:
 
     def _no_sync(self, last: bool) -> contextlib.AbstractContextManager[Any]:
         """DDP's ``no_sync`` for every micro-batch but the step's last one."""
-        if last or self.world == 1 or not hasattr(self.net, "no_sync"):
+        no_sync = getattr(self.net, "no_sync", None)
+        if last or self.world == 1 or no_sync is None:
             return contextlib.nullcontext()
-        return self.net.no_sync()  # type: ignore[no-any-return,operator]
+        context: contextlib.AbstractContextManager[Any] = no_sync()
+        return context
 
     def _backward(self, contribution: torch.Tensor) -> None:
         if self.scaler is not None:

@@ -92,7 +92,9 @@ def validation_logits(
         carries weights.
     """
     model.eval()
-    logits, targets, weights = [], [], []
+    logits: list[torch.Tensor] = []
+    targets: list[torch.Tensor] = []
+    weights: list[torch.Tensor | None] = []
     with torch.no_grad(), autocast(precision, device):
         for batch in _batches(source, device, batch_size=batch_size, world=world, rank=rank):
             logits.append(call_model(model, batch.inputs).float())
@@ -100,7 +102,8 @@ def validation_logits(
             weights.append(batch.sample_weight)
     if not logits:
         raise ValueError("the validation data yielded no batch")  # a source always yields
-    weight = None if any(w is None for w in weights) else torch.cat(weights)  # type: ignore[arg-type]
+    given = [w for w in weights if w is not None]
+    weight = torch.cat(given) if len(given) == len(weights) else None  # None: a batch had none
     gathered = gather_rows(torch.cat(logits), world), gather_rows(torch.cat(targets), world)
     return gathered[0], gathered[1], None if weight is None else gather_rows(weight, world)
 
