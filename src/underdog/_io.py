@@ -20,12 +20,19 @@ def _not_a_directory(path: str) -> NotADirectoryError:
 
 
 def check_directory_writable(directory: str | os.PathLike[str]) -> None:
-    """Raise the ``OSError`` that :func:`write_files_atomically` would meet writing into
-    ``directory`` (a file where a directory must be, no permission to create or write),
-    before the work that produces the files, and without leaving anything behind: a
-    temporary directory is made and removed where the files would be staged (in
-    ``directory`` if it exists, else in its nearest existing ancestor, where the missing
-    directories would be created).
+    """Raise, before the work, the ``OSError`` that writing files into ``directory`` would meet.
+
+    The error is the one :func:`write_files_atomically` would meet writing into ``directory``
+    (a file where a directory must be, no permission to create or write), raised before the
+    work that produces the files, and without leaving anything behind: a temporary directory
+    is made and removed where the files would be staged (in ``directory`` if it exists, else
+    in its nearest existing ancestor, where the missing directories would be created).
+
+    Args:
+        directory: the directory the files will be written into; it need not exist yet.
+
+    Raises:
+        OSError: writing into ``directory`` would fail.
     """
     directory = os.path.abspath(os.fspath(directory))
     ancestor = directory
@@ -86,8 +93,9 @@ def write_file_atomically(path: str | os.PathLike[str], content: bytes) -> None:
 
 
 def _exchange(first: str, second: str) -> bool:
-    """Swap two paths in one step (Linux ``renameat2(RENAME_EXCHANGE)``); False where the
-    system cannot.
+    """Swap two paths in one step (Linux ``renameat2(RENAME_EXCHANGE)``).
+
+    Returns False where the system cannot.
     """
     import ctypes
     import ctypes.util
@@ -141,10 +149,18 @@ def replace_directory(directory: str | os.PathLike[str], files: dict[str, bytes]
 
 
 def check_output_file(path: str | os.PathLike[str], *, reads: list[str]) -> None:
-    """Raise the ``OSError`` that writing ``path`` should meet, before the work: ``path`` is
-    one of the files ``reads`` (the command's own input), a directory, a read-only file, or
-    in a directory that cannot be written. Checked by the file's mode, not by
-    ``os.access``, so that a read-only file stays read-only for root too.
+    """Raise, before the work, the ``OSError`` that writing ``path`` should meet.
+
+    Checked by the file's mode, not by ``os.access``, so that a read-only file stays
+    read-only for root too.
+
+    Args:
+        path: the file the command will write.
+        reads: the files the command reads (its own input).
+
+    Raises:
+        OSError: ``path`` is one of the files ``reads``, a directory, a read-only file, or in
+            a directory that cannot be written.
     """
     import errno
     import stat

@@ -82,8 +82,10 @@ def imbalance_ratio(text: str) -> float:
 
 
 def recipe_spec(text: str) -> str:
-    """``--recipes``: ``default``, ``all`` or comma-separated recipe names (aliases too), each
-    registered; returned as given, for :func:`underdog.pipeline.resolve_recipes`.
+    """``--recipes``: ``default``, ``all`` or comma-separated names of registered recipes.
+
+    Aliases count as names. The text is returned as given, for
+    :func:`underdog.pipeline.resolve_recipes`.
     """
     from ..exceptions import InvalidParameterError
     from ..pipeline.recipes import recipe_names, recipe_options

@@ -34,6 +34,24 @@ __all__ = [
 
 
 def cmd_compare(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``underdog compare``: compare recipes with cross-validation and write the report.
+
+    The report directory is checked before the comparison, not after it. The results table
+    and the report's path are printed on ``out``; a progress bar is drawn on ``err`` when it
+    is a terminal and ``--quiet`` is not given.
+
+    Args:
+        args: the parsed command line.
+        out: standard output.
+        err: standard error.
+
+    Returns:
+        The exit code, 0.
+
+    Raises:
+        UsageError: a mistake in the options.
+        OSError: the report directory cannot be written.
+    """
     from .._io import check_directory_writable
     from ..pipeline import compare, format_table, resolve_recipes, write_report
 
@@ -54,6 +72,16 @@ def cmd_compare(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_datasets(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``underdog datasets``: list the built-in datasets, their imbalance ratio and source.
+
+    Args:
+        args: the parsed command line.
+        out: standard output.
+        err: standard error.
+
+    Returns:
+        The exit code, 0.
+    """
     from ..data import DATASETS
 
     width = max(len(name) for name in DATASETS)
@@ -65,6 +93,18 @@ def cmd_datasets(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_recipes(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``underdog recipes``: list the recipes, their aliases and what each does.
+
+    A ``*`` marks the recipes ``underdog compare`` runs without ``--recipes``.
+
+    Args:
+        args: the parsed command line.
+        out: standard output.
+        err: standard error.
+
+    Returns:
+        The exit code, 0.
+    """
     from ..pipeline import DEFAULT_RECIPES, RECIPES
 
     names = {
@@ -79,6 +119,23 @@ def cmd_recipes(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_weights(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``underdog weights``: print the class counts and class weights of a table.
+
+    The counts are those of the rows ``underdog train`` trains on (the long tail of
+    digits-lt); ``--json`` prints them as JSON instead of a table.
+
+    Args:
+        args: the parsed command line.
+        out: standard output.
+        err: standard error.
+
+    Returns:
+        The exit code, 0.
+
+    Raises:
+        UsageError: a mistake in the options, such as ``--beta`` without
+            ``--scheme effective``.
+    """
     from ..counts import class_counts
     from ..weights import class_weight
 
@@ -115,9 +172,11 @@ def cmd_weights(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _train_and_save(
     args: argparse.Namespace, table: Any, config: CompareConfig, local_rank: int
 ) -> dict:
-    """Train as ``underdog train`` does, with ``config`` on this process's device, and save
-    the model; under torch.distributed every rank trains (data-parallel) and only rank 0
-    writes. Returns the model's training facts (``TrainedModel.info``).
+    """Train and save the model as ``underdog train`` does; return its training facts.
+
+    Trains with ``config`` on this process's device; under torch.distributed every rank
+    trains (data-parallel) and only rank 0 writes. The facts returned are
+    ``TrainedModel.info``.
     """
     from .._dist import distributed_active, rank
     from ..pipeline import get_recipe, train_model
@@ -147,6 +206,24 @@ def _train_worker(local_rank: int, args: argparse.Namespace, config: CompareConf
 
 
 def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``underdog train``: train one recipe on all rows of a table and save the model.
+
+    Trains in one process, in ``--nproc`` local processes or as one rank of torchrun; only
+    rank 0 saves the model, and other ranks of torchrun print nothing. The model directory is
+    checked before the training (under torchrun, by rank 0 when it saves).
+
+    Args:
+        args: the parsed command line.
+        out: standard output.
+        err: standard error.
+
+    Returns:
+        The exit code, 0.
+
+    Raises:
+        UsageError: a mistake in the options, such as ``--nproc`` under torchrun.
+        OSError: the model directory cannot be written.
+    """
     from .._dist import rank
     from .._io import check_directory_writable
     from ..pipeline import get_recipe
@@ -189,8 +266,10 @@ def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _predictions(args: argparse.Namespace) -> tuple[Any, list[Any], Any]:
-    """``(model, labels, proba)`` of ``underdog predict``: FILE's rows for a model of a
-    table, the samples of ``--data`` for a model of a dataset.
+    """Load the model of ``underdog predict`` and predict: ``(model, labels, proba)``.
+
+    The predicted rows are FILE's for a model of a table, the samples of ``--data`` for a
+    model of a dataset.
     """
     from ..data import read_frame
     from ..pipeline import TrainedModel
@@ -214,6 +293,25 @@ def _predictions(args: argparse.Namespace) -> tuple[Any, list[Any], Any]:
 
 
 def cmd_predict(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``underdog predict``: predict labels and class probabilities with a saved model.
+
+    Writes a CSV file with a ``prediction`` column and one ``proba_<class>`` column per
+    class to ``--out`` (replaced as one unit) or to ``out``. ``--out`` is checked before
+    predicting: never a file this command reads, nor one it may not replace.
+
+    Args:
+        args: the parsed command line.
+        out: standard output.
+        err: standard error.
+
+    Returns:
+        The exit code, 0.
+
+    Raises:
+        UsageError: FILE and ``--data`` both or neither given, or the one the model does not
+            take.
+        OSError: ``--out`` cannot be written.
+    """
     import pandas as pd
 
     from .._io import check_output_file, write_file_atomically

@@ -1,6 +1,7 @@
-"""What the commands read from their options: the data (FILE --target COL, --dataset NAME
-or --data MODULE:FUNCTION), the training settings (a
-:class:`~underdog.pipeline.CompareConfig`) and the device.
+"""What the commands read from their options: the data, the training settings and the device.
+
+The data is FILE --target COL, --dataset NAME or --data MODULE:FUNCTION; the training
+settings are a :class:`~underdog.pipeline.CompareConfig`.
 
 Mistakes in the options raise :class:`UsageError`, the command line's own error, which
 :func:`underdog.cli.main` prints like argparse's own (one line, exit code 2).
@@ -60,8 +61,9 @@ def _builtin(args: argparse.Namespace, ratio: float | None) -> Table:
 
 
 def _from_factory(args: argparse.Namespace) -> Table:
-    """The table of ``--data MODULE:FUNCTION``: a Dataset, a DataFrame (with --target) or a
-    Table.
+    """Make a table of what ``--data MODULE:FUNCTION`` returns.
+
+    The factory may return a Dataset, a DataFrame (with --target) or a Table.
     """
     from torch.utils.data import Dataset
 
@@ -86,8 +88,19 @@ def _from_factory(args: argparse.Namespace) -> Table:
 
 
 def load_data(args: argparse.Namespace) -> Table:
-    """The table named by FILE --target COL, --dataset NAME or --data MODULE:FUNCTION
-    (default: the built-in digits-lt).
+    """The table the options name; the built-in digits-lt when they name none.
+
+    A table is named by FILE --target COL, --dataset NAME or --data MODULE:FUNCTION.
+
+    Args:
+        args: the parsed command line.
+
+    Returns:
+        The :class:`~underdog.data.Table`.
+
+    Raises:
+        UsageError: more than one source given, a FILE without ``--target``, or an option
+            that does not apply to the source.
     """
     from ..data import load_table
 

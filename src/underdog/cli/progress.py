@@ -19,14 +19,16 @@ def wanted(stream: TextIO, quiet: bool) -> bool:
 
 
 def _bar(stream: TextIO, total: int, unit: str) -> Any:
-    from tqdm import tqdm
+    from tqdm import tqdm  # type: ignore[import-untyped]  # tqdm ships no type hints
 
     return tqdm(total=total, unit=unit, file=stream, leave=False, dynamic_ncols=True)
 
 
 class CompareProgress:
-    """``progress(p)`` for :func:`~underdog.pipeline.compare`: one step per run (recipe x
-    fold x seed), with the recipe and epoch of the current run.
+    """The progress bar of ``compare``: one step per run, showing its recipe and epoch.
+
+    It is the ``progress`` callback of :func:`~underdog.pipeline.compare`, called as
+    ``progress(p)``; a run is one recipe x fold x seed.
     """
 
     def __init__(self, stream: TextIO) -> None:
@@ -35,6 +37,13 @@ class CompareProgress:
         self.current: tuple[int, int] | None = None
 
     def __call__(self, p: Any) -> None:
+        """Show the progress report ``p``; the first report creates the bar.
+
+        Epoch 0 of a new run counts the previous run as finished.
+
+        Args:
+            p: a :class:`~underdog.pipeline.Progress` report.
+        """
         if self.bar is None:
             self.bar = _bar(self.stream, p.recipes * p.runs, "run")
         run = (p.recipe_index, p.run)
@@ -63,6 +72,13 @@ class EpochProgress:
         self.bar: Any = None
 
     def __call__(self, event: Any) -> None:
+        """Count the epoch of ``event`` and show its loss and best epoch so far.
+
+        The first event creates the bar, with one step per epoch of ``event.epochs``.
+
+        Args:
+            event: the :class:`~underdog.training.TrainEvent` of the epoch just finished.
+        """
         if self.bar is None:
             self.bar = _bar(self.stream, event.epochs, "epoch")
         self.bar.update(1)

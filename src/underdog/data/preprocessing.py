@@ -56,8 +56,10 @@ def _as_levels(column: Any) -> np.ndarray:
 
 
 def _mean_and_scale(x: np.ndarray) -> tuple[float, float]:
-    """Mean and standard deviation of finite ``x``, on ``x`` scaled by its largest
-    magnitude so that squares cannot overflow; a constant column has the scale 1.
+    """Mean and standard deviation of finite ``x``, computed so that squares cannot overflow.
+
+    They are computed on ``x`` scaled by its largest magnitude; a constant column has the
+    scale 1.
     """
     largest = float(np.abs(x).max()) if x.size else 0.0
     if largest == 0.0:
@@ -111,6 +113,22 @@ class Preprocessor:
 
     @classmethod
     def fit(cls, features: Any, *, max_levels: int = 50) -> Preprocessor:
+        """Learn the imputation, scaling and levels of ``features`` (the training fold).
+
+        A numeric column keeps the median of its finite values (0 if it has none) and the
+        mean and standard deviation of the column imputed with it; a categorical column
+        keeps its ``max_levels`` most frequent levels (ties broken by name).
+
+        Args:
+            features: a ``DataFrame`` of the training fold's feature columns.
+            max_levels: the most levels a categorical column is one-hot encoded over.
+
+        Returns:
+            The fitted :class:`Preprocessor`.
+
+        Raises:
+            DataError: a feature column name that occurs more than once.
+        """
         _check_unique_columns(features.columns, where="the features")
         numeric, medians, means, scales, categorical, levels = [], [], [], [], [], []
         for column in features.columns:
@@ -133,6 +151,7 @@ class Preprocessor:
 
     @property
     def feature_names(self) -> list[str]:
+        """The output columns: the numeric columns, then ``column=level`` for each level."""
         names = list(self.numeric)
         for column, levels in zip(self.categorical, self.levels, strict=True):
             names += [f"{column}={level}" for level in levels]
@@ -162,6 +181,12 @@ class Preprocessor:
         return np.concatenate(parts, axis=1).astype(np.float32)
 
     def to_dict(self) -> dict:
+        """The fitted preprocessing as plain data, to save as JSON.
+
+        Returns:
+            A dict of ``numeric``, ``medians``, ``means``, ``scales``, ``categorical`` and
+            ``levels``, which :meth:`from_dict` reads back.
+        """
         return {
             "numeric": self.numeric,
             "medians": self.medians,
@@ -173,4 +198,13 @@ class Preprocessor:
 
     @classmethod
     def from_dict(cls, data: dict) -> Preprocessor:
+        """The preprocessor that :meth:`to_dict` saved.
+
+        Args:
+            data: the dict :meth:`to_dict` returned (read back from JSON); other keys are
+                ignored.
+
+        Returns:
+            The :class:`Preprocessor`.
+        """
         return cls(**{key: data[key] for key in cls.__dataclass_fields__})

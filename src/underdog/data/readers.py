@@ -38,8 +38,9 @@ def _pandas():
 
 
 def _check_unique_columns(names: Any, *, where: str) -> None:
-    """Raise :class:`~underdog.DataError` naming the column names that occur more than once
-    in ``names`` (missing names, such as empty CSV header cells, do not count).
+    """Raise :class:`~underdog.DataError` naming the column names that occur more than once.
+
+    Missing names in ``names``, such as empty CSV header cells, do not count.
     """
     seen: set = set()
     repeated: list = []
@@ -59,8 +60,9 @@ def _check_unique_columns(names: Any, *, where: str) -> None:
 
 
 def _keel_attribute(line: str, name: str, number: int) -> tuple[str, tuple[str, ...] | None]:
-    """``(column, levels)`` of an ``@attribute`` header line of the KEEL file ``name``:
-    the declared values of a nominal attribute, None for a numeric one.
+    """Parse an ``@attribute`` header line of the KEEL file ``name`` into ``(column, levels)``.
+
+    ``levels`` are the declared values of a nominal attribute, None for a numeric one.
     """
     spec = line[len("@attribute") :].strip()
     brace = spec.find("{")
@@ -84,10 +86,15 @@ def _keel_lines(path: str | os.PathLike, name: str) -> list[str]:
         raise DataError(f"Cannot parse {name}: it is not UTF-8 text ({exc.reason}).") from exc
 
 
-def _keel_sections(lines: list[str], name: str) -> tuple[list[str], list[bool], list[list[str]]]:
-    """``(columns, nominal, rows)``: the attributes of the header and the data rows."""
+def _keel_sections(
+    lines: list[str], name: str
+) -> tuple[list[str], list[tuple[str, ...] | None], list[list[str]]]:
+    """``(columns, nominal, rows)``: the attributes of the header and the data rows.
+
+    ``nominal`` holds each column's declared levels, None for a numeric column.
+    """
     columns: list[str] = []
-    nominal: list[bool] = []
+    nominal: list[tuple[str, ...] | None] = []
     rows: list[list[str]] = []
     in_data = False
     for number, raw in enumerate(lines, start=1):
@@ -124,8 +131,9 @@ def _keel_sections(lines: list[str], name: str) -> tuple[list[str], list[bool], 
 def _check_levels(
     values: Any, missing: Any, levels: tuple[str, ...], *, column: str, name: str
 ) -> None:
-    """Raise :class:`DataError` for a value of a nominal column that its header does not
-    declare (it would otherwise become a class or category of its own).
+    """Raise :class:`DataError` for a value of a nominal column that its header does not declare.
+
+    Such a value would otherwise become a class or category of its own.
     """
     undeclared = ~values.isin(levels) & ~missing
     if bool(undeclared.any()):

@@ -147,9 +147,18 @@ def load_table(path: str | os.PathLike, *, target: str) -> Table:
 
 
 def table_from_frame(frame: Any, *, target: str, name: str) -> Table:
-    """A :class:`Table` from a ``DataFrame`` already read (by :func:`read_frame` or
-    :func:`read_keel`), with ``target`` as the class column; ``name`` names it in messages
-    and reports. Column names become strings; ``frame`` itself is not changed.
+    """A :class:`Table` from a ``DataFrame`` already read, with ``target`` as the class column.
+
+    The frame is one read by :func:`read_frame` or :func:`read_keel`, for instance. Column
+    names become strings; ``frame`` itself is not changed.
+
+    Args:
+        frame: the ``DataFrame`` of the target and feature columns.
+        target: the name of the class column; every other column is a feature.
+        name: names the table in messages and reports.
+
+    Returns:
+        The :class:`Table`.
 
     Raises:
         DataError: a repeated column name (also one that only becomes repeated as a string,
@@ -179,10 +188,19 @@ def _input_shape(dataset: Any) -> tuple[int, ...]:
 
 
 def table_from_dataset(dataset: Any, *, name: str) -> Table:
-    """A :class:`Table` over a map-style ``Dataset`` whose labels can be read without
-    loading features: its ``targets`` or ``labels`` attribute (also through ``Subset``),
-    integer class indices ``0 .. C-1``. Samples are ``(input, label)`` (or dicts); one
-    sample is read for the input's shape.
+    """A :class:`Table` over a map-style ``Dataset`` whose labels it exposes.
+
+    The labels are read without loading features, from the dataset's ``targets`` or
+    ``labels`` attribute (also through ``Subset``), and are integer class indices
+    ``0 .. C-1``. Samples are ``(input, label)`` (or dicts); one sample is read for the
+    input's shape.
+
+    Args:
+        dataset: the map-style ``Dataset``.
+        name: names the table in messages and reports.
+
+    Returns:
+        The :class:`Table`, whose samples are those of ``dataset``.
 
     Raises:
         DataError: a dataset without such labels, labels that are not class indices, or

@@ -30,8 +30,10 @@ FORMAT_VERSION = 2
 
 
 def write_model(directory: str | os.PathLike[str], module: nn.Module, meta: dict[str, Any]) -> None:
-    """Write ``model.pt`` (``module``'s state dict) and ``model.json`` (``meta`` with the
-    format, version and the weights' checksum) as one unit into ``directory``.
+    """Write ``model.pt`` and ``model.json`` into ``directory``, as one unit.
+
+    ``model.pt`` holds ``module``'s state dict, ``model.json`` holds ``meta`` with the
+    format, version and the weights' checksum.
     """
     buffer = io.BytesIO()
     torch.save(module.state_dict(), buffer)
@@ -53,8 +55,9 @@ def _load_json(path: str) -> Any:
 
 
 def read_description(directory: str | os.PathLike[str]) -> tuple[dict[str, Any], str]:
-    """``(meta, weights_path)``: the checked ``model.json`` of ``directory``, whose
-    ``model.pt`` is the file it describes.
+    """Read and check the ``model.json`` of ``directory``; return ``(meta, weights_path)``.
+
+    The ``model.pt`` at ``weights_path`` is checked to be the file the description describes.
 
     Raises:
         DataError: a missing directory or file, a ``model.json`` that is not a valid
@@ -83,9 +86,10 @@ def read_description(directory: str | os.PathLike[str]) -> tuple[dict[str, Any],
 
 
 def read_weights(path: str, module: nn.Module) -> dict[str, torch.Tensor]:
-    """The state dict in ``path``, checked against ``module``'s (which may be on the meta
-    device), so that loading it cannot fail for the file's sake nor allocate more than the
-    file holds.
+    """The state dict in ``path``, checked against ``module``'s so that loading it is safe.
+
+    ``module`` may be on the meta device. Checked so that loading the state dict cannot fail
+    for the file's sake nor allocate more than the file holds.
 
     Raises:
         DataError: ``path`` is not a file ``torch.save`` wrote (corrupt, truncated), or does

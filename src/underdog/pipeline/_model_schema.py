@@ -56,8 +56,9 @@ def _int(low: int, high: int | None = None) -> _Leaf:
 
 
 def _finite(v: int | float) -> bool:
-    """``math.isfinite``, false for the ints of JSON beyond float range (where it raises
-    ``OverflowError``).
+    """``math.isfinite``, but false for the ints of JSON beyond float range.
+
+    ``math.isfinite`` raises ``OverflowError`` for those.
     """
     try:
         return math.isfinite(v)
@@ -135,8 +136,9 @@ SCHEMA: dict[str, Any] = {
 
 
 class _Invalid(Exception):
-    """What is wrong with one entry (the message names it); becomes a :class:`DataError`
-    naming the file in :func:`check_description`.
+    """What is wrong with one entry of a model description; the message names the entry.
+
+    :func:`check_description` turns it into a :class:`DataError` naming the file.
     """
 
 

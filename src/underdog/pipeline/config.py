@@ -82,8 +82,15 @@ class CompareConfig:
         load_factory(self.model, owner=owner)  # a bad name fails here, before any training
 
     def plan(self, num_rows: int) -> TrainingPlan:
-        """The batch size, learning rate, dropout and patience of training on ``num_rows``
-        rows: the settings given, the table's policy (see above) for those left None.
+        """The batch size, learning rate, dropout and patience of training on ``num_rows`` rows.
+
+        Each is the setting given, or the table's policy (see above) for those left None.
+
+        Args:
+            num_rows: the number of training rows.
+
+        Returns:
+            The :class:`TrainingPlan`.
         """
         small = num_rows <= SMALL_TABLE
         batch_size = self.batch_size or auto_batch_size(num_rows)

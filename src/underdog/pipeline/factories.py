@@ -176,8 +176,10 @@ def build_model(
 
 
 def load_data(spec: Any, *, owner: str = "compare") -> Any:
-    """What the data factory ``spec`` returns: a ``Dataset``, a ``DataFrame`` or a
-    :class:`~underdog.data.Table` (checked by the caller).
+    """Call the data factory ``spec`` (``MODULE:FUNCTION``) and return what it returns.
+
+    That is a ``Dataset``, a ``DataFrame`` or a :class:`~underdog.data.Table`, which the
+    caller checks.
     """
     return load_factory(spec, name="data", owner=owner, builtins=False).call(
         {}, owner=owner, name="data"

@@ -26,15 +26,19 @@ __all__ = ["Fold", "fold_seed", "prepare_fold", "prepare_training_split", "valid
 
 
 def fold_seed(repeat: int, fold: int) -> int:
-    """The seed of fold ``fold`` of repeat ``repeat``: its validation split, model
-    initialisation, shuffling, sampling and dropout.
+    """The seed of fold ``fold`` of repeat ``repeat``, for everything random in the fold.
+
+    It seeds the fold's validation split, model initialisation, shuffling, sampling and
+    dropout.
     """
     return repeat * 1000 + fold
 
 
 def validation_split(labels: Any, *, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Stratified ``(train, val)`` positions: ``round(fraction * n_c)`` of each class in val,
-    at least one for every class with two or more samples (none for a single sample).
+    """Stratified ``(train, val)`` positions, ``round(fraction * n_c)`` of each class in val.
+
+    Every class with two or more samples has at least one in val; a class of a single sample
+    has none.
     """
     check_real(
         fraction, name="fraction", owner="validation_split", low=0.0, high=1.0, closed="left"
@@ -165,12 +169,22 @@ def prepare_fold(
     fold: int,
     config: CompareConfig | None = None,
 ) -> Fold:
-    """Carve the validation split from ``train``, fit the preprocessing on ``train`` only
-    and transform the three parts, as :func:`~underdog.pipeline.runs.compare` does for
-    fold ``fold`` of repeat ``seed``.
+    """Prepare fold ``fold`` of repeat ``seed`` as :func:`~underdog.pipeline.runs.compare` does.
 
-    ``train`` and ``test`` are row indices, normally one pair of
-    ``table.folds(k, seed=seed)``; the fold is seeded with :func:`fold_seed`.
+    The validation split is carved from ``train``, the preprocessing is fit on ``train`` only
+    and the three parts are transformed. The fold is seeded with :func:`fold_seed`.
+
+    Args:
+        table: the table.
+        train: the row indices of the training part, normally the first of one pair of
+            ``table.folds(k, seed=seed)``.
+        test: the row indices of the test part, the second of that pair.
+        seed: the repeat (the ``seed`` of ``table.folds``).
+        fold: the fold's number within the repeat.
+        config: the settings (its ``val_fraction``); ``CompareConfig()`` when None.
+
+    Returns:
+        The prepared :class:`Fold`.
     """
     config = config or CompareConfig()
     fields = _prepare(table, train, test, seed=fold_seed(seed, fold), config=config)
@@ -180,9 +194,10 @@ def prepare_fold(
 def prepare_training_split(
     table: Table, rows: np.ndarray, *, seed: int, config: CompareConfig | None = None
 ) -> Fold:
-    """A :class:`Fold` whose training part is ``rows`` and whose test part is empty, for
-    training one model on a whole table (``underdog train``); ``seed`` seeds its
-    validation split and the model.
+    """A :class:`Fold` for training one model on a whole table (``underdog train``).
+
+    Its training part is ``rows`` and its test part is empty; ``seed`` seeds its validation
+    split and the model.
     """
     config = config or CompareConfig()
     fields = _prepare(table, rows, rows[:0], seed=seed, config=config)

@@ -110,8 +110,13 @@ class TrainedModel:
         return [self.classes[i] for i in y_pred], proba
 
     def save(self, directory: str | os.PathLike[str]) -> None:
-        """Write ``model.pt`` and ``model.json`` into ``directory``, replacing it as one
-        unit (see :mod:`underdog.pipeline._model_files`).
+        """Write the model into ``directory``, replacing the directory as one unit.
+
+        The directory holds ``model.pt`` and ``model.json`` (see
+        :mod:`underdog.pipeline._model_files`); :meth:`load` reads it back.
+
+        Args:
+            directory: the model directory, created or replaced.
         """
         meta = {
             "recipe": self.recipe,
@@ -164,10 +169,11 @@ def _jsonable(arguments: dict[str, Any]) -> dict[str, Any]:
 
 
 def _shapes(factory: Factory, arguments: dict[str, Any]) -> nn.Module:
-    """The model built on the meta device (shapes, no memory), to check the weights before
-    anything is allocated: the sizes in model.json are bounded by the schema only, those in
-    model.pt by the file's size. A factory that cannot run on the meta device (one that
-    computes with tensors) is built on the CPU.
+    """The model built on the meta device (shapes, no memory), to check the weights against.
+
+    The weights are checked before anything is allocated: the sizes in model.json are
+    bounded by the schema only, those in model.pt by the file's size. A factory that cannot
+    run on the meta device (one that computes with tensors) is built on the CPU.
     """
     try:
         with torch.device("meta"):
@@ -187,8 +193,9 @@ def _build(factory: Factory, arguments: dict[str, Any]) -> nn.Module:
 
 
 def _factory_for(recorded: str, given: str | None, directory: Any) -> Factory:
-    """The factory of a saved model: a built-in one by its name, a user's only when the
-    user names it again (the same name).
+    """The factory of a saved model: a built-in one by its name, a user's only when named again.
+
+    A user's factory is loaded only when the user gives the recorded name again.
     """
     if given is None and recorded in BUILTIN_MODELS:
         return load_factory(recorded, owner="TrainedModel.load")
@@ -209,14 +216,24 @@ def train_model(
     seed: int = 0,
     callbacks: Sequence[Callable[[TrainEvent], None]] = (),
 ) -> TrainedModel:
-    """Train ``recipe`` on all rows of ``table``, as one fold of
-    :func:`~underdog.pipeline.runs.compare` trains it.
+    """Train ``recipe`` on all rows of ``table``, as one fold of ``compare`` trains it.
 
-    Its ``training_rows`` when it has them (the long-tailed set of ``digits-lt``); a
-    validation split is carved for early stopping and post-hoc tuning. The model is
-    trained by :func:`~underdog.pipeline.trainer.train_recipe`, as ``compare`` trains it:
-    a recipe with a base (such as ``threshold``) trains its base's model. ``callbacks``
-    get every epoch's :class:`~underdog.training.TrainEvent`.
+    All rows, or the table's ``training_rows`` when it has them (the long-tailed set of
+    ``digits-lt``); a validation split is carved for early stopping and post-hoc tuning. The
+    model is trained by :func:`~underdog.pipeline.trainer.train_recipe`, as
+    :func:`~underdog.pipeline.runs.compare` trains it: a recipe with a base (such as
+    ``threshold``) trains its base's model.
+
+    Args:
+        table: the table to train on.
+        recipe: the recipe to train.
+        config: the training settings; ``CompareConfig()`` when None.
+        seed: seeds the training rows (when the table chooses them), the validation split
+            and the model.
+        callbacks: each gets every epoch's :class:`~underdog.training.TrainEvent`.
+
+    Returns:
+        The :class:`TrainedModel`, with its post-hoc rule tuned on the validation split.
     """
     seed = check_int(seed, name="seed", owner="train_model", low=0)
     config = config or CompareConfig()

@@ -1,5 +1,6 @@
-"""The training engine: :func:`fit` for any module, loss and sampler, the built-in
-networks, and the launch of data-parallel processes.
+"""The training engine: :func:`fit`, the built-in networks and data-parallel launching.
+
+:func:`fit` trains any module with any loss and sampler.
 
 - :mod:`underdog.training.loop`: the loop (:func:`fit`, :class:`TrainEvent`,
   :class:`TrainResult`);

@@ -1,5 +1,7 @@
-"""The steps of :func:`~underdog.training.fit`: one optimizer step over its micro-batches,
-one evaluation, and the early-stopping state that keeps the best weights.
+"""The optimizer step of :func:`~underdog.training.fit`, and its early-stopping state.
+
+Here are one optimizer step over its micro-batches, one evaluation, and the early-stopping
+state that keeps the best weights.
 
 **The loss of a step.** A loss whose ``reduction`` is ``"mean"`` and which offers
 ``weight_sum(target, sample_weight=...)`` (every underdog loss) is the weighted mean of the
@@ -67,8 +69,13 @@ class Objective:
             self.kind = "plain"
 
     def check(self, *, world: int, accumulate: int, sample_weights: bool) -> None:
-        """Raise when the step's loss cannot be this loss's: a plain loss with several
-        ranks or micro-batches, or sample weights with a loss that takes none.
+        """Raise when this loss cannot give the step's loss with these ranks and batches.
+
+        That is a plain loss with several ranks or micro-batches, or sample weights with a
+        loss that takes none.
+
+        Raises:
+            InvalidParameterError: the loss cannot give the step's loss.
         """
         if self.kind == "plain" and (world > 1 or accumulate > 1):
             raise InvalidParameterError(
@@ -114,8 +121,10 @@ class StepRunner:
     steps: int = 0
 
     def step(self, micro: Sequence[Batch]) -> torch.Tensor:
-        """One optimizer step over this rank's micro-batches; returns the step's loss (this
-        rank's share of it under data parallelism), detached, on the device.
+        """One optimizer step over this rank's micro-batches; returns the step's loss.
+
+        The loss returned is this rank's share of it under data parallelism, detached, on
+        the device.
         """
         # One micro-batch on one process: the loss's own mean is the step's (a weighted mean
         # still goes through its weight, so that a step of ignored rows counts 0, not nan).
@@ -164,9 +173,11 @@ class StepRunner:
 
     def _no_sync(self, last: bool) -> contextlib.AbstractContextManager[Any]:
         """DDP's ``no_sync`` for every micro-batch but the step's last one."""
-        if last or self.world == 1 or not hasattr(self.net, "no_sync"):
+        no_sync = getattr(self.net, "no_sync", None)
+        if last or self.world == 1 or no_sync is None:
             return contextlib.nullcontext()
-        return self.net.no_sync()  # type: ignore[no-any-return,operator]
+        context: contextlib.AbstractContextManager[Any] = no_sync()
+        return context
 
     def _backward(self, contribution: torch.Tensor) -> None:
         if self.scaler is not None:

@@ -1,5 +1,7 @@
-"""What :func:`~underdog.training.fit` trains on: tensors, arrays, datasets and loaders,
-turned into batches on the training device.
+"""The sources of :func:`~underdog.training.fit`'s batches on the training device.
+
+:func:`~underdog.training.fit` trains on tensors, arrays, datasets and loaders, turned into
+batches on the training device.
 
 A *source* yields, for each epoch, this rank's micro-batches as ``Batch(inputs, target,
 sample_weight)``:
@@ -124,8 +126,17 @@ def to_device(value: Any, device: torch.device, *, non_blocking: bool = False) -
 
 
 def call_model(model: Callable[..., torch.Tensor], inputs: Any) -> torch.Tensor:
-    """``model(inputs)``; a tuple or list is passed as positional arguments, a dict as
-    keyword arguments.
+    """Call ``model`` on a batch's ``inputs``, unpacked as the model takes them.
+
+    A tuple or list is passed as positional arguments, a dict as keyword arguments, anything
+    else as the one argument.
+
+    Args:
+        model: the model (any callable).
+        inputs: the batch's inputs.
+
+    Returns:
+        ``model(inputs)``, ``model(*inputs)`` or ``model(**inputs)``.
     """
     if isinstance(inputs, Mapping):
         return model(**inputs)
@@ -160,8 +171,10 @@ def rank_split(sampler: Any) -> int:
 def epoch_order(
     num_rows: int | None, sampler: Iterable[int] | None, *, seed: int, epoch: int
 ) -> torch.Tensor:
-    """The row indices of ``epoch``: the sampler's (after ``set_epoch``), else a
-    permutation of ``num_rows`` from a generator seeded with ``seed + epoch``.
+    """The row indices of ``epoch``, in the order the epoch reads them.
+
+    They are the sampler's (after ``set_epoch``), else a permutation of ``num_rows`` from a
+    generator seeded with ``seed + epoch``.
     """
     if sampler is None:
         assert num_rows is not None  # a source without a length always has a sampler
@@ -195,8 +208,9 @@ def rank_batches(
 
 
 class TensorSource:
-    """Features and labels (and optional sample weights) held in memory; the features are
-    converted to ``dtype`` (the model's), once, where they are.
+    """Features and labels (and optional sample weights) held in memory.
+
+    The features are converted to ``dtype`` (the model's), once, where they are.
     """
 
     def __init__(
@@ -287,22 +301,36 @@ class LoaderSource:
         *,
         batch_size: int,
     ) -> Iterator[Batch]:
-        """The batches of the epoch: ``indices`` (one list per batch) of a map-style
-        dataset, or the loader's / iterable dataset's own batches when ``indices`` is None.
+        """The batches of the epoch, those of ``indices`` or the data's own.
+
+        ``indices`` (one list per batch) index a map-style dataset; when ``indices`` is
+        None, the batches are the loader's / iterable dataset's own.
         """
         pin = self.pin_memory and device.type == "cuda"
-        if self.is_loader:
-            loader: Iterable[Any] = self.data  # type: ignore[assignment]
+        loader: Iterable[Any]
+        if isinstance(self.data, DataLoader):  # the user's loader, used as it is
+            loader = self.data
         else:
             # A generator of its own: a DataLoader draws its workers' base seed from it,
             # which would otherwise shift the global RNG that dropout draws from.
-            options = {"num_workers": self.num_workers, "pin_memory": pin,
-                       "generator": torch.Generator().manual_seed(0)}  # fmt: skip
+            generator = torch.Generator().manual_seed(0)
             if indices is None:
-                loader = DataLoader(self.data, batch_size=batch_size, **options)
+                loader = DataLoader(
+                    self.data,
+                    batch_size=batch_size,
+                    num_workers=self.num_workers,
+                    pin_memory=pin,
+                    generator=generator,
+                )
             else:
                 batches = [index.tolist() for index in indices]
-                loader = DataLoader(self.data, batch_sampler=batches, **options)  # type: ignore[arg-type]
+                loader = DataLoader(
+                    self.data,
+                    batch_sampler=batches,
+                    num_workers=self.num_workers,
+                    pin_memory=pin,
+                    generator=generator,
+                )
         for raw in loader:
             yield _as_batch(self.split(raw), device, non_blocking=pin)
 
@@ -318,8 +346,26 @@ def make_source(
     name: str = "x",
     dtype: torch.dtype = torch.float32,
 ) -> TensorSource | LoaderSource:
-    """The source of ``x`` (and ``y``, for arrays and tensors); array features become
-    ``dtype``.
+    """The source of ``x`` (and ``y``, for arrays and tensors) for :func:`~underdog.training.fit`.
+
+    Array features become ``dtype``.
+
+    Args:
+        x: features (an array or a tensor), a ``Dataset`` or a ``DataLoader``.
+        y: the labels of array or tensor ``x``; None for a dataset or loader.
+        sample_weight: per-row weights of array or tensor ``x``; None for a dataset or
+            loader.
+        batch_to_inputs: ``batch -> (inputs, target, sample_weight)`` for a dataset's or
+            loader's batches; :func:`split_batch` when None.
+        num_workers: worker processes of the ``DataLoader`` built for a dataset.
+        pin_memory: whether the ``DataLoader`` built for a dataset pins memory when
+            training on CUDA.
+        name: the parameter of ``fit`` that ``x`` is (``"x"`` or ``"x_val"``), for messages.
+        dtype: the dtype of array features (the model's).
+
+    Returns:
+        A :class:`TensorSource` for arrays and tensors, a :class:`LoaderSource` for a
+        dataset or loader.
 
     Raises:
         InvalidParameterError: ``y`` or ``sample_weight`` given with a dataset or loader

@@ -1,5 +1,6 @@
-"""Evaluation during training: the logits of a whole validation set, in batches, and the
-score early stopping watches.
+"""Evaluation during training: the validation logits and the score early stopping watches.
+
+The logits are those of a whole validation set, computed in batches.
 
 Under data parallelism each rank computes the logits of its part of the validation set
 (a contiguous block of the rows of a tensor or map-style dataset; its own loader's batches
@@ -73,11 +74,27 @@ def validation_logits(
     world: int = 1,
     rank: int = 0,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """``(logits, target, sample_weight)`` of every validation row, in eval mode, without
-    gradients, gathered from all ranks; the logits are float32 on ``device``.
+    """``(logits, target, sample_weight)`` of every validation row, gathered from all ranks.
+
+    Computed in eval mode, without gradients; the logits are float32 on ``device``.
+
+    Args:
+        model: the model, left in eval mode.
+        source: the validation data.
+        device: the device the model runs on.
+        batch_size: rows per forward pass.
+        precision: ``"32"``, ``"bf16"`` or ``"fp16"``, as in training.
+        world: the number of data-parallel ranks.
+        rank: this process's rank, which computes the logits of its part of the rows.
+
+    Returns:
+        ``(logits, target, sample_weight)``; ``sample_weight`` is None unless every batch
+        carries weights.
     """
     model.eval()
-    logits, targets, weights = [], [], []
+    logits: list[torch.Tensor] = []
+    targets: list[torch.Tensor] = []
+    weights: list[torch.Tensor | None] = []
     with torch.no_grad(), autocast(precision, device):
         for batch in _batches(source, device, batch_size=batch_size, world=world, rank=rank):
             logits.append(call_model(model, batch.inputs).float())
@@ -85,7 +102,8 @@ def validation_logits(
             weights.append(batch.sample_weight)
     if not logits:
         raise ValueError("the validation data yielded no batch")  # a source always yields
-    weight = None if any(w is None for w in weights) else torch.cat(weights)  # type: ignore[arg-type]
+    given = [w for w in weights if w is not None]
+    weight = torch.cat(given) if len(given) == len(weights) else None  # None: a batch had none
     gathered = gather_rows(torch.cat(logits), world), gather_rows(torch.cat(targets), world)
     return gathered[0], gathered[1], None if weight is None else gather_rows(weight, world)
 
@@ -97,9 +115,20 @@ def score(
     sample_weight: torch.Tensor | None,
     monitor: str | Callable[[np.ndarray, np.ndarray], float],
 ) -> tuple[float, float]:
-    """``(val_loss, score)``: the loss over all validation rows, and the monitored score
-    (higher is better): ``-val_loss``, a metric of :mod:`underdog.metrics` from the
-    softmax of the logits, or ``monitor(logits, target)`` of a callable.
+    """``(val_loss, score)``: the loss over all validation rows, and the monitored score.
+
+    The score is higher-is-better: ``-val_loss``, a metric of :mod:`underdog.metrics` from
+    the softmax of the logits, or ``monitor(logits, target)`` of a callable.
+
+    Args:
+        objective: the training loss, as the step takes its mean.
+        logits: the logits of every validation row.
+        target: their labels.
+        sample_weight: their weights, or None.
+        monitor: ``"val_loss"``, the name of a metric, or a callable.
+
+    Returns:
+        ``(val_loss, score)``.
     """
     with torch.no_grad():
         val_loss = float(objective.value(logits, Batch(None, target, sample_weight)))

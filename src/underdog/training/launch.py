@@ -60,8 +60,9 @@ def _free_port() -> int:
 
 
 def _post(outbox: str, name: str, value: Any) -> None:
-    """Leave ``value`` for the parent in ``outbox``: pickled first, so that a file, once
-    there, is whole.
+    """Leave ``value`` for the parent in the file ``name`` of ``outbox``.
+
+    It is pickled first, so that a file, once there, is whole.
     """
     data = pickle.dumps(value)
     with open(os.path.join(outbox, name), "wb") as handle:
@@ -110,8 +111,10 @@ def _worker(
 
 
 def shutdown() -> None:
-    """Tear down this process's group: free DDP reducers (held in reference cycles) while
-    the group still exists, wait for every rank, then destroy it. No group: nothing.
+    """Tear down this process's ``torch.distributed`` group; nothing when there is none.
+
+    DDP reducers (held in reference cycles) are freed while the group still exists, every
+    rank is waited for, then the group is destroyed.
     """
     if not _dist.initialized():
         return
@@ -123,11 +126,18 @@ def shutdown() -> None:
 
 
 def spawn(fn: Callable[..., Any], nproc: int, *args: Any) -> Any:
-    """Run ``fn(local_rank, *args)`` in ``nproc`` processes of one process group; returns
-    what it returned in process 0.
+    """Run ``fn(local_rank, *args)`` in ``nproc`` processes of one process group.
 
     ``fn``, ``args`` and what ``fn`` returns must be picklable (a module-level function and
     plain data).
+
+    Args:
+        fn: the function each process runs, called with its local rank first.
+        nproc: the number of processes.
+        *args: the further arguments of ``fn``.
+
+    Returns:
+        What ``fn`` returned in process 0.
 
     Raises:
         UnderdogError, OSError: the one that ``fn`` raised in the process that failed first
@@ -161,8 +171,9 @@ def spawn(fn: Callable[..., Any], nproc: int, *args: Any) -> Any:
 
 
 def _stop(processes: list[Any], grace: float = 5.0) -> None:
-    """Terminate the worker processes, killing those still alive after ``grace`` seconds;
-    nothing they would have written afterwards gets written.
+    """Terminate the worker processes, killing those still alive after ``grace`` seconds.
+
+    Nothing they would have written afterwards gets written.
     """
     for process in processes:
         if process.is_alive():

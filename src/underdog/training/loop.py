@@ -129,23 +129,30 @@ def fit(
 
     Args:
         model: any ``nn.Module`` mapping a batch's inputs to logits.
-        x, y: features and integer labels (arrays, or tensors on any device); or ``x`` a
-            ``Dataset``, ``IterableDataset`` or ``DataLoader`` and ``y`` None.
+        x: features (an array, or a tensor on any device); or a ``Dataset``,
+            ``IterableDataset`` or ``DataLoader``.
+        y: integer labels of array or tensor ``x`` (an array, or a tensor on any device);
+            None when ``x`` is a dataset or loader.
         loss: ``loss(logits, target) -> scalar``; an underdog loss (with ``weight_sum``)
             gives the exact weighted mean of every step under accumulation and data
             parallelism.
         sampler: the indices of each epoch (``set_epoch`` is called when it has it), such as
             :class:`~underdog.samplers.ClassBalancedSampler`; default: a permutation.
-        x_val, y_val: validation data, in the same forms as ``x`` and ``y``.
+        x_val: validation features, in the same forms as ``x``.
+        y_val: validation labels, in the same forms as ``y``.
         sample_weight: per-row weights with array ``x`` (datasets carry their own).
-        epochs, max_steps, max_time: stop after this many epochs, optimizer steps or
-            seconds, whichever comes first.
-        batch_size: rows per micro-batch over all ranks; ``accumulate`` micro-batches make
-            one optimizer step.
-        lr, weight_decay: of the default optimizer, AdamW (1e-3, 1e-4).
+        epochs: stop after this many epochs (or at ``max_steps`` or ``max_time``,
+            whichever comes first).
+        max_steps: stop after this many optimizer steps; None: no limit.
+        max_time: stop after this many seconds; None: no limit.
+        batch_size: rows per micro-batch over all ranks.
+        accumulate: micro-batches per optimizer step (gradient accumulation).
+        lr: the learning rate of the default optimizer, AdamW (1e-3 when None).
+        weight_decay: the weight decay of the default optimizer, AdamW (1e-4 when None).
         optimizer: ``optimizer(parameters) -> Optimizer`` instead of AdamW.
         scheduler: ``scheduler(optimizer) -> LRScheduler``, stepped every epoch or every
             optimizer step (``scheduler_interval``).
+        scheduler_interval: ``"epoch"`` or ``"step"``: when ``scheduler`` steps.
         grad_clip: clip the gradients' global norm to this.
         precision: ``"32"``, ``"bf16"`` (autocast on CPU and CUDA) or ``"fp16"`` (autocast
             and a gradient scaler, CUDA only).
@@ -179,12 +186,25 @@ def fit(
     trainer = _Trainer(model, loss, settings, sampler=sampler, on_epoch_start=on_epoch_start,
                        callbacks=callbacks)  # fmt: skip
     dtype = _feature_dtype(model)
-    options = {"batch_to_inputs": batch_to_inputs, "num_workers": settings.num_workers,
-               "dtype": dtype}  # fmt: skip
-    source = make_source(x, y, sample_weight=sample_weight, pin_memory=True, **options)
+    source = make_source(
+        x,
+        y,
+        sample_weight=sample_weight,
+        batch_to_inputs=batch_to_inputs,
+        num_workers=settings.num_workers,
+        pin_memory=True,
+        dtype=dtype,
+    )
     validation = None
     if x_val is not None and (y_val is None or len(y_val) > 0):
-        validation = make_source(x_val, y_val, name="x_val", **options)
+        validation = make_source(
+            x_val,
+            y_val,
+            name="x_val",
+            batch_to_inputs=batch_to_inputs,
+            num_workers=settings.num_workers,
+            dtype=dtype,
+        )
     return trainer.run(source, validation)
 
 
@@ -358,8 +378,9 @@ class _Trainer:
         return grouped(batches, self.s.accumulate)
 
     def _evaluate(self, validation: Any) -> tuple[float, float]:
-        """``(val_loss, score)``; evaluating never moves the RNG that training draws from
-        (a validation DataLoader draws its seed from it).
+        """``(val_loss, score)``, computed without moving the RNG that training draws from.
+
+        A validation DataLoader draws its seed from that RNG.
         """
         if validation is None:
             return float("nan"), float("nan")
@@ -380,8 +401,10 @@ def _feature_dtype(model: nn.Module) -> torch.dtype:
 def _in_lockstep(
     groups: Iterator[list[Batch]], device: torch.device, world: int
 ) -> Iterator[list[Batch]]:
-    """The groups of a loader whose ranks may hold different numbers of batches: every
-    rank stops at the first step some rank has no batch for (one small collective a step).
+    """The groups of a loader whose ranks may hold different numbers of batches, in lockstep.
+
+    Every rank stops at the first step some rank has no batch for (one small collective a
+    step).
     """
     for group in groups:
         if world > 1:

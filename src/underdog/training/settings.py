@@ -1,5 +1,6 @@
-"""The settings of :func:`~underdog.training.fit`, checked once where they enter, and the
-batch-size and learning-rate policy that scales with the table.
+"""The settings of :func:`~underdog.training.fit` and the batch-size and learning-rate policy.
+
+The settings are checked once, where they enter; the policy scales with the table.
 
 :func:`auto_batch_size` and :func:`auto_lr` are what ``underdog compare`` / ``train`` use
 without ``--batch-size`` / ``--lr``: batches of 64 rows up to :data:`SMALL_TABLE` (8,192)
@@ -43,8 +44,16 @@ BASE_LR = 1e-3
 
 
 def auto_batch_size(num_rows: int) -> int:
-    """64 rows up to :data:`SMALL_TABLE` training rows, then the power of two nearest to
+    """The automatic batch size of training on ``num_rows`` rows.
+
+    64 rows up to :data:`SMALL_TABLE` training rows, then the power of two nearest to
     ``num_rows / 64`` (about 64 steps an epoch), at most :data:`MAX_BATCH`.
+
+    Args:
+        num_rows: the number of training rows.
+
+    Returns:
+        The number of rows per batch.
 
     Example:
         >>> [auto_batch_size(n) for n in (500, 8192, 20_000, 160_000, 10_000_000)]
@@ -106,7 +115,7 @@ def _optimizer_factory(
                 "The 'lr' and 'weight_decay' parameters of fit must be None with an optimizer "
                 "factory, which sets its own. Got them with optimizer= instead."
             )
-        return optimizer  # type: ignore[no-any-return]
+        return optimizer
     rate = check_real(1e-3 if lr is None else lr, name="lr", owner=owner, low=0.0, closed="neither")
     decay = check_real(
         1e-4 if weight_decay is None else weight_decay, name="weight_decay", owner=owner, low=0.0
