@@ -38,7 +38,9 @@ def _snapshot(path: Path) -> dict[str, bytes] | None:
         return None
     if path.is_file():
         return {"": path.read_bytes()}
-    return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()
+    }
 
 
 def _assert_contract(args, out_path: Path | None = None) -> int:
@@ -82,10 +84,21 @@ def _text_mutations(rng: random.Random, text: str) -> list[tuple[str, str]]:
         ("semicolons", text.replace(",", ";")),
         ("no target", text.replace(",y\n", ",w\n", 1)),
         ("duplicate column", text.replace("x,z,y", "x,x,y", 1)),
-        ("blank labels", "\n".join(lines[:1] + [ln.rsplit(",", 1)[0] + "," for ln in lines[1:]]) + "\n"),
-        ("one class", "\n".join(lines[:1] + [ln.rsplit(",", 1)[0] + ",a" for ln in lines[1:]]) + "\n"),
+        (
+            "blank labels",
+            "\n".join(lines[:1] + [ln.rsplit(",", 1)[0] + "," for ln in lines[1:]]) + "\n",
+        ),
+        (
+            "one class",
+            "\n".join(lines[:1] + [ln.rsplit(",", 1)[0] + ",a" for ln in lines[1:]]) + "\n",
+        ),
         ("a label of one row", text + "0.5,p,c\n"),
-        ("huge numbers", text + "\n".join(f"{v},p,b" for v in ("1e39", "1e99", "1e308", "-1e308", "1e154")) + "\n"),
+        (
+            "huge numbers",
+            text
+            + "\n".join(f"{v},p,b" for v in ("1e39", "1e99", "1e308", "-1e308", "1e154"))
+            + "\n",
+        ),
         ("inf and nan", text + "inf,p,a\n-inf,q,b\nnan,r,a\n"),
         ("text in numbers", text + "abc,p,a\n"),
         ("quotes", text + '"0.1,p",a,b\n'),
@@ -131,7 +144,10 @@ KEEL_CASES = [
     ("too many values", KEEL + "1,u,positive,9\n"),
     ("unknown type", KEEL.replace("real", "complex")),
     ("attribute twice", KEEL.replace("@attribute c", "@attribute a")),
-    ("missing values", KEEL + "".join(f"{i},?,{'positive' if i % 4 else 'negative'}\n" for i in range(20))),
+    (
+        "missing values",
+        KEEL + "".join(f"{i},?,{'positive' if i % 4 else 'negative'}\n" for i in range(20)),
+    ),
 ]
 
 
@@ -153,8 +169,15 @@ def _flag_cases() -> list[list[str]]:
              "--imbalance-ratio", "--recipes", "--metric", "--dataset", "--model", "--data",
              "--device", "--eval-batch-size"]  # fmt: skip
     cases = [[flag, value] for flag in flags for value in rng.sample(values, 3)]
-    cases += [["--recipes", ",,,"], ["--recipes", "nope,balanced"], ["--model", "nope:fn"],
-              ["--model", "os:getcwd"], ["--data", "math:pi"], ["--frobnicate"], ["--dataset"]]
+    cases += [
+        ["--recipes", ",,,"],
+        ["--recipes", "nope,balanced"],
+        ["--model", "nope:fn"],
+        ["--model", "os:getcwd"],
+        ["--data", "math:pi"],
+        ["--frobnicate"],
+        ["--dataset"],
+    ]
     return cases
 
 

@@ -36,4 +36,6 @@ def test_the_factory_file_works_on_the_command_line(tmp_path, monkeypatch):
     assert len(preds.read_text().splitlines()) == 401
     err = io.StringIO()
     assert main(["predict", "model", "--data", "mymod.py:dataset"], stdout=out, stderr=err) == 2
-    assert "must be 'mymod.py:net', the factory the model in model was trained with" in err.getvalue()
+    assert (
+        "must be 'mymod.py:net', the factory the model in model was trained with" in err.getvalue()
+    )
