@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from underdog import _dist
 from underdog.losses import CrossEntropyLoss, GlobalMean
-from underdog.training.loop import _ranks
+from underdog.training._runtime import ranks as _ranks
 
 
 def test_without_a_process_group():
@@ -29,7 +29,7 @@ import torch
 from underdog import _dist
 from underdog.losses import CrossEntropyLoss, GlobalMean
 from underdog.samplers import DistributedClassBalancedSampler
-from underdog.training.loop import _ranks
+from underdog.training._runtime import ranks as _ranks
 
 def run(rank, world):
     sampler = DistributedClassBalancedSampler([0, 1, 1, 2] * 3, seed=0)

@@ -23,8 +23,6 @@ Inputs are used as given: scale numeric columns and encode categorical ones in a
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from numbers import Integral, Real
 from typing import Any
 
@@ -45,6 +43,7 @@ from .pipeline.recipes import DEFAULT_RECIPE, Recipe, get_recipe, recipe_options
 from .pipeline.trainer import fit_posthoc, train_recipe
 from .posthoc import prior_correction
 from .training import predict_logits
+from .training._runtime import threads
 
 try:  # validate_data and __sklearn_tags__ are scikit-learn 1.6's
     from sklearn.utils._param_validation import (
@@ -276,7 +275,7 @@ class UnderdogClassifier(ClassifierMixin, BaseEstimator):
     def _logits(self, X: Any) -> np.ndarray:
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, accept_sparse=_SPARSE, dtype=np.float32)
-        with _threads(self.num_threads):
+        with threads(self.num_threads):
             return predict_logits(self.model_, _dense(X))
 
     def _check_params(self) -> Recipe:
@@ -328,15 +327,3 @@ def _fold(
         counts=class_counts(y[train], num_classes=num_classes, distributed=False),
         model_seed=seed,
     )  # fmt: skip
-
-
-@contextlib.contextmanager
-def _threads(num_threads: int | None) -> Iterator[None]:
-    """Run with ``num_threads`` intra-op threads (None: leave the setting), then restore."""
-    previous = torch.get_num_threads()
-    if num_threads is not None:
-        torch.set_num_threads(num_threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)

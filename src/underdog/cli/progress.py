@@ -19,7 +19,7 @@ def wanted(stream: TextIO, quiet: bool) -> bool:
 
 
 def _bar(stream: TextIO, total: int, unit: str) -> Any:
-    from tqdm import tqdm  # type: ignore[import-untyped]  # tqdm ships no type hints
+    from tqdm import tqdm
 
     return tqdm(total=total, unit=unit, file=stream, leave=False, dynamic_ncols=True)
 

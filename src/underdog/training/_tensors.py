@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["as_tensor", "batched_logits", "module_device"]
+__all__ = ["as_tensor", "batched_logits", "feature_dtype", "module_device"]
 
 
 def as_tensor(data: Any, *, dtype: torch.dtype, device: torch.device | None = None) -> torch.Tensor:
@@ -46,3 +46,9 @@ def batched_logits(model: nn.Module, x: torch.Tensor, *, batch_size: int) -> tor
             # At least one batch, so that zero rows give logits of shape (0, C).
             [model(x[i : i + batch_size].to(device)) for i in range(0, max(len(x), 1), batch_size)]
         )
+
+
+def feature_dtype(model: nn.Module) -> torch.dtype:
+    """The dtype array features become: that of the model's floating parameters."""
+    parameter = next((p for p in model.parameters() if p.is_floating_point()), None)
+    return torch.float32 if parameter is None else parameter.dtype

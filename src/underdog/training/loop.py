@@ -24,7 +24,6 @@ setting alone.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -35,10 +34,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import _dist
 from ..exceptions import DivergenceError, InvalidParameterError
+from ._runtime import cuda_indices, in_lockstep, ranks, seeded, threads
 from ._steps import EarlyStopping, Objective, StepRunner, grouped
-from ._tensors import module_device
+from ._tensors import feature_dtype, module_device
 from .data import (
     Batch,
     LoaderSource,
@@ -185,7 +184,7 @@ def fit(
     settings = check_settings(**{k: v for k, v in locals().items() if k not in _DATA})
     trainer = _Trainer(model, loss, settings, sampler=sampler, on_epoch_start=on_epoch_start,
                        callbacks=callbacks)  # fmt: skip
-    dtype = _feature_dtype(model)
+    dtype = feature_dtype(model)
     source = make_source(
         x,
         y,
@@ -229,7 +228,7 @@ class _Trainer:
         self.model, self.loss, self.s = model, loss, settings
         self.sampler, self.on_epoch_start, self.callbacks = sampler, on_epoch_start, callbacks
         self.device = settings.device or module_device(model)
-        self.world, self.rank = _ranks(settings.distributed)
+        self.world, self.rank = ranks(settings.distributed)
         self.objective = Objective(loss)
 
     def run(self, source: TensorSource | LoaderSource, validation: Any) -> TrainResult:
@@ -238,7 +237,7 @@ class _Trainer:
         self.model.to(self.device)
         if isinstance(self.loss, nn.Module):
             self.loss.to(self.device)
-        with _threads(self.s.num_threads), _seeded(self.device, self.s.seed):
+        with threads(self.s.num_threads), seeded(self.device, self.s.seed):
             runner = self._runner()
             stopping = EarlyStopping(patience=self.s.patience, has_val=validation is not None)
             history = self._epochs(runner, source, validation, stopping)
@@ -366,7 +365,7 @@ class _Trainer:
             if callable(set_epoch):
                 set_epoch(epoch)
             batches = source.batches(None, self.device, batch_size=self.s.batch_size)
-            return _in_lockstep(grouped(batches, self.s.accumulate), self.device, self.world)
+            return in_lockstep(grouped(batches, self.s.accumulate), self.device, self.world)
         order = epoch_order(len(source), self.sampler, seed=self.s.seed, epoch=epoch)
         split = rank_split(self.sampler) > 1
         indices = rank_batches(order, batch_size=self.s.batch_size, world=self.world,
@@ -384,78 +383,9 @@ class _Trainer:
         """
         if validation is None:
             return float("nan"), float("nan")
-        with torch.random.fork_rng(devices=_cuda_indices(self.device)):
+        with torch.random.fork_rng(devices=cuda_indices(self.device)):
             logits, target, weight = validation_logits(
                 self.model, validation, self.device, batch_size=self.s.eval_batch_size,
                 precision=self.s.precision, world=self.world, rank=self.rank,
             )  # fmt: skip
         return score(self.objective, logits, target, weight, self.s.monitor)
-
-
-def _feature_dtype(model: nn.Module) -> torch.dtype:
-    """The dtype array features become: that of the model's floating parameters."""
-    parameter = next((p for p in model.parameters() if p.is_floating_point()), None)
-    return torch.float32 if parameter is None else parameter.dtype
-
-
-def _in_lockstep(
-    groups: Iterator[list[Batch]], device: torch.device, world: int
-) -> Iterator[list[Batch]]:
-    """The groups of a loader whose ranks may hold different numbers of batches, in lockstep.
-
-    Every rank stops at the first step some rank has no batch for (one small collective a
-    step).
-    """
-    for group in groups:
-        if world > 1:
-            more = torch.ones((), device=device)
-            torch.distributed.all_reduce(more, op=torch.distributed.ReduceOp.MIN)
-            if not bool(more):
-                return
-        yield group
-    if world > 1:  # this rank ran out: tell the others once
-        torch.distributed.all_reduce(
-            torch.zeros((), device=device), op=torch.distributed.ReduceOp.MIN
-        )
-
-
-def _ranks(distributed: bool) -> tuple[int, int]:
-    """(world size, rank) of data-parallel training; (1, 0) without it."""
-    if distributed and _dist.distributed_active():
-        return _dist.world_size(), _dist.rank()
-    return 1, 0
-
-
-@contextlib.contextmanager
-def _threads(num_threads: int | None) -> Iterator[None]:
-    """Run with ``num_threads`` intra-op threads (None: leave the setting) and restore it."""
-    previous = torch.get_num_threads()
-    if num_threads is not None:
-        torch.set_num_threads(num_threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
-def _cuda_indices(device: torch.device) -> list[int]:
-    """The CUDA device whose generator training draws from, as a list (none on the CPU)."""
-    if device.type != "cuda":
-        return []
-    return [torch.cuda.current_device() if device.index is None else device.index]
-
-
-@contextlib.contextmanager
-def _seeded(device: torch.device, seed: int) -> Iterator[None]:
-    """Seed the generators dropout draws from, restoring them afterwards.
-
-    Only the CPU's and, when training on one, that CUDA device's generator are seeded:
-    ``torch.manual_seed`` would reseed every CUDA device of the caller, or queue it until
-    CUDA starts.
-    """
-    cuda = _cuda_indices(device)
-    with torch.random.fork_rng(devices=cuda):
-        torch.random.default_generator.manual_seed(seed)
-        for index in cuda:
-            torch.cuda.default_generators[index].manual_seed(seed)
-        yield
