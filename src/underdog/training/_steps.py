@@ -181,9 +181,8 @@ class StepRunner:
 
     def _backward(self, contribution: torch.Tensor) -> None:
         if self.scaler is not None:
-            self.scaler.scale(contribution).backward()
-        else:
-            contribution.backward()
+            contribution = self.scaler.scale(contribution)
+        torch.autograd.backward(contribution)
 
     def _update(self) -> None:
         if self.grad_clip is not None:

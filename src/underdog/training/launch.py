@@ -56,7 +56,8 @@ def device_for_rank(local_rank: int) -> torch.device:
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def _post(outbox: str, name: str, value: Any) -> None:
@@ -80,7 +81,7 @@ def _worker(
     nproc: int,
     port: int,
     backend: str,
-    args: tuple,
+    args: tuple[Any, ...],
     outbox: str,
 ) -> None:
     # An interrupt is the parent's to handle: it stops every worker (a Ctrl-C reaches the
@@ -149,7 +150,7 @@ def spawn(fn: Callable[..., Any], nproc: int, *args: Any) -> Any:
     """
     nproc = check_int(nproc, name="nproc", owner="spawn", low=1)
     with tempfile.TemporaryDirectory(prefix="underdog-spawn-") as outbox:
-        context = mp.start_processes(
+        context = mp.start_processes(  # type: ignore[no-untyped-call]  # torch leaves it untyped
             _worker,
             args=(fn, nproc, _free_port(), backend_for(nproc), args, outbox),
             nprocs=nproc,

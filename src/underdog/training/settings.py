@@ -115,7 +115,8 @@ def _optimizer_factory(
                 "The 'lr' and 'weight_decay' parameters of fit must be None with an optimizer "
                 "factory, which sets its own. Got them with optimizer= instead."
             )
-        return optimizer
+        factory: Callable[[Iterable[torch.nn.Parameter]], torch.optim.Optimizer] = optimizer
+        return factory
     rate = check_real(1e-3 if lr is None else lr, name="lr", owner=owner, low=0.0, closed="neither")
     decay = check_real(
         1e-4 if weight_decay is None else weight_decay, name="weight_decay", owner=owner, low=0.0
