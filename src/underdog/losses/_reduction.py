@@ -7,13 +7,18 @@
 - ``"mean"``: the **weighted mean** ``sum_i l_i / sum_i e_i``, where ``l_i`` already
   includes the element's weights and ``e_i`` is the element's weight: the product of its
   sample weight and the class weight of its target (0 for ignored elements). Without any
-  weights this is the plain mean over the elements that are not ignored.
+  weights this is the plain mean over the elements that are not ignored. When every
+  ``e_i`` is 0 (every element ignored, or weighted 0) the value is PyTorch's ``0 / 0 =
+  nan`` and the gradient is 0, as with ``F.cross_entropy`` (:func:`weighted_mean`), so a
+  batch, micro-batch or rank's share without a weighted element never puts NaN into the
+  parameters.
 
-Here: :func:`reduce_loss`; the element weights ``e_i`` of the class-index losses
-(:func:`class_element_weight`) and of the binary ones (:func:`binary_denominator`); and
-the denominators ``sum_i e_i`` on their own, :func:`cross_entropy_weight_sum` and
-:func:`binary_cross_entropy_weight_sum` (public through :mod:`~underdog.losses.cross_entropy`
-and :mod:`~underdog.losses.binary`), which ``weight_sum`` of every loss Module returns.
+Here: :func:`reduce_loss` and :func:`weighted_mean`; the element weights ``e_i`` of the
+class-index losses (:func:`class_element_weight`) and of the binary ones
+(:func:`binary_denominator`); and the denominators ``sum_i e_i`` on their own,
+:func:`cross_entropy_weight_sum` and :func:`binary_cross_entropy_weight_sum` (public
+through :mod:`~underdog.losses.cross_entropy` and :mod:`~underdog.losses.binary`), which
+``weight_sum`` of every loss Module returns.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ __all__ = [
     "cross_entropy_weight_sum",
     "reduce_loss",
     "sample_weighted",
+    "weighted_mean",
 ]
 
 
@@ -46,7 +52,27 @@ def reduce_loss(
         return loss.sum()
     if element_weight is None:
         return loss.mean()
-    return loss.sum() / element_weight.sum()
+    return weighted_mean(loss.sum(), element_weight.sum())
+
+
+def weighted_mean(total: torch.Tensor, weight_sum: torch.Tensor) -> torch.Tensor:
+    """``total / weight_sum``, with a zero gradient where ``weight_sum`` is 0.
+
+    Where ``weight_sum`` is 0 the value is ``nan`` (PyTorch's ``0 / 0``, as
+    ``F.cross_entropy`` gives when every target is ignored) and the gradient is 0, not
+    ``0 * (1 / 0) = nan``: a loss whose every element weighs 0 contributes nothing to a
+    step. A few 0-dim operations: no pass over the data, no synchronisation, traceable by
+    ``torch.compile``.
+
+    Example:
+        >>> weighted_mean(torch.tensor(3.0), torch.tensor(2.0))
+        tensor(1.5000)
+        >>> weighted_mean(torch.tensor(0.0), torch.tensor(0.0))
+        tensor(nan)
+    """
+    empty = weight_sum == 0
+    safe = torch.where(empty, torch.ones_like(weight_sum), weight_sum)
+    return torch.where(empty, torch.full_like(total, float("nan")), total / safe)
 
 
 def sample_weighted(

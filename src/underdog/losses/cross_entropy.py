@@ -87,8 +87,10 @@ def cross_entropy(
         check_class_vector(weight, input, name="weight", owner=owner)
         weight = weight.to(dtype=input.dtype, device=input.device)
 
-    weighted_prob_mean = probabilities and weight is not None and reduction == "mean"
-    if sample_weight is None and not weighted_prob_mean:
+    # PyTorch's weighted "mean" has NaN gradients when every weight of the batch is 0:
+    # it is reduced here (weighted_mean), from the sum.
+    by_class_weight = weight is not None and reduction == "mean"
+    if sample_weight is None and not by_class_weight:
         return F.cross_entropy(
             input,
             target,
@@ -122,14 +124,16 @@ def _weighted_cross_entropy(
 ) -> torch.Tensor:
     """:func:`cross_entropy` where ``F.cross_entropy`` cannot reduce: reduced here.
 
-    With sample weights, or the weighted mean of probability targets.
+    With sample weights, or the weighted mean: PyTorch divides probability targets by
+    ``N``, and its gradient is NaN when every class weight of the batch is 0.
     """
+    summed = sample_weight is None and reduction == "mean"  # the sum is all the mean needs
     loss = F.cross_entropy(
         input,
         target,
         weight=weight,
         ignore_index=ignore_index,
-        reduction="none",
+        reduction="sum" if summed else "none",
         label_smoothing=label_smoothing,
     )
     element = class_element_weight(target, probabilities, weight, ignore_index, loss.dtype)
