@@ -247,6 +247,10 @@ ROWS = [
         r"LDAM margin grows as n_c \*\* \(-1/4\)\. Got classes \[1\] with no samples"),
     row(ldam_cross_entropy, X, Y, counts=[1, 2, 3, 4], error=ShapeError,
         match=r"'counts' parameter of ldam_cross_entropy must have shape \(3,\)"),
+    row(ldam_cross_entropy, X, Y, counts=COUNTS, reduction="avg", error=IPE,
+        match=r"'reduction' parameter of ldam_cross_entropy must be one of 'mean', 'none'"),
+    row(ldam_cross_entropy, X, Y, counts=COUNTS, reduction="avg", label_smoothing=0.1,
+        error=IPE, match=r"'reduction' parameter of ldam_cross_entropy must be one of"),
     row(LDAMLoss, counts=[3, 0, 1], error=DataError,
         match=r"^The 'counts' parameter of LDAMLoss must be positive for every class, since "
         r"an LDAM margin grows as n_c \*\* \(-1/4\)\. Got classes \[1\] with no samples "
@@ -281,6 +285,12 @@ ROWS = [
         r"\(-inf, inf\)"),
     row(logit_adjusted_cross_entropy, X, torch.tensor([0, -3, 2, 1]), counts=COUNTS,
         error=DataError, match=r"Got the class index -3 instead"),
+    row(logit_adjusted_cross_entropy, X, Y, counts=COUNTS, reduction="SUM", error=IPE,
+        match=r"^The 'reduction' parameter of logit_adjusted_cross_entropy must be one of "
+        r"'mean', 'none', 'sum'\. Got 'SUM' instead\.$"),
+    row(logit_adjusted_cross_entropy, X, Y, counts=COUNTS, reduction=None,
+        label_smoothing=0.1, error=IPE,
+        match=r"'reduction' parameter of logit_adjusted_cross_entropy must be one of"),
     row(LogitAdjustedLoss, counts=COUNTS, tau=float("inf"), error=IPE,
         match=r"'tau' parameter of LogitAdjustedLoss must be a float in \(-inf, inf\)\. "
         r"Got inf"),
@@ -292,6 +302,8 @@ ROWS = [
         r"Got classes \[1\] with no samples instead\.$"),
     row(balanced_softmax_cross_entropy, X, Y, counts=[1, 2], error=ShapeError,
         match=r"'counts' parameter of balanced_softmax_cross_entropy must have shape \(3,\)"),
+    row(balanced_softmax_cross_entropy, X, Y, counts=COUNTS, reduction="SUM", error=IPE,
+        match=r"'reduction' parameter of balanced_softmax_cross_entropy must be one of"),
     row(BalancedSoftmaxLoss, counts=[0, 2, 1], error=DataError,
         match=r"'counts' parameter of BalancedSoftmaxLoss must be positive for every class.*\. "
         r"Got classes \[0\] with no samples instead\.$"),

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import torch
 
+from .._validation import check_reduction
 from ._checks import broadcast_sample_weight, check_binary_target, split_class_weight
 
 __all__ = [
@@ -39,17 +40,21 @@ __all__ = [
 
 
 def reduce_loss(
-    loss: torch.Tensor, element_weight: torch.Tensor | None, reduction: str
+    loss: torch.Tensor, element_weight: torch.Tensor | None, reduction: str, owner: str
 ) -> torch.Tensor:
-    """Apply ``reduction`` to the per-element loss.
+    """Apply ``reduction`` to the per-element loss of the loss ``owner``.
 
     ``element_weight`` is the denominator's weight per element (None: every element
-    weighs 1).
+    weighs 1). Every loss reduces here (or hands ``reduction`` to PyTorch after checking
+    it), so a ``reduction`` other than ``"mean"``, ``"sum"`` and ``"none"`` raises
+    :class:`~underdog.InvalidParameterError` on every path, never falls back to the mean.
     """
     if reduction == "none":
         return loss
     if reduction == "sum":
         return loss.sum()
+    if reduction != "mean":
+        check_reduction(reduction, owner=owner)  # raises: not one of REDUCTIONS
     if element_weight is None:
         return loss.mean()
     return weighted_mean(loss.sum(), element_weight.sum())

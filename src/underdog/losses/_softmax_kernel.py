@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from .._validation import eager
+from .._validation import check_reduction, eager
 from ._checks import (
     check_class_vector,
     check_index_input,
@@ -154,7 +154,7 @@ def softmax_rows(
     if weight is not None:
         element = weight.to(dtype=loss.dtype, device=loss.device)[safe] * element
     loss, element = sample_weighted(loss * element, element, sample_weight, owner)
-    return reduce_loss(loss, element, reduction)
+    return reduce_loss(loss, element, reduction, owner)
 
 
 def shifted_cross_entropy(
@@ -179,6 +179,7 @@ def shifted_cross_entropy(
     ``margins`` (a margin needs the target class). ``margins`` and ``bias`` are ``(C,)``,
     checked against the classes as the ``counts`` they come from.
     """
+    check_reduction(reduction, owner=owner)  # before either path, in this loss's name
     # A margin needs the target class: probability targets are rejected with margins.
     probabilities = margins is None and check_softmax_input(input, target, owner)
     if not probabilities:

@@ -112,7 +112,7 @@ def asymmetric_loss_with_logits(
         x, hard, keep, gamma_pos, gamma_neg, clip
     )
     loss, element = binary_denominator(loss, hard, keep, None, sample_weight, reduction, owner)
-    return reduce_loss(loss, element, reduction)
+    return reduce_loss(loss, element, reduction, owner)
 
 
 class AsymmetricLoss(LossModule):

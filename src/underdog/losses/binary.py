@@ -151,7 +151,7 @@ def binary_cross_entropy_with_logits(
         weight = broadcast_sample_weight(sample_weight.to(loss.dtype), target.shape, owner=owner)
         loss = loss * weight
         element = weight.expand_as(loss) if element is None else element * weight
-    return reduce_loss(loss, element, reduction)
+    return reduce_loss(loss, element, reduction, owner)
 
 
 def _class_weighted(

@@ -138,7 +138,7 @@ def _weighted_cross_entropy(
     )
     element = class_element_weight(target, probabilities, weight, ignore_index, loss.dtype)
     loss, element = sample_weighted(loss, element, sample_weight, "cross_entropy")
-    return reduce_loss(loss, element, reduction)
+    return reduce_loss(loss, element, reduction, "cross_entropy")
 
 
 class CrossEntropyLoss(FromClassWeights):

@@ -238,7 +238,7 @@ def sigmoid_focal_with_logits(
     # torch declares Function.apply without types:
     loss: torch.Tensor = SigmoidFocal.apply(x, hard, keep, pos, neg, gamma, label_smoothing)  # type: ignore[no-untyped-call]
     loss, element = binary_denominator(loss, hard, keep, alpha, sample_weight, reduction, owner)
-    reduced = reduce_loss(loss, element, reduction)
+    reduced = reduce_loss(loss, element, reduction, owner)
     return reduced if outer is None else reduced * outer
 
 
