@@ -70,6 +70,48 @@ def test_matches_numpy_bincount_streamed_or_not(labels, batch):
     assert class_counts(iter(chunks)).tolist() == expected
 
 
+BLOCK = 1 << 17  # underdog.counts._BLOCK: labels counted (and checked) at a time
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.int16, np.int8, np.uint16, np.uint32])
+def test_counts_across_blocks_equal_numpy(dtype):
+    # Several blocks, the largest class only in the last one, -100 and 255 in some blocks.
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 20, 3 * BLOCK + 5).astype(dtype)
+    labels[-1] = 42 if np.iinfo(dtype).max >= 42 else 21
+    assert class_counts(labels).tolist() == np.bincount(labels).tolist()
+    assert class_counts(torch.from_numpy(labels)).tolist() == np.bincount(labels).tolist()
+    ignored = labels.copy()
+    ignore = -100 if np.iinfo(dtype).min < 0 else 255
+    if np.iinfo(dtype).max >= 255 or ignore < 0:
+        ignored[BLOCK + 3 :: 7] = ignore
+        expected = np.bincount(ignored[ignored != ignore]).tolist()
+        assert class_counts(ignored, ignore_index=ignore).tolist() == expected
+
+
+def test_bad_labels_in_a_later_block_are_found():
+    labels = np.zeros(2 * BLOCK + 10, dtype=np.int64)
+    labels[-3] = -7
+    with pytest.raises(DataError, match=r"must hold class indices >= 0\. Got the label -7"):
+        class_counts(labels)
+    labels[-3] = -100
+    assert class_counts(labels, ignore_index=-100).tolist() == [2 * BLOCK + 9]
+    labels[-2] = 5
+    with pytest.raises(DataError, match=r"in \[0, 4\), below num_classes=4 .*Got the label 5"):
+        class_counts(labels, ignore_index=-100, num_classes=4)
+    only_ignored = np.full(BLOCK + 1, 255)
+    only_ignored[0] = 3
+    assert class_counts(only_ignored, ignore_index=255).tolist() == [0, 0, 0, 1]
+
+
+def test_many_classes_and_a_longer_count_in_a_later_batch():
+    # The count vector grows from batch to batch; blocks widen with the number of classes.
+    first = np.arange(300_000) % 250_000
+    second = np.array([400_000, 0])
+    counts = class_counts(iter([first, second]))
+    assert counts.tolist() == np.bincount(np.concatenate([first, second])).tolist()
+
+
 def test_streaming_keeps_no_batch_alive():
     """Each batch is released before the next is drawn: the counter holds only O(C) state."""
     alive = []

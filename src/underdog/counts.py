@@ -25,12 +25,13 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numpy as np
 import torch
 
 from ._dist import all_reduce, distributed_active, sum_across_ranks
 from ._validation import check_bool, check_int, message
 from .exceptions import DataError, InvalidParameterError
-from .labels import check_class_indices, check_integer_labels, label_batches
+from .labels import check_integer_labels, check_label_range, label_batches
 
 __all__ = ["MultilabelCounts", "class_counts", "multilabel_counts"]
 
@@ -52,41 +53,98 @@ class MultilabelCounts(NamedTuple):
 # ----------------------------------------------------------------------------- class counts
 
 
+#: Labels counted at a time on the CPU: a block stays in the core's cache between the pass
+#: that reads its range (the checks) and the count, so the checks cost no pass through memory.
+_BLOCK = 1 << 17
+
+
 class _ClassCounter:
-    """Accumulates class counts batch by batch; memory is O(number of classes)."""
+    """Accumulates class counts batch by batch; memory is O(number of classes).
+
+    Every check rides on the count: each block of labels is read for its smallest and
+    largest value while in cache (on the CPU), which is all the range checks need, then
+    counted by ``np.bincount`` (``torch.bincount`` on another device).
+    """
 
     def __init__(self, *, num_classes: int | None, ignore_index: int | None, owner: str):
         self.num_classes = num_classes
         self.ignore_index = ignore_index
         self.owner = owner
-        self.counts = torch.zeros(num_classes or 0, dtype=torch.int64)
+        self.totals = np.zeros(num_classes or 0, dtype=np.int64)
+
+    @property
+    def counts(self) -> torch.Tensor:
+        """The counts so far, an int64 CPU tensor ``(C,)``."""
+        return torch.from_numpy(self.totals)
 
     def add(self, labels: torch.Tensor) -> None:
         if labels.numel() == 0:
             return
         labels = check_integer_labels(labels, name="labels", owner=self.owner).reshape(-1)
-        if self.ignore_index is not None:
-            keep = labels != self.ignore_index
-            if not bool(keep.all()):
-                labels = labels[keep]
-        if labels.numel() == 0:
+        if labels.device.type != "cpu":
+            self._add_on_device(labels)
             return
-        check_class_indices(
-            labels,
+        array = labels.numpy()
+        # Large blocks when there are many classes: each block's count adds O(C) work.
+        block = max(_BLOCK, 4 * self.totals.size)
+        for start in range(0, array.size, block):
+            self._add_block(array[start : start + block])
+
+    def _add_block(self, block: np.ndarray) -> None:
+        """Count one block of labels; the checks read only its largest label."""
+        high = int(block.max())
+        ignore = self.ignore_index
+        if ignore is not None and 0 <= ignore <= high:  # it may hold ignored labels
+            block = block[block != ignore]
+            if block.size == 0:
+                return
+            high = int(block.max())
+        self._check_range(0, high)
+        counts: np.ndarray | None
+        try:
+            counts = np.bincount(block)
+        except ValueError:  # np.bincount's refusal of a negative label: read the block again
+            counts = self._count_with_negatives(block)
+        if counts is not None:
+            self._merge(counts)
+
+    def _count_with_negatives(self, block: np.ndarray) -> np.ndarray | None:
+        """Counts of a block that holds negative labels: only a negative ignore_index passes."""
+        if self.ignore_index is not None and self.ignore_index < 0:
+            block = block[block != self.ignore_index]
+            if block.size == 0:
+                return None
+        self._check_range(int(block.min()), int(block.max()))  # raises for a negative label
+        return np.bincount(block)
+
+    def _add_on_device(self, labels: torch.Tensor) -> None:
+        if self.ignore_index is not None:
+            labels = labels[labels != self.ignore_index]
+            if labels.numel() == 0:
+                return
+        low, high = (int(v) for v in torch.aminmax(labels))
+        self._check_range(low, high)
+        if labels.dtype != torch.int64 and labels.dtype != torch.uint8:
+            labels = labels.long()
+        self._merge(torch.bincount(labels).cpu().numpy())
+
+    def _check_range(self, low: int, high: int) -> None:
+        check_label_range(
+            low,
+            high,
             num_classes=self.num_classes,
             ignore_index=self.ignore_index,
             name="labels",
             owner=self.owner,
             bound=f", below num_classes={self.num_classes}",
         )
-        if labels.dtype != torch.int64 and labels.dtype != torch.uint8:
-            labels = labels.long()
-        batch = torch.bincount(labels, minlength=self.counts.numel()).cpu()
-        if batch.numel() > self.counts.numel():
-            batch[: self.counts.numel()] += self.counts
-            self.counts = batch
+
+    def _merge(self, batch: np.ndarray) -> None:
+        if batch.size > self.totals.size:
+            batch[: self.totals.size] += self.totals
+            self.totals = batch.astype(np.int64, copy=False)
         else:
-            self.counts += batch
+            self.totals[: batch.size] += batch
 
 
 def class_counts(

@@ -29,6 +29,7 @@ __all__ = [
     "as_label_tensor",
     "check_class_indices",
     "check_integer_labels",
+    "check_label_range",
     "dataset_labels",
     "is_label_container",
     "label_batches",
@@ -157,6 +158,32 @@ def check_class_indices(
     ``num_classes`` comes from, for example ``", below num_classes=3"``.
     """
     low, high = (int(v) for v in torch.aminmax(labels))
+    check_label_range(
+        low,
+        high,
+        num_classes=num_classes,
+        ignore_index=ignore_index,
+        name=name,
+        owner=owner,
+        bound=bound,
+    )
+
+
+def check_label_range(
+    low: int,
+    high: int,
+    *,
+    num_classes: int | None,
+    ignore_index: int | None,
+    name: str,
+    owner: str,
+    bound: str = "",
+) -> None:
+    """:func:`check_class_indices` from the smallest and largest label, already known.
+
+    For callers that find them on the way (:func:`underdog.class_counts` counts in blocks
+    and reads each block's range while it is in cache).
+    """
     if low >= 0 and (num_classes is None or high < num_classes):
         return
     indices = ">= 0" if num_classes is None else f"in [0, {num_classes}){bound}"
