@@ -56,6 +56,45 @@ def test_ignore_index_is_skipped():
     assert class_counts([0, 255, 1], ignore_index=255).tolist() == [1, 1]
 
 
+ONE_HOT = torch.nn.functional.one_hot(torch.tensor([0] * 30 + [1] * 10 + [2] * 4))
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [ONE_HOT, ONE_HOT.numpy(), ONE_HOT.bool(), ONE_HOT.numpy().astype(np.uint8), ONE_HOT.tolist()],
+    ids=["tensor", "array", "bool", "uint8", "list"],
+)
+def test_one_hot_rows_are_refused_with_the_way_out(labels):
+    # F.one_hot's output was counted as a mask of 88 zeros and 44 ones (issue 14, item 4).
+    message = (
+        "The 'labels' parameter of class_counts must hold class indices, not one-hot rows "
+        "(convert them with labels.argmax(1); for multi-hot targets use multilabel_counts). "
+        "Got one-hot rows of shape (44, 3) instead."
+    )
+    with pytest.raises(DataError, match=re.escape(message)):
+        class_counts(labels)
+    assert class_counts(ONE_HOT.argmax(1)).tolist() == [30, 10, 4]
+
+
+def test_one_hot_batches_of_a_loader_are_refused():
+    batches = [(torch.zeros(2, 4), ONE_HOT[i : i + 2]) for i in range(0, 44, 2)]
+    with pytest.raises(DataError, match="not one-hot rows"):
+        class_counts(iter(batches))
+
+
+@pytest.mark.parametrize(
+    "mask",
+    [
+        [[0, 1, 1], [1, 0, 0]],  # a row with two 1s: a mask, counted element by element
+        [[0, 0, 0], [1, 0, 0]],  # a row without a 1
+        [[1], [1], [0]],  # one column
+        [[0, 2], [1, 0]],  # not 0/1
+    ],
+)
+def test_masks_that_are_not_one_hot_count_every_element(mask):
+    assert class_counts(mask).tolist() == np.bincount(np.array(mask).ravel()).tolist()
+
+
 def test_multidimensional_labels_count_every_element():
     mask = torch.tensor([[[0, 1], [1, 1]], [[2, 2], [0, 255]]])
     assert class_counts(mask, ignore_index=255).tolist() == [2, 3, 2]

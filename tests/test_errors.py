@@ -100,6 +100,10 @@ ROWS = [
         match=r"must hold class indices in \[0, 3\), below num_classes=3\. Got the label 3"),
     row(class_counts, [0.5, 1.0], error=DataError,
         match=r"'labels' parameter of class_counts must hold integer class indices"),
+    row(class_counts, [[1, 0, 0], [0, 0, 1]], error=DataError,
+        match=r"^The 'labels' parameter of class_counts must hold class indices, not one-hot "
+        r"rows \(convert them with labels\.argmax\(1\); for multi-hot targets use "
+        r"multilabel_counts\)\. Got one-hot rows of shape \(2, 3\) instead\.$"),
     row(class_counts, [0, 1], num_classes=0, error=IPE,
         match=r"'num_classes' parameter of class_counts must be an int in \[1, inf\)"),
     row(class_counts, 3, error=IPE,
@@ -133,14 +137,19 @@ ROWS = [
         r"for every label .*\. Got \(label, class\) pairs \[\(0, 0\)\] with no samples"),
     row(sample_weight, [0, 5], [1.0, 2.0], error=DataError,
         match=r"'labels' parameter of sample_weight must hold class indices in \[0, 2\)"),
+    row(sample_weight, [[0, 1], [1, 0]], [1.0, 2.0], error=DataError,
+        match=r"'labels' parameter of sample_weight must hold class indices, not one-hot rows"),
     row(sample_weight, [0, 1], [1.0, -2.0], error=IPE,
         match=r"'class_weight' parameter of sample_weight must be non-negative"),
     # ------------------------------------------------------------------------- samplers
     row(ClassBalancedSampler, [0, -1], error=DataError,
         match=r"^The 'labels' parameter of ClassBalancedSampler must hold class indices >= 0"),
-    row(ClassBalancedSampler, [[0, 1], [1, 0]], error=DataError,
+    row(ClassBalancedSampler, [[0, 2], [1, 0]], error=DataError,
         match=r"'labels' parameter of ClassBalancedSampler must give one class index per "
         r"sample\. Got labels of shape \(2, 2\) instead\.$"),
+    row(ClassBalancedSampler, [[0, 1], [1, 0]], error=DataError,
+        match=r"'labels' parameter of ClassBalancedSampler must hold class indices, not "
+        r"one-hot rows .*\. Got one-hot rows of shape \(2, 2\) instead\.$"),
     row(ClassBalancedSampler, [0, 1], power=1.0, class_weight=[1, 1], error=IPE,
         match=r"'class_weight' parameter of ClassBalancedSampler must be None when 'power' "
         r"is given"),

@@ -301,3 +301,26 @@ def test_label_source_errors_name_the_function_called():
         pos_weight(batches)
     with pytest.raises(InvalidParameterError, match="'targets' parameter of binary_class_weight"):
         binary_class_weight(batches)
+
+
+def test_one_hot_labels_are_refused_by_every_entry_point_of_class_indices():
+    # The shared check of labels.py (issue 14, item 4): weights from labels, samplers and
+    # from_labels read one-hot rows as class indices 0 and 1 otherwise.
+    import underdog
+
+    one_hot = torch.nn.functional.one_hot(torch.tensor([0, 0, 0, 1, 2, 2]))
+    calls = {
+        "sample_weight": lambda: sample_weight(one_hot, [1.0, 2.0, 3.0]),
+        "ClassBalancedSampler": lambda: underdog.ClassBalancedSampler(one_hot),
+        "class_counts": lambda: underdog.CrossEntropyLoss.from_labels(one_hot),
+        "class_counts ": lambda: underdog.LDAMLoss.from_labels(one_hot.numpy()),
+    }
+    for owner, call in calls.items():
+        with pytest.raises(
+            DataError,
+            match=rf"'labels' parameter of {owner.strip()} must hold "
+            r"class indices, not one-hot rows .*labels\.argmax\(1\)",
+        ):
+            call()
+    # Multilabel entry points take 0/1 rows, one-hot included.
+    assert pos_weight(one_hot).tolist() == [1.0, 5.0, 2.0]

@@ -31,7 +31,7 @@ import torch
 from ._dist import all_reduce, distributed_active, sum_across_ranks
 from ._validation import check_bool, check_int, message
 from .exceptions import DataError, InvalidParameterError
-from .labels import check_integer_labels, check_label_range, label_batches
+from .labels import check_integer_labels, check_label_range, check_not_one_hot, label_batches
 
 __all__ = ["MultilabelCounts", "class_counts", "multilabel_counts"]
 
@@ -80,7 +80,9 @@ class _ClassCounter:
     def add(self, labels: torch.Tensor) -> None:
         if labels.numel() == 0:
             return
-        labels = check_integer_labels(labels, name="labels", owner=self.owner).reshape(-1)
+        labels = check_integer_labels(labels, name="labels", owner=self.owner)
+        check_not_one_hot(labels, name="labels", owner=self.owner)
+        labels = labels.reshape(-1)
         if labels.device.type != "cpu":
             self._add_on_device(labels)
             return

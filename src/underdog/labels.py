@@ -5,6 +5,8 @@ which all accept the same label sources (see :mod:`underdog.counts` for what eac
 
 - :func:`as_label_tensor` converts a container to a tensor with clear errors, and
   :func:`check_integer_labels` / :func:`check_class_indices` check the label values;
+  :func:`check_not_one_hot` refuses one-hot rows wherever class indices are expected
+  (counts, per-sample weights, samplers);
 - :func:`dataset_labels` reads the labels a dataset exposes (``targets``), and
   :func:`pick_labels` picks the labels out of one sample or batch (``target=``);
 - :func:`label_batches` turns any source into a stream of label tensors, using
@@ -22,7 +24,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, IterableDataset, Subset
 
-from ._validation import describe, message
+from ._validation import describe, describe_shape, message
 from .exceptions import DataError, InvalidParameterError
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "check_class_indices",
     "check_integer_labels",
     "check_label_range",
+    "check_not_one_hot",
     "dataset_labels",
     "is_label_container",
     "label_batches",
@@ -140,6 +143,37 @@ def check_integer_labels(labels: torch.Tensor, *, name: str, owner: str) -> torc
             )
         )
     return labels
+
+
+def check_not_one_hot(labels: torch.Tensor, *, name: str, owner: str) -> None:
+    """Raise :class:`DataError` for one-hot rows given where class indices belong.
+
+    ``F.one_hot`` gives an integer ``(N, C)`` tensor, which a function counting every
+    element as a label would silently read as ``N * C`` labels 0 and 1. Refused: a 2-D
+    integer or bool tensor with more than one column, holding only 0 and 1, whose every
+    row has exactly one 1. Other masks (rows that do not sum to 1, any other shape) pass.
+    Reads the values only of 2-D integer tensors whose first row is one-hot.
+    """
+    if labels.ndim != 2 or labels.shape[0] == 0 or labels.shape[1] < 2:
+        return
+    if labels.is_floating_point() or labels.is_complex() or not _one_hot(labels[:1]):
+        return
+    if _one_hot(labels):
+        raise DataError(
+            message(
+                name,
+                owner,
+                must="hold class indices, not one-hot rows (convert them with "
+                "labels.argmax(1); for multi-hot targets use multilabel_counts)",
+                got=f"one-hot rows of shape {describe_shape(labels.shape)}",
+            )
+        )
+
+
+def _one_hot(rows: torch.Tensor) -> bool:
+    """True when every row of a 2-D integer tensor is 0/1 with exactly one 1."""
+    low, high = (int(v) for v in torch.aminmax(rows.to(torch.int64)))
+    return low >= 0 and high <= 1 and bool((rows.sum(1) == 1).all())
 
 
 def check_class_indices(

@@ -50,6 +50,7 @@ from .exceptions import DataError, InvalidParameterError
 from .labels import (
     as_label_tensor,
     check_integer_labels,
+    check_not_one_hot,
     dataset_labels,
     list_batch_kind,
     pick_labels,
@@ -102,10 +103,13 @@ def _labels_of(source: object, owner: str) -> torch.Tensor:
         source = exposed
     elif isinstance(source, (list, tuple)) and list_batch_kind(source) in ("dict", "tuple"):
         source = _stack_sample_labels(source, owner)
-    tensor = as_label_tensor(source, name="labels", owner=owner)
+    tensor = check_integer_labels(
+        as_label_tensor(source, name="labels", owner=owner), name="labels", owner=owner
+    )
+    check_not_one_hot(tensor, name="labels", owner=owner)
     if tensor.ndim > 1 and tensor.numel() != tensor.shape[0]:
         raise _one_label_per_sample(tuple(tensor.shape), "", owner)
-    return check_integer_labels(tensor, name="labels", owner=owner).cpu().reshape(-1).long()
+    return tensor.cpu().reshape(-1).long()
 
 
 def _class_probabilities(

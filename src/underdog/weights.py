@@ -37,6 +37,7 @@ from .labels import (
     as_label_tensor,
     check_class_indices,
     check_integer_labels,
+    check_not_one_hot,
     is_label_container,
     list_batch_kind,
 )
@@ -441,7 +442,9 @@ def sample_weight(
     weights = check_weight(class_weight, name="class_weight", owner=owner)
     tensor = check_integer_labels(
         as_label_tensor(labels, name="labels", owner=owner), name="labels", owner=owner
-    ).long()
+    )
+    check_not_one_hot(tensor, name="labels", owner=owner)
+    tensor = tensor.long()
     keep = torch.ones_like(tensor, dtype=torch.bool)
     if ignore_index is not None:
         keep = tensor != ignore_index
