@@ -124,6 +124,16 @@ ROWS = [
     row(class_weight, [10, 0], error=DataError,
         match=r"'counts' parameter of class_weight must be positive for every class unless "
         r"zero_count is 'zero' or 'max'\. Got classes \[1\] with no samples instead\.$"),
+    row(class_weight, [900, 100], dtype=torch.int64, error=IPE,
+        match=r"^The 'dtype' parameter of class_weight must be None or a floating-point "
+        r"torch\.dtype such as torch\.float32 .*\. Got torch\.int64 instead\.$"),
+    row(class_weight, [10**9, 1], scheme="inverse", dtype=torch.float16, error=IPE,
+        match=r"^The 'dtype' parameter of class_weight must hold the weights, which reach "
+        r"1e\+09, above torch\.float16's largest 65504 .*\. Got torch\.float16 instead\.$"),
+    row(pos_weight, [0, 1], dtype=torch.int32, error=IPE,
+        match=r"'dtype' parameter of pos_weight must be None or a floating-point"),
+    row(binary_class_weight, [0, 1], dtype=torch.long, error=IPE,
+        match=r"'dtype' parameter of binary_class_weight must be None or a floating-point"),
     row(class_weight, [[1, 2]], error=IPE,
         match=r"'counts' parameter of class_weight must be one-dimensional"),
     row(pos_weight, [[1, 0], [0, 0]], error=DataError,
@@ -173,6 +183,13 @@ ROWS = [
     row(cross_entropy, X, Y, weight=torch.ones(2), error=ShapeError,
         match=r"'weight' parameter of cross_entropy must have shape \(3,\), one value per "
         r"class of dim 1 of the input \(4, 3\)\. Got shape \(2,\) instead\.$"),
+    row(cross_entropy, X, Y, weight=torch.tensor([1.0, -1.0, 1.0]), error=IPE,
+        match=r"^The 'weight' parameter of cross_entropy must be non-negative\. Got "
+        r"tensor\(\[1\.0, -1\.0, 1\.0\]\) of dtype torch\.float32 instead\.$"),
+    row(cross_entropy, X, Y, weight=torch.tensor([1.0, float("nan"), 1.0]), error=IPE,
+        match=r"'weight' parameter of cross_entropy must be finite"),
+    row(cross_entropy, X, Y, sample_weight=torch.tensor([1.0, -2.0, 1.0, 1.0]), error=IPE,
+        match=r"'sample_weight' parameter of cross_entropy must be non-negative"),
     row(cross_entropy_weight_sum, Y, sample_weight=torch.ones(3), error=ShapeError,
         match=r"'sample_weight' parameter of cross_entropy_weight_sum must have shape \(4,\)"),
     row(CrossEntropyLoss, weight=[1.0, -2.0], error=IPE,
@@ -195,6 +212,15 @@ ROWS = [
         r"\(2,\) or \(2, L\)"),
     row(binary_cross_entropy_weight_sum, Y, error=ShapeError,
         match=r"'target' parameter of binary_cross_entropy_weight_sum must be floating-point"),
+    row(binary_cross_entropy_with_logits, X, T, pos_weight=torch.tensor([1.0, -1.0, 1.0]),
+        error=IPE, match=r"'pos_weight' parameter of binary_cross_entropy_with_logits must be "
+        r"non-negative"),
+    row(binary_cross_entropy_with_logits, X, T, class_weight=torch.tensor([float("inf"), 1.0]),
+        error=IPE, match=r"'class_weight' parameter of binary_cross_entropy_with_logits must "
+        r"be finite"),
+    row(binary_cross_entropy_weight_sum, T, class_weight=torch.tensor([-1.0, 1.0]), error=IPE,
+        match=r"'class_weight' parameter of binary_cross_entropy_weight_sum must be "
+        r"non-negative"),
     row(BCEWithLogitsLoss, class_weight=[1.0, 2.0, 3.0], error=IPE,
         match=r"'class_weight' parameter of BCEWithLogitsLoss must have shape \(2,\)"),
     row(BCEWithLogitsLoss.from_labels, [0.0, 1.0], weighting="both", error=IPE,
@@ -214,6 +240,10 @@ ROWS = [
         r"class index 3 instead\.$"),
     row(focal_cross_entropy, X, T, error=ShapeError,
         match=r"'target' parameter of focal_cross_entropy must hold int64 class indices"),
+    row(focal_cross_entropy, X, Y, weight=torch.tensor([1.0, -1.0, 1.0]), error=IPE,
+        match=r"^The 'weight' parameter of focal_cross_entropy must be non-negative\."),
+    row(sigmoid_focal_with_logits, X, T, pos_weight=torch.tensor([1.0, float("nan"), 1.0]),
+        error=IPE, match=r"'pos_weight' parameter of sigmoid_focal_with_logits must be finite"),
     row(FocalCrossEntropyLoss, gamma=-1.0, error=IPE,
         match=r"^The 'gamma' parameter of FocalCrossEntropyLoss must be a float in "
         r"\[0, inf\)\. Got -1\.0 instead\.$"),

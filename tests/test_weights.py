@@ -109,6 +109,38 @@ def test_dtype_default_and_explicit():
     assert class_weight([1, 2], dtype=torch.float16).dtype == torch.float16
 
 
+@pytest.mark.parametrize("function", [class_weight, pos_weight, binary_class_weight])
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.bool, torch.complex64, "float"])
+def test_dtype_must_be_floating(function, dtype):
+    # class_weight([900, 100], dtype=torch.int64) truncated [0.5556, 5.0] to [0, 5].
+    data = [900, 100] if function is class_weight else [0] * 900 + [1] * 100
+    with pytest.raises(
+        InvalidParameterError,
+        match=rf"^The 'dtype' parameter of {function.__name__} must be None or a "
+        r"floating-point torch\.dtype such as torch\.float32 \(weights are fractions: an "
+        r"integer dtype would truncate them\)\. Got .* instead\.$",
+    ):
+        function(data, dtype=dtype)
+
+
+def test_weights_that_a_dtype_cannot_hold_raise_instead_of_becoming_inf_or_zero():
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"^The 'dtype' parameter of class_weight must hold the weights, which reach "
+        r"1e\+06, above torch\.float16's largest 65504 \(use a wider dtype, or cap them with "
+        r"max_weight\)\. Got torch\.float16 instead\.$",
+    ):
+        class_weight([1_000_000, 1], scheme="inverse", dtype=torch.float16)
+    with pytest.raises(InvalidParameterError, match=r"which go down to 1e-08, which "
+                       r"torch\.float16 rounds to 0"):  # fmt: skip
+        class_weight([1, 10**8], scheme="inverse", normalize="max", dtype=torch.float16)
+    with pytest.raises(InvalidParameterError, match="'dtype' parameter of pos_weight"):
+        pos_weight([0] * 100_000 + [1], dtype=torch.float16)
+    capped = class_weight([1_000_000, 1], scheme="inverse", max_weight=1e4, dtype=torch.float16)
+    assert capped.tolist() == [1.0, 10000.0]  # what the message suggests works
+    assert class_weight([1_000_000, 1], scheme="inverse", dtype=torch.bfloat16).isfinite().all()
+
+
 def test_large_counts_stay_exact():
     big = 2**40 + 1
     w = class_weight(torch.tensor([big, 1]), scheme="inverse", dtype=f64)

@@ -275,7 +275,49 @@ def class_weight(
         zero_count=zero_count,
         owner=owner,
     )
-    return weights.to(dtype or torch.get_default_dtype())
+    return _in_dtype(weights, dtype, owner)
+
+
+def _in_dtype(weights: torch.Tensor, dtype: object, owner: str) -> torch.Tensor:
+    """The float64 ``weights`` in ``dtype`` (default: ``torch.get_default_dtype()``).
+
+    Raises:
+        InvalidParameterError: ``dtype`` is not a floating dtype (an integer dtype would
+            truncate the weights), or cannot hold them: a weight above its largest finite
+            value (float16 would make it ``inf``) or a positive weight that it rounds to 0.
+    """
+    if dtype is None:
+        dtype = torch.get_default_dtype()
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise InvalidParameterError(
+            message(
+                "dtype",
+                owner,
+                must="be None or a floating-point torch.dtype such as torch.float32 (weights "
+                "are fractions: an integer dtype would truncate them)",
+                got=describe(dtype),
+            )
+        )
+    result = weights.to(dtype)
+    overflow = bool(torch.isinf(result).any())
+    if overflow or bool(((result == 0) & (weights > 0)).any()):
+        if overflow:
+            largest = torch.finfo(dtype).max
+            fits = f"which reach {float(weights.max()):.6g}, above {dtype}'s largest {largest:.6g}"
+            remedy = ", or cap them with max_weight"
+        else:
+            smallest = float(weights[weights > 0].min())
+            fits = f"which go down to {smallest:.6g}, which {dtype} rounds to 0"
+            remedy = ""
+        raise InvalidParameterError(
+            message(
+                "dtype",
+                owner,
+                must=f"hold the weights, {fits} (use a wider dtype{remedy})",
+                got=str(dtype),
+            )
+        )
+    return result
 
 
 def _label_counts(
@@ -349,7 +391,7 @@ def pos_weight(
     weights = _fill_absent(
         neg / torch.where(present, pos, torch.ones_like(pos)), present, zero_count
     )
-    return _capped(weights, max_weight).to(dtype or torch.get_default_dtype())
+    return _in_dtype(_capped(weights, max_weight), dtype, owner)
 
 
 def binary_class_weight(
@@ -410,7 +452,7 @@ def binary_class_weight(
     ).T.contiguous()
     if vector:
         weights = weights.reshape(2)
-    return weights.to(dtype or torch.get_default_dtype())
+    return _in_dtype(weights, dtype, owner)
 
 
 def sample_weight(

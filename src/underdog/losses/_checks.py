@@ -5,7 +5,9 @@ values: nothing here synchronises a GPU or breaks ``torch.compile``. The one exc
 :func:`check_class_targets`, reads the class indices only on the CPU in eager mode, where
 that costs no device synchronisation. Messages follow the library's grammar
 (:func:`underdog._validation.message`); every error is a :class:`~underdog.ShapeError`
-except an out-of-range class index, which is a :class:`~underdog.DataError`.
+except an out-of-range class index, which is a :class:`~underdog.DataError`, and a
+negative or non-finite weight (:func:`check_weight_values`, also CPU and eager only), an
+:class:`~underdog.InvalidParameterError` as when a Module is built with one.
 
 Also here: :func:`upcast` (the dtype a loss is computed in) and :func:`first_order_only`
 (the hand-written backward kernels refuse a second derivative).
@@ -13,10 +15,12 @@ Also here: :func:`upcast` (the dtype a loss is computed in) and :func:`first_ord
 
 from __future__ import annotations
 
+import math
+
 import torch
 
-from .._validation import describe_shape, message
-from ..exceptions import DataError, ShapeError
+from .._validation import describe, describe_shape, message
+from ..exceptions import DataError, InvalidParameterError, ShapeError
 
 __all__ = [
     "align_to_class_dim",
@@ -27,6 +31,7 @@ __all__ = [
     "check_class_vector",
     "check_index_input",
     "check_softmax_input",
+    "check_weight_values",
     "first_order_only",
     "split_class_weight",
     "upcast",
@@ -133,6 +138,29 @@ def check_class_vector(
         )
 
 
+def check_weight_values(vector: torch.Tensor, *, name: str, owner: str) -> None:
+    """Raise :class:`InvalidParameterError` for a negative or non-finite weight (CPU, eager).
+
+    The one value check of the weights a loss function receives (``weight``,
+    ``class_weight``, ``pos_weight``, ``sample_weight``), as the Modules check theirs at
+    construction. It reads the values, so it runs only on the CPU in eager mode, where that
+    costs no device synchronisation (one ``aminmax`` over a small vector); on an
+    accelerator or under ``torch.compile`` it checks nothing.
+    """
+    if vector.device.type != "cpu" or vector.numel() == 0 or torch.compiler.is_compiling():
+        return
+    if not vector.is_floating_point():
+        vector = vector.double()  # integer weights: every value is finite
+    low, high = (float(v) for v in torch.aminmax(vector))  # nan where any value is nan
+    if not (math.isfinite(low) and math.isfinite(high)):
+        must = "be finite"
+    elif low < 0:
+        must = "be non-negative"
+    else:
+        return
+    raise InvalidParameterError(message(name, owner, must=must, got=describe(vector)))
+
+
 def check_class_targets(
     target: torch.Tensor, classes: int, ignore_index: int | None, *, owner: str
 ) -> None:
@@ -185,6 +213,7 @@ def check_index_input(
         )
     if weight is not None:
         check_class_vector(weight, input, name="weight", owner=owner)
+        check_weight_values(weight, name="weight", owner=owner)
     target = target.long()
     check_class_targets(target, input.shape[1], ignore_index, owner=owner)
     return target
@@ -238,6 +267,7 @@ def align_to_class_dim(
     """
     if vector.ndim != 1:
         raise _vector_shape_error(vector, name, owner, "be one-dimensional, one value per class")
+    check_weight_values(vector, name=name, owner=owner)
     k = vector.shape[0]
     if input.ndim < 2:
         if k != 1:
@@ -287,7 +317,11 @@ def split_class_weight(
 def broadcast_sample_weight(
     sample_weight: torch.Tensor, target_shape: torch.Size, *, owner: str
 ) -> torch.Tensor:
-    """View per-sample weights, ``(N,)`` or the target's shape, to broadcast on the target."""
+    """View per-sample weights, ``(N,)`` or the target's shape, to broadcast on the target.
+
+    Their values are checked as every weight's (:func:`check_weight_values`).
+    """
+    check_weight_values(sample_weight, name="sample_weight", owner=owner)
     if tuple(sample_weight.shape) == tuple(target_shape):
         return sample_weight
     if (

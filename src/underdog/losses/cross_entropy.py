@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from .._validation import check_real, check_reduction, eager
 from ._base import FromClassWeights
-from ._checks import check_class_vector, check_softmax_input, upcast
+from ._checks import check_class_vector, check_softmax_input, check_weight_values, upcast
 from ._reduction import (
     class_element_weight,
     cross_entropy_weight_sum,
@@ -85,6 +85,7 @@ def cross_entropy(
         target = target.long()
     if weight is not None:
         check_class_vector(weight, input, name="weight", owner=owner)
+        check_weight_values(weight, name="weight", owner=owner)
         weight = weight.to(dtype=input.dtype, device=input.device)
 
     # PyTorch's weighted "mean" has NaN gradients when every weight of the batch is 0:
