@@ -95,6 +95,33 @@ def test_masks_that_are_not_one_hot_count_every_element(mask):
     assert class_counts(mask).tolist() == np.bincount(np.array(mask).ravel()).tolist()
 
 
+@pytest.mark.parametrize("label", [2**24, 2**40, 2**62, 2**63 - 1])
+def test_labels_needing_an_absurd_count_vector_are_refused_before_allocating(label):
+    # [0, 2**40] tried to allocate 8.8 TB, 2**62 overflowed (issue 14, item 11).
+    for labels in (np.array([0, label]), torch.tensor([0, label]), iter([torch.tensor([label])])):
+        with pytest.raises(DataError, match=rf"below 16777216 unless num_classes is given.*"
+                           rf"Got the label {label} instead\.$"):  # fmt: skip
+            class_counts(labels)
+    assert class_counts([0, 2**24 - 1], num_classes=2**24).shape == (2**24,)
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        (torch.tensor([0, 1, 1]).to_sparse(), "must be a dense tensor"),
+        (torch.zeros(3, dtype=torch.long, device="meta"), "must hold values"),
+        (np.array(["2020-01-01", "2020-01-02"], dtype="datetime64[D]"), "datetime64[D]"),
+        (np.array([1, 2], dtype="timedelta64[s]"), "timedelta64[s]"),
+        (pd.Series(pd.to_datetime(["2020-01-01"])), "datetime64"),
+        ([torch.tensor([0, 1]).to_sparse()], "must be a dense tensor"),
+    ],
+    ids=["sparse", "meta", "datetime", "timedelta", "datetime-series", "list-of-sparse"],
+)
+def test_labels_without_readable_integer_values_are_data_errors(labels, message):
+    with pytest.raises(DataError, match=re.escape(message)):
+        class_counts(labels)
+
+
 def test_multidimensional_labels_count_every_element():
     mask = torch.tensor([[[0, 1], [1, 1]], [[2, 2], [0, 255]]])
     assert class_counts(mask, ignore_index=255).tolist() == [2, 3, 2]
@@ -198,7 +225,7 @@ def test_bad_labels(labels, kwargs, message):
     [
         (
             {"num_classes": 0},
-            "The 'num_classes' parameter of class_counts must be an int in [1, inf). Got 0 instead.",
+            "The 'num_classes' parameter of class_counts must be an int in [1, 268435456]. Got 0 instead.",
         ),
         ({"num_classes": 2.0}, "The 'num_classes' parameter of class_counts must be an int"),
         (

@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+import numpy as np
 import pytest
 import torch
 
@@ -104,8 +105,24 @@ ROWS = [
         match=r"^The 'labels' parameter of class_counts must hold class indices, not one-hot "
         r"rows \(convert them with labels\.argmax\(1\); for multi-hot targets use "
         r"multilabel_counts\)\. Got one-hot rows of shape \(2, 3\) instead\.$"),
+    row(class_counts, [0, 2**40], error=DataError,
+        match=r"^The 'labels' parameter of class_counts must hold class indices below 16777216 "
+        r"unless num_classes is given, since the counts have max\(label\) \+ 1 entries "
+        r"\(remap sparse label ids to 0\.\.C-1 first, .*or pass num_classes up to "
+        r"268435456\)\. Got the label 1099511627776 instead\.$"),
+    row(class_counts, [0, 1], num_classes=2**40, error=IPE,
+        match=r"'num_classes' parameter of class_counts must be an int in \[1, 268435456\]"),
+    row(class_counts, torch.tensor([0, 1]).to_sparse(), error=DataError,
+        match=r"'labels' parameter of class_counts must be a dense tensor \(convert a sparse "
+        r"one with \.to_dense\(\)\)\. Got a tensor of layout torch\.sparse_coo instead\.$"),
+    row(class_counts, torch.zeros(2, dtype=torch.long, device="meta"), error=DataError,
+        match=r"'labels' parameter of class_counts must hold values \(a tensor on the meta "
+        r"device has none\)\. Got a tensor on the meta device instead\.$"),
+    row(class_counts, np.array(["2020-01-01"], dtype="datetime64[D]"), error=DataError,
+        match=r"'labels' parameter of class_counts must hold integer class indices .*Got "
+        r"values of dtype datetime64\[D\] instead\.$"),
     row(class_counts, [0, 1], num_classes=0, error=IPE,
-        match=r"'num_classes' parameter of class_counts must be an int in \[1, inf\)"),
+        match=r"'num_classes' parameter of class_counts must be an int in \[1, 268435456\]"),
     row(class_counts, 3, error=IPE,
         match=r"'labels' parameter of class_counts must be an array, tensor, list"),
     row(class_counts, [0, 1], target=1, error=IPE,
@@ -134,6 +151,8 @@ ROWS = [
         match=r"'dtype' parameter of pos_weight must be None or a floating-point"),
     row(binary_class_weight, [0, 1], dtype=torch.long, error=IPE,
         match=r"'dtype' parameter of binary_class_weight must be None or a floating-point"),
+    row(class_weight, torch.ones(2, device="meta"), error=IPE,
+        match=r"'counts' parameter of class_weight must be a dense tensor with values"),
     row(class_weight, [[1, 2]], error=IPE,
         match=r"'counts' parameter of class_weight must be one-dimensional"),
     row(pos_weight, [[1, 0], [0, 0]], error=DataError,
@@ -190,6 +209,29 @@ ROWS = [
         match=r"'weight' parameter of cross_entropy must be finite"),
     row(cross_entropy, X, Y, sample_weight=torch.tensor([1.0, -2.0, 1.0, 1.0]), error=IPE,
         match=r"'sample_weight' parameter of cross_entropy must be non-negative"),
+    row(cross_entropy, X, torch.tensor([0, -1, 2, 1]), error=DataError,
+        match=r"^The 'target' parameter of cross_entropy must hold class indices in \[0, 3\) "
+        r"\(or ignore_index=-100\) for an input with 3 classes on dim 1\. Got the class "
+        r"index -1 instead\.$"),
+    row(cross_entropy, X, OUT_OF_RANGE, error=DataError,
+        match=r"'target' parameter of cross_entropy must hold class indices .*Got the class "
+        r"index 3 instead"),
+    row(cross_entropy, X, Y, ignore_index=True, error=IPE,
+        match=r"^The 'ignore_index' parameter of cross_entropy must be an int in "
+        r"\(-inf, inf\)\. Got True instead\.$"),
+    row(cross_entropy, X, Y, weight=torch.ones(3, device="meta"), error=ShapeError,
+        match=r"'weight' parameter of cross_entropy must hold values that can be moved to the "
+        r"input's device \(cpu\)"),
+    row(cross_entropy, X, Y.to("meta"), error=ShapeError,
+        match=r"^The 'target' parameter of cross_entropy must be on the input's device "
+        r"\(cpu\)\. Got a target on meta instead\.$"),
+    row(cross_entropy, X, Y.to_sparse(), error=ShapeError,
+        match=r"'target' parameter of cross_entropy must be a dense tensor"),
+    row(cross_entropy, X, Y, sample_weight=torch.ones(4, device="meta"), error=ShapeError,
+        match=r"'sample_weight' parameter of cross_entropy must be a dense tensor on the "
+        r"input's device \(cpu\)"),
+    row(cross_entropy_weight_sum, Y, ignore_index=1.0, error=IPE,
+        match=r"'ignore_index' parameter of cross_entropy_weight_sum must be an int"),
     row(cross_entropy_weight_sum, Y, sample_weight=torch.ones(3), error=ShapeError,
         match=r"'sample_weight' parameter of cross_entropy_weight_sum must have shape \(4,\)"),
     row(CrossEntropyLoss, weight=[1.0, -2.0], error=IPE,
@@ -210,6 +252,13 @@ ROWS = [
     row(binary_cross_entropy_with_logits, X, T, class_weight=torch.ones(3), error=ShapeError,
         match=r"'class_weight' parameter of binary_cross_entropy_with_logits must have shape "
         r"\(2,\) or \(2, L\)"),
+    row(binary_cross_entropy_with_logits, X, T, ignore_index=True, error=IPE,
+        match=r"'ignore_index' parameter of binary_cross_entropy_with_logits must be an int"),
+    row(binary_cross_entropy_with_logits, X, T, pos_weight=torch.ones(3, device="meta"),
+        error=ShapeError, match=r"'pos_weight' parameter of binary_cross_entropy_with_logits "
+        r"must hold values that can be moved"),
+    row(binary_cross_entropy_weight_sum, T, ignore_index="x", error=IPE,
+        match=r"'ignore_index' parameter of binary_cross_entropy_weight_sum must be an int"),
     row(binary_cross_entropy_weight_sum, Y, error=ShapeError,
         match=r"'target' parameter of binary_cross_entropy_weight_sum must be floating-point"),
     row(binary_cross_entropy_with_logits, X, T, pos_weight=torch.tensor([1.0, -1.0, 1.0]),
@@ -238,6 +287,9 @@ ROWS = [
         match=r"'target' parameter of focal_cross_entropy must hold class indices in "
         r"\[0, 3\) \(or ignore_index=-100\) for an input with 3 classes on dim 1\. Got the "
         r"class index 3 instead\.$"),
+    row(focal_cross_entropy, X.to("meta"), Y, error=ShapeError,
+        match=r"'target' parameter of focal_cross_entropy must be on the input's device "
+        r"\(meta\)\. Got a target on cpu instead\.$"),
     row(focal_cross_entropy, X, T, error=ShapeError,
         match=r"'target' parameter of focal_cross_entropy must hold int64 class indices"),
     row(focal_cross_entropy, X, Y, weight=torch.tensor([1.0, -1.0, 1.0]), error=IPE,
@@ -294,6 +346,9 @@ ROWS = [
         match=r"^The 'counts' parameter of LDAMLoss must be positive for every class, since "
         r"an LDAM margin grows as n_c \*\* \(-1/4\)\. Got classes \[1\] with no samples "
         r"instead\.$"),
+    row(LDAMLoss, counts=[], error=DataError,
+        match=r"^The 'counts' parameter of LDAMLoss must hold the count of at least one "
+        r"class\. Got none instead\.$"),
     row(LDAMLoss, counts=[3, float("nan"), 1], error=IPE,
         match=r"'counts' parameter of LDAMLoss must be finite"),
     row(LDAMLoss, counts=COUNTS, scale=0.0, error=IPE,

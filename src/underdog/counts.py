@@ -53,6 +53,12 @@ class MultilabelCounts(NamedTuple):
 # ----------------------------------------------------------------------------- class counts
 
 
+#: The longest count vector inferred from the labels (``max(label) + 1``, 128 MiB of int64):
+#: a larger label is refused, before anything is allocated, unless ``num_classes`` is given.
+_INFERRED_CLASSES = 1 << 24
+#: The largest ``num_classes`` (a count vector of 2 GiB).
+_MAX_CLASSES = 1 << 28
+
 #: Labels counted at a time on the CPU: a block stays in the core's cache between the pass
 #: that reads its range (the checks) and the count, so the checks cost no pass through memory.
 _BLOCK = 1 << 17
@@ -131,6 +137,7 @@ class _ClassCounter:
         self._merge(torch.bincount(labels).cpu().numpy())
 
     def _check_range(self, low: int, high: int) -> None:
+        """Labels in range, and a count vector of a sane length, before it is allocated."""
         check_label_range(
             low,
             high,
@@ -140,6 +147,18 @@ class _ClassCounter:
             owner=self.owner,
             bound=f", below num_classes={self.num_classes}",
         )
+        if self.num_classes is None and high >= _INFERRED_CLASSES:
+            raise DataError(
+                message(
+                    "labels",
+                    self.owner,
+                    must=f"hold class indices below {_INFERRED_CLASSES} unless num_classes is "
+                    f"given, since the counts have max(label) + 1 entries (remap sparse label "
+                    f"ids to 0..C-1 first, for example with np.unique(labels, "
+                    f"return_inverse=True), or pass num_classes up to {_MAX_CLASSES})",
+                    got=f"the label {high}",
+                )
+            )
 
     def _merge(self, batch: np.ndarray) -> None:
         if batch.size > self.totals.size:
@@ -165,8 +184,10 @@ def class_counts(
             Series; a ``Dataset``; or an iterable of batches such as a ``DataLoader``. A list
             or tuple of batches (dicts, tuples or lists holding tensors, tensors of one or
             more dimensions, such as ``list(loader)``) is streamed like ``iter(labels)``.
-        num_classes: length of the result; classes with no samples get a count of 0.
-            Defaults to ``max(label) + 1``.
+        num_classes: length of the result, at most 2**28; classes with no samples get a
+            count of 0. Defaults to ``max(label) + 1``, which must be at most 2**24: a larger
+            label raises (remap sparse label ids, or pass ``num_classes``) rather than
+            allocate a count vector that long.
         ignore_index: a label value to skip (for example ``-100``).
         target: which part of each batch or sample holds the labels: an index or a dict
             key. By default a tuple/list ``(x, y, ...)`` gives ``y``, a dict its
@@ -180,9 +201,10 @@ def class_counts(
         An int64 CPU tensor of shape ``(C,)`` with ``counts[c]`` the number of labels ``c``.
 
     Raises:
-        DataError: labels that are not integers (floats, NaN, strings), negative labels,
-            labels ``>= num_classes``, no labels at all, a ragged list of labels, or a list
-            that mixes labels and batches.
+        DataError: labels that are not integers (floats, NaN, strings, dates), negative
+            labels, labels ``>= num_classes`` (or ``>= 2**24`` without it), one-hot rows, no
+            labels at all, a ragged list of labels, a list that mixes labels and batches, or
+            a tensor without readable values (sparse, meta).
         InvalidParameterError: a parameter of the wrong type or value, ``target`` with a
             container, or a ``target`` that does not index the batches.
 
@@ -219,7 +241,9 @@ def count_classes(
     :class:`underdog.ClassBalancedSampler`).
     """
     if num_classes is not None:
-        num_classes = check_int(num_classes, name="num_classes", owner=owner, low=1)
+        num_classes = check_int(
+            num_classes, name="num_classes", owner=owner, low=1, high=_MAX_CLASSES
+        )
     if ignore_index is not None:
         ignore_index = check_int(ignore_index, name="ignore_index", owner=owner)
     distributed = check_bool(distributed, name="distributed", owner=owner)

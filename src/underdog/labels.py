@@ -61,6 +61,23 @@ def _ragged(labels: object, *, name: str, owner: str) -> DataError:
     )
 
 
+def _readable(labels: torch.Tensor, *, name: str, owner: str) -> torch.Tensor:
+    """``labels`` after checking it is a dense tensor whose values can be read."""
+    if labels.layout != torch.strided:
+        raise DataError(
+            message(
+                name,
+                owner,
+                must="be a dense tensor (convert a sparse one with .to_dense())",
+                got=f"a tensor of layout {labels.layout}",
+            )
+        )
+    if labels.is_meta:
+        must = "hold values (a tensor on the meta device has none)"
+        raise DataError(message(name, owner, must=must, got="a tensor on the meta device"))
+    return labels
+
+
 def _stack_tensor_rows(labels: Sequence[torch.Tensor], *, name: str, owner: str) -> torch.Tensor:
     """Rows (or 0-d labels) given as tensors: stacked by torch, on their device, not numpy."""
     rows = [row.detach() for row in labels]
@@ -79,7 +96,7 @@ def _as_label_array(labels: object, *, name: str, owner: str) -> np.ndarray:
         if "inhomogeneous" not in str(exc):
             raise
         raise _ragged(labels, name=name, owner=owner) from None
-    if array.dtype.kind in "OUSV":
+    if array.dtype.kind in "OUSVMm":  # objects, strings, bytes, void, dates, durations
         first = array.flat[0] if array.size else None
         must = "hold integer class indices"
         if array.dtype.kind == "O" and not isinstance(first, str):
@@ -104,15 +121,18 @@ def as_label_tensor(labels: object, *, name: str, owner: str) -> torch.Tensor:
     8 bits become int64 (torch lacks them).
 
     Raises:
-        DataError: a ragged container, or values that are not numbers (class names).
+        DataError: a ragged container, values that are not numbers (class names, dates),
+            or a tensor without readable values (sparse, or on the meta device).
     """
     if isinstance(labels, torch.Tensor):
-        return labels.detach()
+        return _readable(labels.detach(), name=name, owner=owner)
     if (
         isinstance(labels, (list, tuple))
         and labels
         and all(isinstance(v, torch.Tensor) for v in labels)
     ):
+        for row in labels:
+            _readable(row, name=name, owner=owner)
         return _stack_tensor_rows(labels, name=name, owner=owner)
     array = _as_label_array(labels, name=name, owner=owner)
     if not array.flags.writeable:

@@ -19,7 +19,7 @@ import math
 
 import torch
 
-from .._validation import describe, describe_shape, message
+from .._validation import check_int, describe, describe_shape, eager, message
 from ..exceptions import DataError, InvalidParameterError, ShapeError
 
 __all__ = [
@@ -29,7 +29,9 @@ __all__ = [
     "check_binary_target",
     "check_class_targets",
     "check_class_vector",
+    "check_ignore_index",
     "check_index_input",
+    "check_movable",
     "check_softmax_input",
     "check_weight_values",
     "first_order_only",
@@ -70,12 +72,49 @@ def _check_logits(input: torch.Tensor, owner: str) -> None:
         )
 
 
-def check_softmax_input(input: torch.Tensor, target: torch.Tensor, owner: str) -> bool:
+def check_ignore_index(value: object, owner: str, *, optional: bool = False) -> None:
+    """``ignore_index`` is an int (or None when ``optional``); a bool is not an int.
+
+    A Python-scalar check, skipped while ``torch.compile`` traces (the Modules check theirs
+    at construction).
+    """
+    if eager() and (value is not None or not optional):
+        check_int(value, name="ignore_index", owner=owner)
+
+
+def _check_pair(input: torch.Tensor, target: torch.Tensor, owner: str) -> None:
+    """Input and target are dense tensors on one device (PyTorch's kernels need both)."""
+    for name, tensor in (("input", input), ("target", target)):
+        if tensor.layout != torch.strided:
+            raise ShapeError(
+                message(
+                    name,
+                    owner,
+                    must="be a dense tensor (convert a sparse one with .to_dense())",
+                    got=f"a tensor of layout {tensor.layout}",
+                )
+            )
+    if target.device != input.device:
+        raise ShapeError(
+            message(
+                "target",
+                owner,
+                must=f"be on the input's device ({input.device})",
+                got=f"a target on {target.device}",
+            )
+        )
+
+
+def check_softmax_input(
+    input: torch.Tensor, target: torch.Tensor, owner: str, *, ignore_index: object
+) -> bool:
     """Check the logits and the target of a softmax loss; True for probability targets.
 
     Logits ``(N, C, *)``; a class-index target ``(N, *)``, or a probability target of the
-    input's shape.
+    input's shape, dense and on the input's device; ``ignore_index`` an int.
     """
+    check_ignore_index(ignore_index, owner)
+    _check_pair(input, target, owner)
     _check_logits(input, owner)
     if input.ndim < 2:
         raise ShapeError(
@@ -123,8 +162,11 @@ def check_class_vector(
 ) -> None:
     """Check a per-class vector of a softmax loss: ``(C,)``, one ``each`` per class.
 
-    ``weight``, or ``counts`` held as a tensor; ``C`` is dim 1 of ``input``.
+    ``weight``, or ``counts`` held as a tensor; ``C`` is dim 1 of ``input``. It may be on
+    another device than the input (the loss moves it there), unless it has no values to
+    move (:func:`check_movable`).
     """
+    check_movable(vector, input, name=name, owner=owner)
     classes = input.shape[1]
     if vector.shape != (classes,):
         raise ShapeError(
@@ -134,6 +176,32 @@ def check_class_vector(
                 must=f"have shape ({classes},), one {each} per class of dim 1 of the input "
                 f"{describe_shape(input.shape)}",
                 got=f"shape {describe_shape(vector.shape)}",
+            )
+        )
+
+
+def check_movable(vector: torch.Tensor, input: torch.Tensor, *, name: str, owner: str) -> None:
+    """A per-class vector the loss moves to the input's device: dense, with values there.
+
+    A tensor on the meta device holds no values to move to a real device (an input on the
+    meta device takes any vector: the result is a meta tensor).
+    """
+    if vector.layout != torch.strided:
+        raise ShapeError(
+            message(
+                name,
+                owner,
+                must="be a dense tensor (convert a sparse one with .to_dense())",
+                got=f"a tensor of layout {vector.layout}",
+            )
+        )
+    if vector.is_meta and not input.is_meta:
+        raise ShapeError(
+            message(
+                name,
+                owner,
+                must=f"hold values that can be moved to the input's device ({input.device})",
+                got="a tensor on the meta device, which has none,",
             )
         )
 
@@ -200,7 +268,7 @@ def check_index_input(
 
     Shapes, the weight's length and the class range (:func:`check_class_targets`).
     """
-    if check_softmax_input(input, target, owner):
+    if check_softmax_input(input, target, owner, ignore_index=ignore_index):
         index_shape = describe_shape(input.shape[:1] + input.shape[2:])
         raise ShapeError(
             message(
@@ -236,8 +304,15 @@ def check_binary_target(target: torch.Tensor, owner: str) -> None:
         )
 
 
-def check_binary_input(input: torch.Tensor, target: torch.Tensor, owner: str) -> None:
-    """Check the logits and the float target of a binary loss: one target per logit."""
+def check_binary_input(
+    input: torch.Tensor, target: torch.Tensor, owner: str, *, ignore_index: object
+) -> None:
+    """Check the logits and the float target of a binary loss: one target per logit.
+
+    Both dense and on one device; ``ignore_index`` an int or None.
+    """
+    check_ignore_index(ignore_index, owner, optional=True)
+    _check_pair(input, target, owner)
     _check_logits(input, owner)
     check_binary_target(target, owner)
     if target.shape != input.shape:
@@ -265,6 +340,7 @@ def align_to_class_dim(
     1-D input (a binary problem with one logit per sample) only ``K == 1`` fits. Never
     aligns with the last dimension, unlike ``torch.nn.BCEWithLogitsLoss(pos_weight=...)``.
     """
+    check_movable(vector, input, name=name, owner=owner)
     if vector.ndim != 1:
         raise _vector_shape_error(vector, name, owner, "be one-dimensional, one value per class")
     check_weight_values(vector, name=name, owner=owner)
@@ -294,6 +370,7 @@ def split_class_weight(
 
     Each is viewed to broadcast along dim 1 of ``input``, in its dtype and on its device.
     """
+    check_movable(class_weight, input, name="class_weight", owner=owner)
     if class_weight.ndim not in (1, 2) or class_weight.shape[0] != 2:
         raise ShapeError(
             message(
@@ -315,13 +392,24 @@ def split_class_weight(
 
 
 def broadcast_sample_weight(
-    sample_weight: torch.Tensor, target_shape: torch.Size, *, owner: str
+    sample_weight: torch.Tensor, target: torch.Tensor, *, owner: str
 ) -> torch.Tensor:
-    """View per-sample weights, ``(N,)`` or the target's shape, to broadcast on the target.
+    """View per-sample weights, ``(N,)`` or the shape of ``target``, to broadcast on it.
 
-    Their values are checked as every weight's (:func:`check_weight_values`).
+    They must be dense and on the target's device (like the target itself, a tensor of
+    the batch); their values are checked as every weight's (:func:`check_weight_values`).
     """
+    if sample_weight.layout != torch.strided or sample_weight.device != target.device:
+        raise ShapeError(
+            message(
+                "sample_weight",
+                owner,
+                must=f"be a dense tensor on the input's device ({target.device})",
+                got=f"a tensor of layout {sample_weight.layout} on {sample_weight.device}",
+            )
+        )
     check_weight_values(sample_weight, name="sample_weight", owner=owner)
+    target_shape = target.shape
     if tuple(sample_weight.shape) == tuple(target_shape):
         return sample_weight
     if (

@@ -26,7 +26,12 @@ from __future__ import annotations
 import torch
 
 from .._validation import check_reduction
-from ._checks import broadcast_sample_weight, check_binary_target, split_class_weight
+from ._checks import (
+    broadcast_sample_weight,
+    check_binary_target,
+    check_ignore_index,
+    split_class_weight,
+)
 
 __all__ = [
     "binary_cross_entropy_weight_sum",
@@ -86,7 +91,7 @@ def sample_weighted(
     """``(loss * s, e * s)``: the per-element loss and weight times the sample weights."""
     if sample_weight is None:
         return loss, element
-    weight = broadcast_sample_weight(sample_weight.to(loss.dtype), loss.shape, owner=owner)
+    weight = broadcast_sample_weight(sample_weight.to(loss.dtype), loss, owner=owner)
     return loss * weight, element * weight
 
 
@@ -146,6 +151,7 @@ def cross_entropy_weight_sum(
         >>> cross_entropy_weight_sum(torch.tensor([0, 1, 1, -100]), weight=torch.tensor([0.5, 2.0]))
         tensor(4.5000)
     """
+    check_ignore_index(ignore_index, "cross_entropy_weight_sum")
     probabilities = target.is_floating_point()
     if not probabilities:
         target = target.long()
@@ -155,7 +161,7 @@ def cross_entropy_weight_sum(
     element = class_element_weight(target, probabilities, weight, ignore_index, dtype)
     if sample_weight is not None:
         element = element * broadcast_sample_weight(
-            sample_weight.to(dtype), element.shape, owner="cross_entropy_weight_sum"
+            sample_weight.to(dtype), element, owner="cross_entropy_weight_sum"
         )
     return element.sum()
 
@@ -181,7 +187,7 @@ def binary_denominator(
     ``e`` is a 0-dim tensor (one pass over the target, none over the loss).
     """
     if sample_weight is not None:
-        sw = broadcast_sample_weight(sample_weight.to(loss.dtype), target.shape, owner=owner)
+        sw = broadcast_sample_weight(sample_weight.to(loss.dtype), target, owner=owner)
         loss = loss * sw
         if reduction != "mean":
             return loss, None
@@ -229,6 +235,7 @@ def binary_cross_entropy_weight_sum(
         tensor(6.)
     """
     owner = "binary_cross_entropy_weight_sum"
+    check_ignore_index(ignore_index, owner, optional=True)
     check_binary_target(target, owner)
     if class_weight is not None:
         target = target.to(torch.promote_types(target.dtype, class_weight.dtype))
@@ -245,6 +252,6 @@ def binary_cross_entropy_weight_sum(
         element = element * keep
     if sample_weight is not None:
         element = element * broadcast_sample_weight(
-            sample_weight.to(element.dtype), target.shape, owner=owner
+            sample_weight.to(element.dtype), target, owner=owner
         )
     return element.sum()

@@ -181,7 +181,9 @@ def shifted_cross_entropy(
     """
     check_reduction(reduction, owner=owner)  # before either path, in this loss's name
     # A margin needs the target class: probability targets are rejected with margins.
-    probabilities = margins is None and check_softmax_input(input, target, owner)
+    probabilities = margins is None and check_softmax_input(
+        input, target, owner, ignore_index=ignore_index
+    )
     if not probabilities:
         target = check_index_input(input, target, weight, owner, ignore_index=ignore_index)
     per_class = margins if margins is not None else bias

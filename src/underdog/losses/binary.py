@@ -116,7 +116,7 @@ def binary_cross_entropy_with_logits(
         check_real(label_smoothing, name="label_smoothing", owner=owner, low=0.0, high=1.0)
     if class_weight is not None and pos_weight is not None:  # the cheap test on the hot path
         check_exclusive(owner, class_weight=class_weight, pos_weight=pos_weight)
-    check_binary_input(input, target, owner)
+    check_binary_input(input, target, owner, ignore_index=ignore_index)
     input = upcast(input)  # half precision is computed in float32
     target = target.to(input.dtype)
 
@@ -131,11 +131,8 @@ def binary_cross_entropy_with_logits(
         loss, element = _class_weighted(input, target, smoothed, class_weight, owner)
     else:
         if pos_weight is not None:
-            pos_weight = align_to_class_dim(
-                pos_weight.to(dtype=input.dtype, device=input.device),
-                input,
-                name="pos_weight",
-                owner=owner,
+            pos_weight = align_to_class_dim(pos_weight, input, name="pos_weight", owner=owner).to(
+                dtype=input.dtype, device=input.device
             )
         if keep is None and sample_weight is None:
             return F.binary_cross_entropy_with_logits(
@@ -148,7 +145,7 @@ def binary_cross_entropy_with_logits(
         loss = loss * keep
         element = keep.to(loss.dtype) if element is None else element * keep
     if sample_weight is not None:
-        weight = broadcast_sample_weight(sample_weight.to(loss.dtype), target.shape, owner=owner)
+        weight = broadcast_sample_weight(sample_weight.to(loss.dtype), target, owner=owner)
         loss = loss * weight
         element = weight.expand_as(loss) if element is None else element * weight
     return reduce_loss(loss, element, reduction, owner)

@@ -21,7 +21,13 @@ import torch.nn.functional as F
 
 from .._validation import check_real, check_reduction, eager
 from ._base import FromClassWeights
-from ._checks import check_class_vector, check_softmax_input, check_weight_values, upcast
+from ._checks import (
+    check_class_targets,
+    check_class_vector,
+    check_softmax_input,
+    check_weight_values,
+    upcast,
+)
 from ._reduction import (
     class_element_weight,
     cross_entropy_weight_sum,
@@ -77,12 +83,15 @@ def cross_entropy(
     if eager():  # Python-scalar checks; the Module checks once, at construction
         check_reduction(reduction, owner=owner)
         check_real(label_smoothing, name="label_smoothing", owner=owner, low=0.0, high=1.0)
-    probabilities = check_softmax_input(input, target, owner)
+    probabilities = check_softmax_input(input, target, owner, ignore_index=ignore_index)
     input = upcast(input)
     if probabilities:
         target = target.to(input.dtype)
-    elif target.dtype != torch.int64:
-        target = target.long()
+    else:
+        if target.dtype != torch.int64:
+            target = target.long()
+        # A label outside [0, C) is a DataError as in every loss (PyTorch: IndexError).
+        check_class_targets(target, input.shape[1], ignore_index, owner=owner)
     if weight is not None:
         check_class_vector(weight, input, name="weight", owner=owner)
         check_weight_values(weight, name="weight", owner=owner)

@@ -218,12 +218,12 @@ def sigmoid_focal_with_logits(
         label_smoothing = check_real(
             label_smoothing, name="label_smoothing", owner=owner, low=0.0, high=1.0
         )
-    check_binary_input(input, target, owner)
+    check_binary_input(input, target, owner, ignore_index=ignore_index)
     x = upcast(input)
     pos: torch.Tensor | float | None = None
     if pos_weight is not None:
-        pos = align_to_class_dim(
-            pos_weight.to(dtype=x.dtype, device=x.device), x, name="pos_weight", owner=owner
+        pos = align_to_class_dim(pos_weight, x, name="pos_weight", owner=owner).to(
+            dtype=x.dtype, device=x.device
         )
     neg: float | None = None
     outer: float | None = None
