@@ -122,6 +122,49 @@ def test_labels_without_readable_integer_values_are_data_errors(labels, message)
         class_counts(labels)
 
 
+def test_uint64_labels_are_shown_as_they_are():
+    # 2**63 + 5 was converted to int64 and reported as -9223372036854775803 (item 12).
+    for labels in (np.array([0, 2**63 + 5], dtype=np.uint64),
+                   torch.tensor([0, 2**63 + 5], dtype=torch.uint64)):  # fmt: skip
+        with pytest.raises(DataError, match=r"^The 'labels' parameter of class_counts must hold "
+                           r"class indices below 2\*\*63\. Got the label 9223372036854775813 "
+                           r"instead\.$"):  # fmt: skip
+            class_counts(labels)
+    assert class_counts(torch.tensor([0, 2, 2], dtype=torch.uint64)).tolist() == [1, 0, 2]
+
+
+FEATURES = torch.randn(10, 3)
+
+
+@pytest.mark.parametrize(
+    ("source", "what"),
+    [
+        (torch.utils.data.DataLoader(torch.utils.data.TensorDataset(FEATURES), batch_size=4),
+         "batches"),
+        (torch.utils.data.DataLoader(FEATURES, batch_size=4), "batches"),
+        (torch.utils.data.TensorDataset(FEATURES), "samples"),
+        (list(torch.utils.data.DataLoader(torch.utils.data.TensorDataset(FEATURES),
+                                          batch_size=4)), "batches"),
+    ],
+    ids=["loader-of-x", "loader-of-a-tensor", "dataset-of-x", "list-of-batches"],
+)  # fmt: skip
+def test_a_source_of_features_alone_is_said_to_hold_no_labels(source, what):
+    # It was told its labels were float32 (issue 14, item 12).
+    with pytest.raises(DataError, match=rf"^The 'labels' parameter of class_counts must hold "
+                       rf"labels: {what} of the form \(x, y, \.\.\.\), or y alone holding "
+                       rf"integer class indices .*Got {what} of one torch\.float32 tensor of "
+                       rf"shape \([34],?( 3)?\) and no labels instead\.$"):  # fmt: skip
+        class_counts(source)
+
+
+def test_float_batches_alone_are_still_multilabel_targets():
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(T_FLOAT), batch_size=2)
+    assert multilabel_counts(loader).positives.tolist() == [2, 1]
+
+
+T_FLOAT = torch.tensor([[1.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
+
+
 def test_multidimensional_labels_count_every_element():
     mask = torch.tensor([[[0, 1], [1, 1]], [[2, 2], [0, 255]]])
     assert class_counts(mask, ignore_index=255).tolist() == [2, 3, 2]

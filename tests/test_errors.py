@@ -121,6 +121,14 @@ ROWS = [
     row(class_counts, np.array(["2020-01-01"], dtype="datetime64[D]"), error=DataError,
         match=r"'labels' parameter of class_counts must hold integer class indices .*Got "
         r"values of dtype datetime64\[D\] instead\.$"),
+    row(class_counts, np.array([0, 2**63 + 5], dtype=np.uint64), error=DataError,
+        match=r"^The 'labels' parameter of class_counts must hold class indices below "
+        r"2\*\*63\. Got the label 9223372036854775813 instead\.$"),
+    row(class_counts, iter([(torch.zeros(2, 3),)]), error=DataError,
+        match=r"^The 'labels' parameter of class_counts must hold labels: batches of the form "
+        r"\(x, y, \.\.\.\), or y alone holding integer class indices \(target= says where "
+        r"the labels are\)\. Got batches of one torch\.float32 tensor of shape \(2, 3\) and "
+        r"no labels instead\.$"),
     row(class_counts, [0, 1], num_classes=0, error=IPE,
         match=r"'num_classes' parameter of class_counts must be an int in \[1, 268435456\]"),
     row(class_counts, 3, error=IPE,

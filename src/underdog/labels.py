@@ -43,6 +43,8 @@ __all__ = [
 #: The dict keys that hold the labels of a sample or batch, tried in this order.
 _LABEL_KEYS = ("target", "targets", "label", "labels", "y")
 
+_INT64_MAX = 2**63 - 1
+
 #: One label tensor of a source, and whether it is one sample's (not a batch's).
 LabelBatch = tuple[torch.Tensor, bool]
 
@@ -109,8 +111,26 @@ def _as_label_array(labels: object, *, name: str, owner: str) -> np.ndarray:
             got = f"values of dtype {array.dtype}"
         raise DataError(message(name, owner, must=must, got=got))
     if array.dtype.kind == "u" and array.dtype.itemsize > 1:
+        _check_fits_int64(array, name=name, owner=owner)
         array = array.astype(np.int64)
     return np.ascontiguousarray(array)
+
+
+def _check_fits_int64(labels: np.ndarray | torch.Tensor, *, name: str, owner: str) -> None:
+    """Unsigned labels fit in int64 (else converting them would make them negative).
+
+    Read through an int64 view (torch has no ``max`` of uint64): a label of 2**63 or more
+    is negative there, and the message shows its true value.
+    """
+    if labels.dtype not in (np.uint64, torch.uint64):
+        return
+    signed = labels.view(torch.int64) if isinstance(labels, torch.Tensor) else labels.view(np.int64)
+    wrapped = signed[signed < 0]
+    if len(wrapped):
+        high = int(wrapped.max()) + 2**64  # the largest label, unsigned
+        raise DataError(
+            message(name, owner, must="hold class indices below 2**63", got=f"the label {high}")
+        )
 
 
 def as_label_tensor(labels: object, *, name: str, owner: str) -> torch.Tensor:
@@ -151,6 +171,9 @@ def check_integer_labels(labels: torch.Tensor, *, name: str, owner: str) -> torc
     """
     if labels.dtype == torch.bool:
         return labels.to(torch.uint8)
+    if labels.dtype in (torch.uint16, torch.uint32, torch.uint64):  # few ops take them
+        _check_fits_int64(labels, name=name, owner=owner)
+        return labels.to(torch.int64)
     if labels.is_floating_point() or labels.is_complex():
         nan = labels.is_floating_point() and bool(labels.isnan().any())
         raise DataError(
@@ -330,23 +353,63 @@ def pick_labels(
     return item
 
 
+def _picked_labels(
+    item: object, target: int | str | None, *, name: str, owner: str, what: str, classes: bool
+) -> torch.Tensor:
+    """The label tensor of one sample or batch (``what``).
+
+    For ``classes`` (class indices, which are integers), a sample or batch that is one
+    float tensor alone is refused as features without labels, which it almost always is.
+    """
+    labels = as_label_tensor(
+        pick_labels(item, target, name=name, owner=owner, what=what), name=name, owner=owner
+    )
+    alone = not isinstance(item, (tuple, list, Mapping)) or (
+        isinstance(item, (tuple, list)) and len(item) == 1
+    )
+    if classes and target is None and alone and labels.is_floating_point():
+        plural = "batches" if what == "batch" else f"{what}s"
+        raise DataError(
+            message(
+                name,
+                owner,
+                must=f"hold labels: {plural} of the form (x, y, ...), or y alone holding "
+                "integer class indices (target= says where the labels are)",
+                got=f"{plural} of one {labels.dtype} tensor of shape "
+                f"{describe_shape(labels.shape)} and no labels",
+            )
+        )
+    return labels
+
+
 def _stream_labels(
-    source: Dataset[object] | Iterable[object], *, target: int | str | None, name: str, owner: str
+    source: Dataset[object] | Iterable[object],
+    *,
+    target: int | str | None,
+    name: str,
+    owner: str,
+    classes: bool,
 ) -> Iterator[LabelBatch]:
     """Label tensors of a dataset (one sample at a time) or an iterable of batches.
 
     Yields ``(tensor, is_sample)``: samples come from datasets, batches from iterables.
+    ``classes``: the labels are class indices (see :func:`_picked_labels`).
     """
     if isinstance(source, Dataset) and not isinstance(source, IterableDataset):
         for index in range(len(source)):  # type: ignore[arg-type]  # map-style: has __len__
-            sample = pick_labels(source[index], target, name=name, owner=owner, what="sample")
-            yield as_label_tensor(sample, name=name, owner=owner), True
+            sample = source[index]
+            yield (
+                _picked_labels(
+                    sample, target, name=name, owner=owner, what="sample", classes=classes
+                ),
+                True,
+            )
         return
     is_sample = isinstance(source, IterableDataset)
     what = "sample" if is_sample else "batch"
     for item in source:
-        labels = pick_labels(item, target, name=name, owner=owner, what=what)
-        yield as_label_tensor(labels, name=name, owner=owner), is_sample
+        labels = _picked_labels(item, target, name=name, owner=owner, what=what, classes=classes)
+        yield labels, is_sample
 
 
 #: What an element of a list of batches is, by the kind _batch_kind gives it.
@@ -406,8 +469,7 @@ def _stream_list_of_batches(
                     got=f"{describe(item)} at index {index}",
                 )
             )
-        picked = pick_labels(item, target, name=name, owner=owner, what="batch")
-        labels = as_label_tensor(picked, name=name, owner=owner)
+        labels = _picked_labels(item, target, name=name, owner=owner, what="batch", classes=True)
         if kind == "array":  # bare label batches: only their first dimension may vary
             if first_shape is None:
                 first_shape = tuple(labels.shape)
@@ -489,7 +551,7 @@ def label_batches(
         exposed = dataset_labels(source, name=name, owner=owner) if target is None else None
         if exposed is not None:
             return [(as_label_tensor(exposed, name=name, owner=owner), False)]
-        return _stream_labels(source, target=target, name=name, owner=owner)
+        return _stream_labels(source, target=target, name=name, owner=owner, classes=not multilabel)
     kind = list_batch_kind(source)
     if kind is not None and isinstance(source, (list, tuple)):
         if multilabel:
@@ -510,7 +572,7 @@ def label_batches(
             )
         return [(as_label_tensor(source, name=name, owner=owner), False)]
     if isinstance(source, Iterable):
-        return _stream_labels(source, target=target, name=name, owner=owner)
+        return _stream_labels(source, target=target, name=name, owner=owner, classes=not multilabel)
     raise InvalidParameterError(
         message(
             name,
