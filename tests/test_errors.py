@@ -163,6 +163,11 @@ ROWS = [
         match=r"'counts' parameter of class_weight must be a dense tensor with values"),
     row(class_weight, [[1, 2]], error=IPE,
         match=r"'counts' parameter of class_weight must be one-dimensional"),
+    row(class_weight, {"ok": 9, "fraud": 1}, scheme={"frud": 10.0}, error=IPE,
+        match=r"^The 'scheme' parameter of class_weight must map classes \(\['fraud', 'ok'\]\) "
+        r"to weights\. Got the keys \['frud'\], which are not classes, instead\.$"),
+    row(class_weight, [9, 1], classes=["ok"], error=IPE,
+        match=r"'classes' parameter of class_weight must name the 2 entries of counts"),
     row(pos_weight, [[1, 0], [0, 0]], error=DataError,
         match=r"'targets' parameter of pos_weight must have a positive for every label"),
     row(pos_weight, [0, 1], zero_count="skip", error=IPE,
@@ -176,6 +181,11 @@ ROWS = [
         match=r"'labels' parameter of sample_weight must hold class indices in \[0, 2\)"),
     row(sample_weight, [[0, 1], [1, 0]], [1.0, 2.0], error=DataError,
         match=r"'labels' parameter of sample_weight must hold class indices, not one-hot rows"),
+    row(sample_weight, ["ok", "frud"], {"ok": 1.0}, classes=["ok", "fraud"], error=DataError,
+        match=r"^The 'labels' parameter of sample_weight must hold only labels listed in "
+        r"classes \(\['ok', 'fraud'\]\)\. Got the labels \['frud'\] instead\.$"),
+    row(sample_weight, ["a"], "inverse", error=IPE,
+        match=r"'class_weight' parameter of sample_weight must be one of 'balanced'"),
     row(sample_weight, [0, 1], [1.0, -2.0], error=IPE,
         match=r"'class_weight' parameter of sample_weight must be non-negative"),
     # ------------------------------------------------------------------------- samplers

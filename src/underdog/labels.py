@@ -9,6 +9,8 @@ which all accept the same label sources (see :mod:`underdog.counts` for what eac
   (counts, per-sample weights, samplers);
 - :func:`dataset_labels` reads the labels a dataset exposes (``targets``), and
   :func:`pick_labels` picks the labels out of one sample or batch (``target=``);
+- :func:`encode_labels` maps labels of any type (strings, ...) to indices into
+  ``classes`` (:func:`check_classes`), for the weights that take scikit-learn's forms;
 - :func:`label_batches` turns any source into a stream of label tensors, using
   :func:`is_label_container` and :func:`list_batch_kind` to tell labels from batches.
 
@@ -24,16 +26,18 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, IterableDataset, Subset
 
-from ._validation import describe, describe_shape, message
+from ._validation import describe, describe_shape, listed, message
 from .exceptions import DataError, InvalidParameterError
 
 __all__ = [
     "as_label_tensor",
     "check_class_indices",
+    "check_classes",
     "check_integer_labels",
     "check_label_range",
     "check_not_one_hot",
     "dataset_labels",
+    "encode_labels",
     "is_label_container",
     "label_batches",
     "list_batch_kind",
@@ -273,6 +277,94 @@ def check_label_range(
             got=f"the label {low if low < 0 else high}",
         )
     )
+
+
+# ----------------------------------------------------------------------------- any label type
+
+
+def check_classes(classes: object, *, owner: str) -> list[object]:
+    """``classes`` (class labels of any type, in the order of their indices) as a list.
+
+    Raises:
+        InvalidParameterError: not a sequence, empty, or a label listed twice.
+    """
+    if isinstance(classes, torch.Tensor):
+        classes = classes.tolist()
+    elif hasattr(classes, "tolist"):  # numpy arrays, pandas Index / Series
+        classes = classes.tolist()
+    if isinstance(classes, (list, tuple)) and classes:
+        listed_classes = list(classes)
+        try:
+            distinct = len(set(listed_classes)) == len(listed_classes)
+        except TypeError:  # an unhashable label
+            distinct = False
+        if distinct:
+            return listed_classes
+    raise InvalidParameterError(
+        message(
+            "classes",
+            owner,
+            must="be a non-empty sequence of distinct, hashable class labels",
+            got=describe(classes),
+        )
+    )
+
+
+def _label_values(labels: object, *, name: str, owner: str) -> np.ndarray:
+    """Labels of any type (numbers, strings, ...) as a numpy array of their shape."""
+    if isinstance(labels, torch.Tensor):
+        return _readable(labels.detach(), name=name, owner=owner).cpu().numpy()
+    if not isinstance(labels, np.ndarray) and hasattr(labels, "to_numpy"):  # pandas
+        labels = labels.to_numpy()
+    try:
+        values = np.asarray(labels)
+    except ValueError as exc:
+        raise _ragged(labels, name=name, owner=owner) from exc
+    if values.dtype.kind == "f" and bool(np.isnan(values).any()):
+        raise DataError(message(name, owner, must="hold labels, not NaN", got="NaN"))
+    return values
+
+
+def encode_labels(
+    labels: object,
+    classes: list[object] | None,
+    *,
+    ignore_index: int | None = None,
+    name: str,
+    owner: str,
+) -> tuple[np.ndarray, list[object], np.ndarray]:
+    """``(codes, classes, keep)``: labels of any type as int64 indices into ``classes``.
+
+    ``classes`` are the class labels in the order of the indices (scikit-learn's
+    ``classes``, an estimator's ``classes_``, checked by :func:`check_classes`); None: the
+    sorted distinct labels, as ``np.unique`` (and ``LabelEncoder``) give them. ``codes``
+    and the boolean mask ``keep`` have the labels' shape; labels equal to ``ignore_index``
+    are not in ``keep`` and get code 0.
+
+    Raises:
+        DataError: a label not among ``classes``, NaN, labels that cannot be sorted
+            together (mixed types), a ragged container.
+    """
+    values = _label_values(labels, name=name, owner=owner)
+    keep = np.ones(values.shape, dtype=bool)
+    if ignore_index is not None and values.dtype.kind in "iufbO":
+        keep = np.asarray(values != ignore_index, dtype=bool).reshape(values.shape)
+    try:
+        distinct, inverse = np.unique(values[keep], return_inverse=True)
+    except TypeError as exc:  # an object array of labels that do not compare
+        must = "hold labels of one type that can be sorted (or pass classes=)"
+        raise DataError(message(name, owner, must=must, got=describe(labels))) from exc
+    found = distinct.tolist()
+    if classes is not None:
+        position = {label: index for index, label in enumerate(classes)}
+        unknown = [label for label in found if label not in position]
+        if unknown:
+            must = f"hold only labels listed in classes ({listed(classes)})"
+            raise DataError(message(name, owner, must=must, got=f"the labels {listed(unknown)}"))
+        inverse = np.array([position[label] for label in found], dtype=np.int64)[inverse]
+    codes = np.zeros(values.shape, dtype=np.int64)
+    codes[keep] = inverse.reshape(-1)
+    return codes, (found if classes is None else classes), keep
 
 
 # ----------------------------------------------------------------------------- sources

@@ -26,7 +26,7 @@ from ..weights import class_weight as compute_class_weight
 
 __all__ = ["FromClassWeights", "FromCounts", "LossModule"]
 
-_WEIGHT_OPTIONS = ("beta", "normalize", "max_weight", "zero_count")
+_WEIGHT_OPTIONS = ("beta", "normalize", "max_weight", "zero_count", "classes")
 
 _WeightedLoss = TypeVar("_WeightedLoss", bound="FromClassWeights")
 _CountedLoss = TypeVar("_CountedLoss", bound="FromCounts")
@@ -186,7 +186,9 @@ class FromClassWeights(LossModule):
         """Build the loss with :func:`underdog.class_weight` of ``counts``.
 
         Keyword arguments named like :func:`underdog.class_weight`'s (``beta``,
-        ``normalize``, ``max_weight``, ``zero_count``) go there; the rest to the constructor.
+        ``normalize``, ``max_weight``, ``zero_count``, ``classes``) go there; the rest to the
+        constructor. ``counts`` may be a mapping ``{label: count}`` and ``scheme`` a mapping
+        ``{label: weight}``, as for :func:`underdog.class_weight`.
         """
         options = {name: kwargs.pop(name) for name in _WEIGHT_OPTIONS if name in kwargs}
         return cls(weight=compute_class_weight(counts, scheme=scheme, **options), **kwargs)
