@@ -129,6 +129,14 @@ ROWS = [
         r"\(x, y, \.\.\.\), or y alone holding integer class indices \(target= says where "
         r"the labels are\)\. Got batches of one torch\.float32 tensor of shape \(2, 3\) and "
         r"no labels instead\.$"),
+    row(class_counts, [0, 1], ignore_index=2**70, error=IPE,
+        match=r"'ignore_index' parameter of class_counts must be an int in "
+        r"\[-9223372036854775808, 9223372036854775807\]"),
+    row(ClassBalancedSampler, [0, 2**40], error=DataError,
+        match=r"^The 'labels' parameter of ClassBalancedSampler must hold class indices below "
+        r"16777216, since the counts have max\(label\) \+ 1 entries \(remap sparse label ids "
+        r"to 0\.\.C-1 first, for example with np\.unique\(labels, return_inverse=True\)\)\. "
+        r"Got the label 1099511627776 instead\.$"),
     row(class_counts, [0, 1], num_classes=0, error=IPE,
         match=r"'num_classes' parameter of class_counts must be an int in \[1, 268435456\]"),
     row(class_counts, 3, error=IPE,
@@ -236,7 +244,7 @@ ROWS = [
         r"index 3 instead"),
     row(cross_entropy, X, Y, ignore_index=True, error=IPE,
         match=r"^The 'ignore_index' parameter of cross_entropy must be an int in "
-        r"\(-inf, inf\)\. Got True instead\.$"),
+        r"\[-9223372036854775808, 9223372036854775807\]\. Got True instead\.$"),
     row(cross_entropy, X, Y, weight=torch.ones(3, device="meta"), error=ShapeError,
         match=r"'weight' parameter of cross_entropy must hold values that can be moved to the "
         r"input's device \(cpu\)"),
@@ -252,6 +260,15 @@ ROWS = [
         match=r"'ignore_index' parameter of cross_entropy_weight_sum must be an int"),
     row(cross_entropy_weight_sum, Y, sample_weight=torch.ones(3), error=ShapeError,
         match=r"'sample_weight' parameter of cross_entropy_weight_sum must have shape \(4,\)"),
+    row(CrossEntropyLoss, label_smoothing=None, error=IPE,
+        match=r"^The 'label_smoothing' parameter of CrossEntropyLoss must be a float in "
+        r"\[0, 1\]\. Got None instead\.$"),
+    row(cross_entropy_weight_sum, torch.tensor([0.0, 1.0]), error=ShapeError,
+        match=r"^The 'target' parameter of cross_entropy_weight_sum must hold int64 class "
+        r"indices \(N, \*\) or float probabilities \(N, C, \*\) with classes on dim 1\."),
+    row(cross_entropy_weight_sum, OUT_OF_RANGE, weight=torch.ones(3), error=DataError,
+        match=r"'target' parameter of cross_entropy_weight_sum must hold class indices in "
+        r"\[0, 3\)"),
     row(CrossEntropyLoss, weight=[1.0, -2.0], error=IPE,
         match=r"'weight' parameter of CrossEntropyLoss must be non-negative"),
     row(CrossEntropyLoss.from_counts, [5, 10], scheme="effective", error=IPE,
@@ -295,6 +312,8 @@ ROWS = [
         r"'class_weight', 'pos_weight'"),
     row(MinorityLogitLoss, BCEWithLogitsLoss(), minority=2, error=IPE,
         match=r"'minority' parameter of MinorityLogitLoss must be an int in \[0, 1\]"),
+    row(MinorityLogitLoss(BCEWithLogitsLoss(), minority=1), X[:, :2].bool(), Y, error=ShapeError,
+        match=r"'input' parameter of MinorityLogitLoss must be floating-point logits"),
     row(MinorityLogitLoss(BCEWithLogitsLoss(), minority=1), X, Y, error=ShapeError,
         match=r"'input' parameter of MinorityLogitLoss must have two logits on dim 1"),
     # ------------------------------------------------------------------------- focal
@@ -360,6 +379,9 @@ ROWS = [
         match=r"'reduction' parameter of ldam_cross_entropy must be one of 'mean', 'none'"),
     row(ldam_cross_entropy, X, Y, counts=COUNTS, reduction="avg", label_smoothing=0.1,
         error=IPE, match=r"'reduction' parameter of ldam_cross_entropy must be one of"),
+    row(ldam_cross_entropy, X, Y, counts=COUNTS, label_smoothing=False, error=IPE,
+        match=r"^The 'label_smoothing' parameter of ldam_cross_entropy must be a float in "
+        r"\[0, 1\]\. Got False instead\.$"),
     row(LDAMLoss, counts=[3, 0, 1], error=DataError,
         match=r"^The 'counts' parameter of LDAMLoss must be positive for every class, since "
         r"an LDAM margin grows as n_c \*\* \(-1/4\)\. Got classes \[1\] with no samples "
@@ -436,6 +458,8 @@ ROWS = [
     row(GlobalMean, CrossEntropyLoss(), error=IPE,
         match=r"'loss' parameter of GlobalMean must be built with reduction='sum'\. Got "
         r"reduction='mean' instead\.$"),
+    row(GlobalMean, CrossEntropyLoss(reduction="sum"), world_size=2**64, error=IPE,
+        match=r"'world_size' parameter of GlobalMean must be an int in \[1, 2147483647\]"),
     row(GlobalMean, torch.nn.Linear(2, 2), error=IPE,
         match=r"'loss' parameter of GlobalMean must be an underdog loss with a weight_sum"),
     row(GlobalMean(CrossEntropyLoss(reduction="sum")).denominator, [Y], sample_weights=[None, None],

@@ -35,6 +35,8 @@ import torch
 from .exceptions import DataError, InvalidParameterError
 
 __all__ = [
+    "INT64_MAX",
+    "INT64_MIN",
     "REDUCTIONS",
     "check_bool",
     "check_counts",
@@ -58,6 +60,8 @@ __all__ = [
 
 #: The ``reduction`` options of every loss.
 REDUCTIONS = ("mean", "none", "sum")
+#: The range of an ``ignore_index`` (a label value: int64, as tensors of labels hold).
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 _Option = TypeVar("_Option")
 

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from ._dist import all_reduce, distributed_active, sum_across_ranks
-from ._validation import check_bool, check_int, message
+from ._validation import INT64_MAX, INT64_MIN, check_bool, check_int, message
 from .exceptions import DataError, InvalidParameterError
 from .labels import check_integer_labels, check_label_range, check_not_one_hot, label_batches
 
@@ -76,6 +76,7 @@ class _ClassCounter:
         self.num_classes = num_classes
         self.ignore_index = ignore_index
         self.owner = owner
+        self.takes_num_classes = True  # the owner has num_classes, which messages may suggest
         self.totals = np.zeros(num_classes or 0, dtype=np.int64)
 
     @property
@@ -148,17 +149,16 @@ class _ClassCounter:
             bound=f", below num_classes={self.num_classes}",
         )
         if self.num_classes is None and high >= _INFERRED_CLASSES:
-            raise DataError(
-                message(
-                    "labels",
-                    self.owner,
-                    must=f"hold class indices below {_INFERRED_CLASSES} unless num_classes is "
-                    f"given, since the counts have max(label) + 1 entries (remap sparse label "
-                    f"ids to 0..C-1 first, for example with np.unique(labels, "
-                    f"return_inverse=True), or pass num_classes up to {_MAX_CLASSES})",
-                    got=f"the label {high}",
-                )
+            remap = (
+                "remap sparse label ids to 0..C-1 first, for example with "
+                "np.unique(labels, return_inverse=True)"
             )
+            must = f"hold class indices below {_INFERRED_CLASSES}"
+            if self.takes_num_classes:
+                must += " unless num_classes is given"
+                remap += f", or pass num_classes up to {_MAX_CLASSES}"
+            must += f", since the counts have max(label) + 1 entries ({remap})"
+            raise DataError(message("labels", self.owner, must=must, got=f"the label {high}"))
 
     def _merge(self, batch: np.ndarray) -> None:
         if batch.size > self.totals.size:
@@ -234,22 +234,27 @@ def count_classes(
     target: int | str | None,
     distributed: bool,
     owner: str,
+    takes_num_classes: bool = True,
 ) -> torch.Tensor:
     """:func:`class_counts`, with errors in the name of ``owner``.
 
     ``owner`` is the public function or class that received ``labels`` (such as
-    :class:`underdog.ClassBalancedSampler`).
+    :class:`underdog.ClassBalancedSampler`); ``takes_num_classes`` says whether it has a
+    ``num_classes`` parameter that its messages may suggest.
     """
     if num_classes is not None:
         num_classes = check_int(
             num_classes, name="num_classes", owner=owner, low=1, high=_MAX_CLASSES
         )
     if ignore_index is not None:
-        ignore_index = check_int(ignore_index, name="ignore_index", owner=owner)
+        ignore_index = check_int(
+            ignore_index, name="ignore_index", owner=owner, low=INT64_MIN, high=INT64_MAX
+        )
     distributed = check_bool(distributed, name="distributed", owner=owner)
 
     batches = label_batches(labels, target=target, name="labels", owner=owner)
     counter = _ClassCounter(num_classes=num_classes, ignore_index=ignore_index, owner=owner)
+    counter.takes_num_classes = takes_num_classes
     for batch, _ in batches:
         counter.add(batch)
 
@@ -402,7 +407,9 @@ def count_multilabel(
     :func:`underdog.pos_weight`).
     """
     if ignore_index is not None:
-        ignore_index = check_int(ignore_index, name="ignore_index", owner=owner)
+        ignore_index = check_int(
+            ignore_index, name="ignore_index", owner=owner, low=INT64_MIN, high=INT64_MAX
+        )
         if ignore_index in (0, 1):
             raise InvalidParameterError(
                 message("ignore_index", owner, must="differ from 0 and 1", got=str(ignore_index))

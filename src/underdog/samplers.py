@@ -214,7 +214,13 @@ class ClassBalancedSampler(Sampler[int]):
         owner = type(self).__name__
         tensor = _labels_of(labels, owner)
         counts = count_classes(
-            tensor, num_classes=None, ignore_index=None, target=None, distributed=False, owner=owner
+            tensor,
+            num_classes=None,
+            ignore_index=None,
+            target=None,
+            distributed=False,
+            owner=owner,
+            takes_num_classes=False,
         )
         self.num_samples = check_int(
             len(tensor) if num_samples is None else num_samples,

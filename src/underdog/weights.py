@@ -26,6 +26,8 @@ import numpy as np
 import torch
 
 from ._validation import (
+    INT64_MAX,
+    INT64_MIN,
     check_counts,
     check_int,
     check_no_empty,
@@ -616,7 +618,9 @@ def sample_weight(
     """
     owner = "sample_weight"
     if ignore_index is not None:
-        ignore_index = check_int(ignore_index, name="ignore_index", owner=owner)
+        ignore_index = check_int(
+            ignore_index, name="ignore_index", owner=owner, low=INT64_MIN, high=INT64_MAX
+        )
     if isinstance(class_weight, (str, Mapping)) or classes is not None:
         return _weights_by_label(labels, class_weight, classes, ignore_index, owner)
     weights = check_weight(class_weight, name="class_weight", owner=owner)

@@ -19,7 +19,7 @@ import math
 
 import torch
 
-from .._validation import check_int, describe, describe_shape, eager, message
+from .._validation import INT64_MAX, INT64_MIN, check_int, describe, describe_shape, eager, message
 from ..exceptions import DataError, InvalidParameterError, ShapeError
 
 __all__ = [
@@ -29,10 +29,14 @@ __all__ = [
     "check_binary_target",
     "check_class_targets",
     "check_class_vector",
+    "check_dense",
     "check_ignore_index",
+    "check_logits",
     "check_index_input",
     "check_movable",
+    "check_pair",
     "check_softmax_input",
+    "check_weight_sum_target",
     "check_weight_values",
     "first_order_only",
     "split_class_weight",
@@ -65,7 +69,8 @@ def first_order_only(what: str) -> None:
 # ----------------------------------------------------------------------------- softmax losses
 
 
-def _check_logits(input: torch.Tensor, owner: str) -> None:
+def check_logits(input: torch.Tensor, owner: str) -> None:
+    """The input of a loss holds floating-point logits."""
     if not input.is_floating_point():
         raise ShapeError(
             message("input", owner, must="be floating-point logits", got=f"dtype {input.dtype}")
@@ -79,21 +84,26 @@ def check_ignore_index(value: object, owner: str, *, optional: bool = False) -> 
     at construction).
     """
     if eager() and (value is not None or not optional):
-        check_int(value, name="ignore_index", owner=owner)
+        check_int(value, name="ignore_index", owner=owner, low=INT64_MIN, high=INT64_MAX)
 
 
-def _check_pair(input: torch.Tensor, target: torch.Tensor, owner: str) -> None:
-    """Input and target are dense tensors on one device (PyTorch's kernels need both)."""
-    for name, tensor in (("input", input), ("target", target)):
-        if tensor.layout != torch.strided:
-            raise ShapeError(
-                message(
-                    name,
-                    owner,
-                    must="be a dense tensor (convert a sparse one with .to_dense())",
-                    got=f"a tensor of layout {tensor.layout}",
-                )
+def check_dense(tensor: torch.Tensor, *, name: str, owner: str) -> None:
+    """A tensor of the strided layout (PyTorch's loss kernels take no other)."""
+    if tensor.layout != torch.strided:
+        raise ShapeError(
+            message(
+                name,
+                owner,
+                must="be a dense tensor (convert a sparse one with .to_dense())",
+                got=f"a tensor of layout {tensor.layout}",
             )
+        )
+
+
+def check_pair(input: torch.Tensor, target: torch.Tensor, owner: str) -> None:
+    """Input and target are dense tensors on one device (PyTorch's kernels need both)."""
+    check_dense(input, name="input", owner=owner)
+    check_dense(target, name="target", owner=owner)
     if target.device != input.device:
         raise ShapeError(
             message(
@@ -114,8 +124,8 @@ def check_softmax_input(
     input's shape, dense and on the input's device; ``ignore_index`` an int.
     """
     check_ignore_index(ignore_index, owner)
-    _check_pair(input, target, owner)
-    _check_logits(input, owner)
+    check_pair(input, target, owner)
+    check_logits(input, owner)
     if input.ndim < 2:
         raise ShapeError(
             message(
@@ -178,6 +188,41 @@ def check_class_vector(
                 got=f"shape {describe_shape(vector.shape)}",
             )
         )
+
+
+def check_weight_sum_target(
+    target: torch.Tensor, weight: torch.Tensor | None, owner: str, *, ignore_index: int | None
+) -> bool:
+    """Check the target (and class weights) of a cross-entropy weight sum; True for probabilities.
+
+    Class indices ``(N, *)``, or float probabilities ``(N, C, *)`` with classes on dim 1;
+    ``weight`` ``(C,)``, dense, with valid values; class indices in ``[0, C)`` (CPU, eager)
+    when ``weight`` gives ``C``.
+    """
+    check_ignore_index(ignore_index, owner)
+    check_dense(target, name="target", owner=owner)
+    probabilities = target.is_floating_point()
+    if target.dtype == torch.bool or target.is_complex() or (probabilities and target.ndim < 2):
+        raise ShapeError(
+            message(
+                "target",
+                owner,
+                must="hold int64 class indices (N, *) or float probabilities (N, C, *) with "
+                "classes on dim 1",
+                got=f"shape {describe_shape(target.shape)} and dtype {target.dtype}",
+            )
+        )
+    if weight is None:
+        return probabilities
+    if probabilities:
+        check_class_vector(weight, target, name="weight", owner=owner)
+    else:
+        check_movable(weight, target, name="weight", owner=owner)
+        if weight.ndim != 1:
+            raise _vector_shape_error(weight, "weight", owner, "be one-dimensional, one per class")
+        check_class_targets(target.long(), weight.shape[0], ignore_index, owner=owner)
+    check_weight_values(weight, name="weight", owner=owner)
+    return probabilities
 
 
 def check_movable(vector: torch.Tensor, input: torch.Tensor, *, name: str, owner: str) -> None:
@@ -312,8 +357,8 @@ def check_binary_input(
     Both dense and on one device; ``ignore_index`` an int or None.
     """
     check_ignore_index(ignore_index, owner, optional=True)
-    _check_pair(input, target, owner)
-    _check_logits(input, owner)
+    check_pair(input, target, owner)
+    check_logits(input, owner)
     check_binary_target(target, owner)
     if target.shape != input.shape:
         raise ShapeError(

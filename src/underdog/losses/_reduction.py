@@ -29,7 +29,9 @@ from .._validation import check_reduction
 from ._checks import (
     broadcast_sample_weight,
     check_binary_target,
+    check_dense,
     check_ignore_index,
+    check_weight_sum_target,
     split_class_weight,
 )
 
@@ -151,8 +153,8 @@ def cross_entropy_weight_sum(
         >>> cross_entropy_weight_sum(torch.tensor([0, 1, 1, -100]), weight=torch.tensor([0.5, 2.0]))
         tensor(4.5000)
     """
-    check_ignore_index(ignore_index, "cross_entropy_weight_sum")
-    probabilities = target.is_floating_point()
+    owner = "cross_entropy_weight_sum"
+    probabilities = check_weight_sum_target(target, weight, owner, ignore_index=ignore_index)
     if not probabilities:
         target = target.long()
     dtype = weight.dtype if weight is not None else torch.get_default_dtype()
@@ -160,9 +162,7 @@ def cross_entropy_weight_sum(
         weight = weight.to(target.device)
     element = class_element_weight(target, probabilities, weight, ignore_index, dtype)
     if sample_weight is not None:
-        element = element * broadcast_sample_weight(
-            sample_weight.to(dtype), element, owner="cross_entropy_weight_sum"
-        )
+        element = element * broadcast_sample_weight(sample_weight.to(dtype), element, owner=owner)
     return element.sum()
 
 
@@ -236,6 +236,7 @@ def binary_cross_entropy_weight_sum(
     """
     owner = "binary_cross_entropy_weight_sum"
     check_ignore_index(ignore_index, owner, optional=True)
+    check_dense(target, name="target", owner=owner)
     check_binary_target(target, owner)
     if class_weight is not None:
         target = target.to(torch.promote_types(target.dtype, class_weight.dtype))

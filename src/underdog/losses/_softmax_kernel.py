@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from .._validation import check_reduction, eager
+from .._validation import check_real, check_reduction, eager
 from ._checks import (
     check_class_vector,
     check_index_input,
@@ -179,7 +179,9 @@ def shifted_cross_entropy(
     ``margins`` (a margin needs the target class). ``margins`` and ``bias`` are ``(C,)``,
     checked against the classes as the ``counts`` they come from.
     """
-    check_reduction(reduction, owner=owner)  # before either path, in this loss's name
+    if eager():  # Python-scalar checks before either path, in this loss's name
+        check_reduction(reduction, owner=owner)
+        check_real(label_smoothing, name="label_smoothing", owner=owner, low=0.0, high=1.0)
     # A margin needs the target class: probability targets are rejected with margins.
     probabilities = margins is None and check_softmax_input(
         input, target, owner, ignore_index=ignore_index

@@ -49,6 +49,8 @@ from ._checks import (
     align_to_class_dim,
     broadcast_sample_weight,
     check_binary_input,
+    check_logits,
+    check_pair,
     split_class_weight,
     upcast,
 )
@@ -334,6 +336,8 @@ class MinorityLogitLoss(nn.Module):
         sample_weight: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """``inner`` of the minority logit minus the other, and of ``target == minority``."""
+        check_pair(input, target, type(self).__name__)
+        check_logits(input, type(self).__name__)
         if input.ndim < 2 or input.shape[1] != 2:
             raise ShapeError(
                 message(

@@ -85,7 +85,9 @@ class GlobalMean(nn.Module):
                 )
             )
         if world_size is not None:
-            world_size = check_int(world_size, name="world_size", owner=owner, low=1)
+            world_size = check_int(
+                world_size, name="world_size", owner=owner, low=1, high=2**31 - 1
+            )
         self.loss = loss
         self.group = group
         self._world_size = world_size
