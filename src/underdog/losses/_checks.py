@@ -284,10 +284,12 @@ def check_class_targets(
     """
     if target.device.type != "cpu" or target.numel() == 0 or torch.compiler.is_compiling():
         return
-    valid = target
+    low, high = (int(v) for v in torch.aminmax(target))
+    if 0 <= low and high < classes:
+        return  # every index in range: ignore_index need not be looked at
     if ignore_index is not None:  # ignored entries count as class 0 (no nonzero() call)
         valid = torch.where(target != ignore_index, target, torch.zeros_like(target))
-    low, high = (int(v) for v in torch.aminmax(valid))
+        low, high = (int(v) for v in torch.aminmax(valid))
     if low < 0 or high >= classes:
         ignored = "" if ignore_index is None else f" (or ignore_index={ignore_index})"
         raise DataError(

@@ -83,8 +83,8 @@ def weighted_mean(total: torch.Tensor, weight_sum: torch.Tensor) -> torch.Tensor
         tensor(nan)
     """
     empty = weight_sum == 0
-    safe = torch.where(empty, torch.ones_like(weight_sum), weight_sum)
-    return torch.where(empty, torch.full_like(total, float("nan")), total / safe)
+    # weight_sum + empty is 1 where the sum is 0: a denominator whose gradient is finite.
+    return torch.where(empty, float("nan"), total / (weight_sum + empty))
 
 
 def sample_weighted(
