@@ -103,8 +103,10 @@ def binary_cross_entropy_with_logits(
 
     Raises:
         ShapeError: integer targets, a target of another shape (``(N, 1)`` vs ``(N,)``), a
-            weight vector that does not match dim 1.
-        InvalidParameterError: both ``class_weight`` and ``pos_weight``.
+            weight vector that does not match dim 1, a sparse tensor, a target or sample
+            weight on another device than the input.
+        InvalidParameterError: both ``class_weight`` and ``pos_weight``, bad options, a
+            negative or non-finite weight (checked on CPU in eager mode).
 
     Example:
         >>> x = torch.tensor([2.0, -1.0, 0.5])

@@ -71,7 +71,12 @@ def cross_entropy(
 
     Raises:
         ShapeError: shapes or dtypes that do not fit (a float ``(N,)`` target, a weight
-            vector of the wrong length, ...).
+            vector of the wrong length, ...), a sparse tensor, a target or sample weight on
+            another device than the input.
+        DataError: a class index outside ``[0, C)`` (checked on CPU in eager mode).
+        InvalidParameterError: an unknown reduction, ``label_smoothing`` outside
+            ``[0, 1]``, an ``ignore_index`` that is not an int, a negative or non-finite
+            weight (checked on CPU in eager mode).
 
     Example:
         >>> logits = torch.tensor([[2.0, 0.0], [0.0, 1.0]])

@@ -93,7 +93,8 @@ def focal_cross_entropy(
         input ``(N, C, *)``, target ``(N, *)``, weight ``(C,)``.
 
     Raises:
-        InvalidParameterError: a negative or non-finite ``gamma``, an unknown reduction.
+        InvalidParameterError: a negative or non-finite ``gamma``, an unknown reduction, a
+            negative or non-finite weight (checked on CPU in eager mode).
         ShapeError: probability targets, shapes that do not fit, a weight of the wrong length.
         DataError: a class index outside ``[0, C)`` (checked on CPU).
 
@@ -196,7 +197,8 @@ def sigmoid_focal_with_logits(
         input ``(N, *)``, target ``(N, *)``, pos_weight ``(1,)`` / ``(L,)``.
 
     Raises:
-        InvalidParameterError: ``gamma < 0``, ``alpha`` outside ``[0, 1]``, bad options.
+        InvalidParameterError: ``gamma < 0``, ``alpha`` outside ``[0, 1]``, bad options, a
+            negative or non-finite weight (checked on CPU in eager mode).
         ShapeError: integer targets, shapes that do not fit, a ``pos_weight`` of the wrong
             length.
 
