@@ -56,6 +56,115 @@ def test_ignore_index_is_skipped():
     assert class_counts([0, 255, 1], ignore_index=255).tolist() == [1, 1]
 
 
+ONE_HOT = torch.nn.functional.one_hot(torch.tensor([0] * 30 + [1] * 10 + [2] * 4))
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [ONE_HOT, ONE_HOT.numpy(), ONE_HOT.bool(), ONE_HOT.numpy().astype(np.uint8), ONE_HOT.tolist()],
+    ids=["tensor", "array", "bool", "uint8", "list"],
+)
+def test_one_hot_rows_are_refused_with_the_way_out(labels):
+    # F.one_hot's output was counted as a mask of 88 zeros and 44 ones (issue 14, item 4).
+    message = (
+        "The 'labels' parameter of class_counts must hold class indices, not one-hot rows "
+        "(convert them with labels.argmax(1); for multi-hot targets use multilabel_counts). "
+        "Got one-hot rows of shape (44, 3) instead."
+    )
+    with pytest.raises(DataError, match=re.escape(message)):
+        class_counts(labels)
+    assert class_counts(ONE_HOT.argmax(1)).tolist() == [30, 10, 4]
+
+
+def test_one_hot_batches_of_a_loader_are_refused():
+    batches = [(torch.zeros(2, 4), ONE_HOT[i : i + 2]) for i in range(0, 44, 2)]
+    with pytest.raises(DataError, match="not one-hot rows"):
+        class_counts(iter(batches))
+
+
+@pytest.mark.parametrize(
+    "mask",
+    [
+        [[0, 1, 1], [1, 0, 0]],  # a row with two 1s: a mask, counted element by element
+        [[0, 0, 0], [1, 0, 0]],  # a row without a 1
+        [[1], [1], [0]],  # one column
+        [[0, 2], [1, 0]],  # not 0/1
+    ],
+)
+def test_masks_that_are_not_one_hot_count_every_element(mask):
+    assert class_counts(mask).tolist() == np.bincount(np.array(mask).ravel()).tolist()
+
+
+@pytest.mark.parametrize("label", [2**24, 2**40, 2**62, 2**63 - 1])
+def test_labels_needing_an_absurd_count_vector_are_refused_before_allocating(label):
+    # [0, 2**40] tried to allocate 8.8 TB, 2**62 overflowed (issue 14, item 11).
+    for labels in (np.array([0, label]), torch.tensor([0, label]), iter([torch.tensor([label])])):
+        with pytest.raises(DataError, match=rf"below 16777216 unless num_classes is given.*"
+                           rf"Got the label {label} instead\.$"):  # fmt: skip
+            class_counts(labels)
+    assert class_counts([0, 2**24 - 1], num_classes=2**24).shape == (2**24,)
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        (torch.tensor([0, 1, 1]).to_sparse(), "must be a dense tensor"),
+        (torch.zeros(3, dtype=torch.long, device="meta"), "must hold values"),
+        (np.array(["2020-01-01", "2020-01-02"], dtype="datetime64[D]"), "datetime64[D]"),
+        (np.array([1, 2], dtype="timedelta64[s]"), "timedelta64[s]"),
+        (pd.Series(pd.to_datetime(["2020-01-01"])), "datetime64"),
+        ([torch.tensor([0, 1]).to_sparse()], "must be a dense tensor"),
+    ],
+    ids=["sparse", "meta", "datetime", "timedelta", "datetime-series", "list-of-sparse"],
+)
+def test_labels_without_readable_integer_values_are_data_errors(labels, message):
+    with pytest.raises(DataError, match=re.escape(message)):
+        class_counts(labels)
+
+
+def test_uint64_labels_are_shown_as_they_are():
+    # 2**63 + 5 was converted to int64 and reported as -9223372036854775803 (item 12).
+    for labels in (np.array([0, 2**63 + 5], dtype=np.uint64),
+                   torch.tensor([0, 2**63 + 5], dtype=torch.uint64)):  # fmt: skip
+        with pytest.raises(DataError, match=r"^The 'labels' parameter of class_counts must hold "
+                           r"class indices below 2\*\*63\. Got the label 9223372036854775813 "
+                           r"instead\.$"):  # fmt: skip
+            class_counts(labels)
+    assert class_counts(torch.tensor([0, 2, 2], dtype=torch.uint64)).tolist() == [1, 0, 2]
+
+
+FEATURES = torch.randn(10, 3)
+
+
+@pytest.mark.parametrize(
+    ("source", "what"),
+    [
+        (torch.utils.data.DataLoader(torch.utils.data.TensorDataset(FEATURES), batch_size=4),
+         "batches"),
+        (torch.utils.data.DataLoader(FEATURES, batch_size=4), "batches"),
+        (torch.utils.data.TensorDataset(FEATURES), "samples"),
+        (list(torch.utils.data.DataLoader(torch.utils.data.TensorDataset(FEATURES),
+                                          batch_size=4)), "batches"),
+    ],
+    ids=["loader-of-x", "loader-of-a-tensor", "dataset-of-x", "list-of-batches"],
+)  # fmt: skip
+def test_a_source_of_features_alone_is_said_to_hold_no_labels(source, what):
+    # It was told its labels were float32 (issue 14, item 12).
+    with pytest.raises(DataError, match=rf"^The 'labels' parameter of class_counts must hold "
+                       rf"labels: {what} of the form \(x, y, \.\.\.\), or y alone holding "
+                       rf"integer class indices .*Got {what} of one torch\.float32 tensor of "
+                       rf"shape \([34],?( 3)?\) and no labels instead\.$"):  # fmt: skip
+        class_counts(source)
+
+
+def test_float_batches_alone_are_still_multilabel_targets():
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(T_FLOAT), batch_size=2)
+    assert multilabel_counts(loader).positives.tolist() == [2, 1]
+
+
+T_FLOAT = torch.tensor([[1.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
+
+
 def test_multidimensional_labels_count_every_element():
     mask = torch.tensor([[[0, 1], [1, 1]], [[2, 2], [0, 255]]])
     assert class_counts(mask, ignore_index=255).tolist() == [2, 3, 2]
@@ -68,6 +177,48 @@ def test_matches_numpy_bincount_streamed_or_not(labels, batch):
     assert class_counts(np.array(labels)).tolist() == expected
     chunks = [torch.tensor(labels[i : i + batch]) for i in range(0, len(labels), batch)]
     assert class_counts(iter(chunks)).tolist() == expected
+
+
+BLOCK = 1 << 17  # underdog.counts._BLOCK: labels counted (and checked) at a time
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.int16, np.int8, np.uint16, np.uint32])
+def test_counts_across_blocks_equal_numpy(dtype):
+    # Several blocks, the largest class only in the last one, -100 and 255 in some blocks.
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 20, 3 * BLOCK + 5).astype(dtype)
+    labels[-1] = 42 if np.iinfo(dtype).max >= 42 else 21
+    assert class_counts(labels).tolist() == np.bincount(labels).tolist()
+    assert class_counts(torch.from_numpy(labels)).tolist() == np.bincount(labels).tolist()
+    ignored = labels.copy()
+    ignore = -100 if np.iinfo(dtype).min < 0 else 255
+    if np.iinfo(dtype).max >= 255 or ignore < 0:
+        ignored[BLOCK + 3 :: 7] = ignore
+        expected = np.bincount(ignored[ignored != ignore]).tolist()
+        assert class_counts(ignored, ignore_index=ignore).tolist() == expected
+
+
+def test_bad_labels_in_a_later_block_are_found():
+    labels = np.zeros(2 * BLOCK + 10, dtype=np.int64)
+    labels[-3] = -7
+    with pytest.raises(DataError, match=r"must hold class indices >= 0\. Got the label -7"):
+        class_counts(labels)
+    labels[-3] = -100
+    assert class_counts(labels, ignore_index=-100).tolist() == [2 * BLOCK + 9]
+    labels[-2] = 5
+    with pytest.raises(DataError, match=r"in \[0, 4\), below num_classes=4 .*Got the label 5"):
+        class_counts(labels, ignore_index=-100, num_classes=4)
+    only_ignored = np.full(BLOCK + 1, 255)
+    only_ignored[0] = 3
+    assert class_counts(only_ignored, ignore_index=255).tolist() == [0, 0, 0, 1]
+
+
+def test_many_classes_and_a_longer_count_in_a_later_batch():
+    # The count vector grows from batch to batch; blocks widen with the number of classes.
+    first = np.arange(300_000) % 250_000
+    second = np.array([400_000, 0])
+    counts = class_counts(iter([first, second]))
+    assert counts.tolist() == np.bincount(np.concatenate([first, second])).tolist()
 
 
 def test_streaming_keeps_no_batch_alive():
@@ -117,7 +268,7 @@ def test_bad_labels(labels, kwargs, message):
     [
         (
             {"num_classes": 0},
-            "The 'num_classes' parameter of class_counts must be an int in [1, inf). Got 0 instead.",
+            "The 'num_classes' parameter of class_counts must be an int in [1, 268435456]. Got 0 instead.",
         ),
         ({"num_classes": 2.0}, "The 'num_classes' parameter of class_counts must be an int"),
         (

@@ -79,22 +79,39 @@ from underdog.samplers import DistributedClassBalancedSampler  # noqa: E402
 from underdog.weights import sample_weight  # noqa: E402
 
 
-@pytest.mark.parametrize("world", [2, 3])
-def test_ranks_split_the_one_process_stream(world):
-    total = 3001
-    per_rank = -(-total // world)
-    whole = list(ClassBalancedSampler(LABELS, num_samples=per_rank * world, seed=4))
-    streams = [
+def _rank_streams(labels, total, world, seed):
+    return [
         list(
             DistributedClassBalancedSampler(
-                LABELS, num_samples=total, num_replicas=world, rank=r, seed=4
+                labels, num_samples=total, num_replicas=world, rank=r, seed=seed
             )
         )
         for r in range(world)
     ]
+
+
+def _check_exactly_the_one_process_stream(labels, total, world, seed=4):
+    """Taken in turn, the ranks' streams are the one-process stream + its first draws."""
+    whole = list(ClassBalancedSampler(labels, num_samples=total, seed=seed))
+    per_rank = -(-total // world)
+    padded = whole + (whole * world)[: per_rank * world - total]  # as DistributedSampler pads
+    streams = _rank_streams(labels, total, world, seed)
     assert all(len(s) == per_rank for s in streams)
-    for r, stream in enumerate(streams):
-        assert stream == whole[r::world]  # disjoint positions of one global stream
+    interleaved = [stream[i] for i in range(per_rank) for stream in streams]
+    assert interleaved == padded  # disjoint positions of exactly the one-process stream
+
+
+@pytest.mark.parametrize(("total", "world"), [(3000, 2), (3001, 2), (3001, 3), (1001, 2),
+                                              (2, 3), (1, 4), (7, 7)])  # fmt: skip
+def test_ranks_split_exactly_the_one_process_stream(total, world):
+    # 1001 samples on 2 ranks once drew a 1002nd sample instead of repeating the first.
+    _check_exactly_the_one_process_stream(LABELS, total, world)
+
+
+def test_ranks_split_the_one_process_stream_across_chunks():
+    # Three ranks drew in chunks of CHUNK - CHUNK % 3, another stream than one process's
+    # chunks of CHUNK; 1,200,001 samples cross a chunk boundary and need 2 padded positions.
+    _check_exactly_the_one_process_stream(np.array([0, 0, 1, 2]), 1_200_001, 3)
 
 
 def test_set_epoch_is_shared_by_the_ranks():

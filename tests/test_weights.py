@@ -109,6 +109,38 @@ def test_dtype_default_and_explicit():
     assert class_weight([1, 2], dtype=torch.float16).dtype == torch.float16
 
 
+@pytest.mark.parametrize("function", [class_weight, pos_weight, binary_class_weight])
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.bool, torch.complex64, "float"])
+def test_dtype_must_be_floating(function, dtype):
+    # class_weight([900, 100], dtype=torch.int64) truncated [0.5556, 5.0] to [0, 5].
+    data = [900, 100] if function is class_weight else [0] * 900 + [1] * 100
+    with pytest.raises(
+        InvalidParameterError,
+        match=rf"^The 'dtype' parameter of {function.__name__} must be None or a "
+        r"floating-point torch\.dtype such as torch\.float32 \(weights are fractions: an "
+        r"integer dtype would truncate them\)\. Got .* instead\.$",
+    ):
+        function(data, dtype=dtype)
+
+
+def test_weights_that_a_dtype_cannot_hold_raise_instead_of_becoming_inf_or_zero():
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"^The 'dtype' parameter of class_weight must hold the weights, which reach "
+        r"1e\+06, above torch\.float16's largest 65504 \(use a wider dtype, or cap them with "
+        r"max_weight\)\. Got torch\.float16 instead\.$",
+    ):
+        class_weight([1_000_000, 1], scheme="inverse", dtype=torch.float16)
+    with pytest.raises(InvalidParameterError, match=r"which go down to 1e-08, which "
+                       r"torch\.float16 rounds to 0"):  # fmt: skip
+        class_weight([1, 10**8], scheme="inverse", normalize="max", dtype=torch.float16)
+    with pytest.raises(InvalidParameterError, match="'dtype' parameter of pos_weight"):
+        pos_weight([0] * 100_000 + [1], dtype=torch.float16)
+    capped = class_weight([1_000_000, 1], scheme="inverse", max_weight=1e4, dtype=torch.float16)
+    assert capped.tolist() == [1.0, 10000.0]  # what the message suggests works
+    assert class_weight([1_000_000, 1], scheme="inverse", dtype=torch.bfloat16).isfinite().all()
+
+
 def test_large_counts_stay_exact():
     big = 2**40 + 1
     w = class_weight(torch.tensor([big, 1]), scheme="inverse", dtype=f64)
@@ -301,3 +333,143 @@ def test_label_source_errors_name_the_function_called():
         pos_weight(batches)
     with pytest.raises(InvalidParameterError, match="'targets' parameter of binary_class_weight"):
         binary_class_weight(batches)
+
+
+def test_one_hot_labels_are_refused_by_every_entry_point_of_class_indices():
+    # The shared check of labels.py (issue 14, item 4): weights from labels, samplers and
+    # from_labels read one-hot rows as class indices 0 and 1 otherwise.
+    import underdog
+
+    one_hot = torch.nn.functional.one_hot(torch.tensor([0, 0, 0, 1, 2, 2]))
+    calls = {
+        "sample_weight": lambda: sample_weight(one_hot, [1.0, 2.0, 3.0]),
+        "ClassBalancedSampler": lambda: underdog.ClassBalancedSampler(one_hot),
+        "class_counts": lambda: underdog.CrossEntropyLoss.from_labels(one_hot),
+        "class_counts ": lambda: underdog.LDAMLoss.from_labels(one_hot.numpy()),
+    }
+    for owner, call in calls.items():
+        with pytest.raises(
+            DataError,
+            match=rf"'labels' parameter of {owner.strip()} must hold "
+            r"class indices, not one-hot rows .*labels\.argmax\(1\)",
+        ):
+            call()
+    # Multilabel entry points take 0/1 rows, one-hot included.
+    assert pos_weight(one_hot).tolist() == [1.0, 5.0, 2.0]
+
+
+# ----------------------------------------------------------------------------- scikit-learn's forms
+from collections import Counter  # noqa: E402
+
+from sklearn.utils.class_weight import compute_sample_weight  # noqa: E402
+
+Y_NAMES = np.array(["ok"] * 90 + ["fraud"] * 10 + ["chargeback"] * 3)
+
+
+@pytest.mark.parametrize(
+    "scheme", ["balanced", {"fraud": 10.0}, {"fraud": 10.0, "chargeback": 2.5, "ok": 0.5}, {}]
+)
+def test_class_weight_takes_label_counts_and_dicts_as_sklearn(scheme):
+    # issue 12: {label: weight} dicts and any label type, as compute_class_weight.
+    classes = np.unique(Y_NAMES)
+    expected = compute_class_weight(scheme, classes=classes, y=Y_NAMES)
+    ours = class_weight(Counter(Y_NAMES), scheme=scheme, classes=classes, dtype=f64)
+    np.testing.assert_allclose(ours.numpy(), expected, rtol=1e-12)
+    # classes default to the sorted labels, as np.unique and LabelEncoder give them
+    torch.testing.assert_close(class_weight(Counter(Y_NAMES), scheme=scheme, dtype=f64), ours)
+
+
+def test_class_weight_dict_with_index_counts_and_options():
+    # Integer class indices name the entries of a counts vector; the options still apply.
+    assert class_weight([900, 100], scheme={1: 9.0}).tolist() == [1.0, 9.0]
+    named = class_weight([900, 100], scheme={"fraud": 9.0}, classes=["ok", "fraud"])
+    assert named.tolist() == [1.0, 9.0]
+    samples = class_weight([900, 100], scheme={1: 9.0}, normalize="samples", dtype=f64)
+    assert (samples * torch.tensor([900.0, 100.0], dtype=f64)).sum().item() == pytest.approx(1000)
+    assert class_weight([900, 100], scheme={1: 9.0}, max_weight=4.0).tolist() == [1.0, 4.0]
+    # A class of count 0 keeps its explicit weight (zero_count is for computed schemes).
+    assert class_weight([5, 0], scheme={1: 3.0}).tolist() == [1.0, 3.0]
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(st.sampled_from(["a", "b", "c", "d"]), min_size=1, max_size=60),
+    st.dictionaries(st.sampled_from(["a", "b", "c", "d"]), st.floats(0.0, 50.0), max_size=4),
+)
+def test_sample_weight_equals_compute_sample_weight(labels, weights):
+    y = np.array(labels)
+    np.testing.assert_allclose(
+        sample_weight(y, "balanced").double().numpy(),
+        compute_sample_weight("balanced", y),
+        rtol=1e-6,
+    )
+    # Keys of labels absent from y: scikit-learn raises or skips them, underdog skips them.
+    weights = {label: weight for label, weight in weights.items() if label in labels}
+    np.testing.assert_allclose(
+        sample_weight(y, weights).double().numpy(),
+        compute_sample_weight(weights, y),
+        rtol=1e-6,
+        atol=1e-30,  # float32 (the default dtype) against float64
+    )
+
+
+def test_sample_weight_with_classes_ignore_index_and_integer_labels():
+    names = ["ok", "fraud", "ok", "chargeback"]
+    w = torch.tensor([0.5, 2.0, 8.0], dtype=f64)
+    got = sample_weight(names, w, classes=["ok", "fraud", "chargeback"])
+    assert got.tolist() == [0.5, 2.0, 0.5, 8.0] and got.dtype == f64
+    balanced = sample_weight(torch.tensor([0, 1, -100, 1]), "balanced", ignore_index=-100)
+    assert balanced.tolist() == [1.5, 0.75, 0.0, 0.75]
+    assert sample_weight(pd_series(names), {"fraud": 4.0}).tolist() == [1.0, 4.0, 1.0, 1.0]
+
+
+def pd_series(values):
+    import pandas as pd
+
+    return pd.Series(values)
+
+
+def test_loss_from_counts_takes_label_counts_and_a_dict():
+    import underdog
+
+    loss = underdog.CrossEntropyLoss.from_counts(
+        Counter(Y_NAMES), scheme={"fraud": 10.0}, classes=["ok", "fraud", "chargeback"]
+    )
+    assert loss.weight.tolist() == [1.0, 10.0, 1.0]
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda: class_weight({"a": 1, "b": 3}, scheme={"z": 2.0}), InvalidParameterError,
+         "The 'scheme' parameter of class_weight must map classes (['a', 'b']) to weights. "
+         "Got the keys ['z'], which are not classes, instead."),
+        (lambda: class_weight({"a": 1, "b": 3}, classes=["a"]), InvalidParameterError,
+         "The 'classes' parameter of class_weight must include every label of counts. Got "
+         "['a'], without ['b'] instead."),
+        (lambda: class_weight([1, 3], classes=["a", "b", "c"]), InvalidParameterError,
+         "must name the 2 entries of counts, one label each. Got 3 labels instead."),
+        (lambda: class_weight([1, 3], classes=["a", "a"]), InvalidParameterError,
+         "The 'classes' parameter of class_weight must be a non-empty sequence of distinct"),
+        (lambda: class_weight({1: 2, "a": 3}), InvalidParameterError,
+         "The 'classes' parameter of class_weight must be given when the labels of counts "
+         "cannot be sorted"),
+        (lambda: class_weight([1, 3], scheme={0: -1.0}), InvalidParameterError,
+         "The 'scheme' parameter of class_weight must be non-negative"),
+        (lambda: class_weight([1, 3], scheme={0: 2.0}, beta=0.9), InvalidParameterError,
+         "The 'beta' parameter of class_weight must be None with explicit weights"),
+        (lambda: sample_weight(["a", "b"], "inverse"), InvalidParameterError,
+         "The 'class_weight' parameter of sample_weight must be one of 'balanced'."),
+        (lambda: sample_weight(["a", "z"], [1.0, 2.0], classes=["a", "b"]), DataError,
+         "The 'labels' parameter of sample_weight must hold only labels listed in classes "
+         "(['a', 'b']). Got the labels ['z'] instead."),
+        (lambda: sample_weight([1.0, float("nan")], "balanced"), DataError,
+         "The 'labels' parameter of sample_weight must hold labels, not NaN"),
+        (lambda: sample_weight(np.array([1, "a"], dtype=object), "balanced"), DataError,
+         "must hold labels of one type that can be sorted"),
+    ],
+)  # fmt: skip
+def test_bad_dicts_classes_and_labels(call, error, message):
+    with pytest.raises(error) as info:
+        call()
+    assert message in str(info.value)

@@ -35,6 +35,8 @@ import torch
 from .exceptions import DataError, InvalidParameterError
 
 __all__ = [
+    "INT64_MAX",
+    "INT64_MIN",
     "REDUCTIONS",
     "check_bool",
     "check_counts",
@@ -58,6 +60,8 @@ __all__ = [
 
 #: The ``reduction`` options of every loss.
 REDUCTIONS = ("mean", "none", "sum")
+#: The range of an ``ignore_index`` (a label value: int64, as tensors of labels hold).
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 _Option = TypeVar("_Option")
 
@@ -130,9 +134,14 @@ def eager() -> bool:
 def _interval(low: float | None, high: float | None, closed: str) -> str:
     left = "[" if closed in ("both", "left") and low is not None else "("
     right = "]" if closed in ("both", "right") and high is not None else ")"
-    lo = "-inf" if low is None else f"{low:g}"
-    hi = "inf" if high is None else f"{high:g}"
+    lo = "-inf" if low is None else _number(low)
+    hi = "inf" if high is None else _number(high)
     return f"{left}{lo}, {hi}{right}"
+
+
+def _number(bound: float) -> str:
+    """An int as it is (2**28 is 268435456), a float as ``:g`` writes it."""
+    return str(bound) if isinstance(bound, int) else f"{bound:g}"
 
 
 def _in_interval(x: float, low: float | None, high: float | None, closed: str) -> bool:
@@ -324,6 +333,15 @@ def _as_real_tensor(value: object, *, name: str, owner: str) -> torch.Tensor:
         raise InvalidParameterError(
             message(name, owner, must="be a sequence of numbers", got=describe(value))
         ) from exc
+    if tensor.layout != torch.strided or tensor.is_meta:
+        raise InvalidParameterError(
+            message(
+                name,
+                owner,
+                must="be a dense tensor with values (not sparse, not on the meta device)",
+                got=f"a tensor of layout {tensor.layout} on the {tensor.device.type} device",
+            )
+        )
     if tensor.dtype == torch.bool or tensor.is_complex():
         raise InvalidParameterError(
             message(name, owner, must="hold real numbers", got=describe(value))
@@ -424,11 +442,16 @@ def check_counts(
     """Return class counts ``(C,)`` as a float64 CPU tensor after checking them.
 
     The counts must be one-dimensional, finite and non-negative
-    (:class:`~underdog.InvalidParameterError` otherwise); with ``positive`` a class with
-    count 0 raises :class:`DataError` naming it (:func:`check_no_empty`), ``why`` saying
-    why, as a clause such as ``", since its log-prior would be -inf"``.
+    (:class:`~underdog.InvalidParameterError` otherwise) and hold at least one class
+    (:class:`DataError`); with ``positive`` a class with count 0 raises :class:`DataError`
+    naming it (:func:`check_no_empty`), ``why`` saying why, as a clause such as
+    ``", since its log-prior would be -inf"``.
     """
     counts = check_vector(value, name=name, owner=owner).to(torch.float64).cpu()
+    if counts.numel() == 0:
+        raise DataError(
+            message(name, owner, must="hold the count of at least one class", got="none")
+        )
     if positive:
         check_no_empty(counts, name=name, owner=owner, must="be positive for every class" + why)
     return counts

@@ -25,12 +25,13 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numpy as np
 import torch
 
 from ._dist import all_reduce, distributed_active, sum_across_ranks
-from ._validation import check_bool, check_int, message
+from ._validation import INT64_MAX, INT64_MIN, check_bool, check_int, message
 from .exceptions import DataError, InvalidParameterError
-from .labels import check_class_indices, check_integer_labels, label_batches
+from .labels import check_integer_labels, check_label_range, check_not_one_hot, label_batches
 
 __all__ = ["MultilabelCounts", "class_counts", "multilabel_counts"]
 
@@ -52,41 +53,119 @@ class MultilabelCounts(NamedTuple):
 # ----------------------------------------------------------------------------- class counts
 
 
+#: The longest count vector inferred from the labels (``max(label) + 1``, 128 MiB of int64):
+#: a larger label is refused, before anything is allocated, unless ``num_classes`` is given.
+_INFERRED_CLASSES = 1 << 24
+#: The largest ``num_classes`` (a count vector of 2 GiB).
+_MAX_CLASSES = 1 << 28
+
+#: Labels counted at a time on the CPU: a block stays in the core's cache between the pass
+#: that reads its range (the checks) and the count, so the checks cost no pass through memory.
+_BLOCK = 1 << 17
+
+
 class _ClassCounter:
-    """Accumulates class counts batch by batch; memory is O(number of classes)."""
+    """Accumulates class counts batch by batch; memory is O(number of classes).
+
+    Every check rides on the count: each block of labels is read for its smallest and
+    largest value while in cache (on the CPU), which is all the range checks need, then
+    counted by ``np.bincount`` (``torch.bincount`` on another device).
+    """
 
     def __init__(self, *, num_classes: int | None, ignore_index: int | None, owner: str):
         self.num_classes = num_classes
         self.ignore_index = ignore_index
         self.owner = owner
-        self.counts = torch.zeros(num_classes or 0, dtype=torch.int64)
+        self.takes_num_classes = True  # the owner has num_classes, which messages may suggest
+        self.totals = np.zeros(num_classes or 0, dtype=np.int64)
+
+    @property
+    def counts(self) -> torch.Tensor:
+        """The counts so far, an int64 CPU tensor ``(C,)``."""
+        return torch.from_numpy(self.totals)
 
     def add(self, labels: torch.Tensor) -> None:
         if labels.numel() == 0:
             return
-        labels = check_integer_labels(labels, name="labels", owner=self.owner).reshape(-1)
-        if self.ignore_index is not None:
-            keep = labels != self.ignore_index
-            if not bool(keep.all()):
-                labels = labels[keep]
-        if labels.numel() == 0:
+        labels = check_integer_labels(labels, name="labels", owner=self.owner)
+        check_not_one_hot(labels, name="labels", owner=self.owner)
+        labels = labels.reshape(-1)
+        if labels.device.type != "cpu":
+            self._add_on_device(labels)
             return
-        check_class_indices(
-            labels,
+        array = labels.numpy()
+        # Large blocks when there are many classes: each block's count adds O(C) work.
+        block = max(_BLOCK, 4 * self.totals.size)
+        for start in range(0, array.size, block):
+            self._add_block(array[start : start + block])
+
+    def _add_block(self, block: np.ndarray) -> None:
+        """Count one block of labels; the checks read only its largest label."""
+        high = int(block.max())
+        ignore = self.ignore_index
+        if ignore is not None and 0 <= ignore <= high:  # it may hold ignored labels
+            block = block[block != ignore]
+            if block.size == 0:
+                return
+            high = int(block.max())
+        self._check_range(0, high)
+        counts: np.ndarray | None
+        try:
+            counts = np.bincount(block)
+        except ValueError:  # np.bincount's refusal of a negative label: read the block again
+            counts = self._count_with_negatives(block)
+        if counts is not None:
+            self._merge(counts)
+
+    def _count_with_negatives(self, block: np.ndarray) -> np.ndarray | None:
+        """Counts of a block that holds negative labels: only a negative ignore_index passes."""
+        if self.ignore_index is not None and self.ignore_index < 0:
+            block = block[block != self.ignore_index]
+            if block.size == 0:
+                return None
+        self._check_range(int(block.min()), int(block.max()))  # raises for a negative label
+        return np.bincount(block)
+
+    def _add_on_device(self, labels: torch.Tensor) -> None:
+        if self.ignore_index is not None:
+            labels = labels[labels != self.ignore_index]
+            if labels.numel() == 0:
+                return
+        low, high = (int(v) for v in torch.aminmax(labels))
+        self._check_range(low, high)
+        if labels.dtype != torch.int64 and labels.dtype != torch.uint8:
+            labels = labels.long()
+        self._merge(torch.bincount(labels).cpu().numpy())
+
+    def _check_range(self, low: int, high: int) -> None:
+        """Labels in range, and a count vector of a sane length, before it is allocated."""
+        check_label_range(
+            low,
+            high,
             num_classes=self.num_classes,
             ignore_index=self.ignore_index,
             name="labels",
             owner=self.owner,
             bound=f", below num_classes={self.num_classes}",
         )
-        if labels.dtype != torch.int64 and labels.dtype != torch.uint8:
-            labels = labels.long()
-        batch = torch.bincount(labels, minlength=self.counts.numel()).cpu()
-        if batch.numel() > self.counts.numel():
-            batch[: self.counts.numel()] += self.counts
-            self.counts = batch
+        if self.num_classes is None and high >= _INFERRED_CLASSES:
+            remap = (
+                "remap sparse label ids to 0..C-1 first, for example with "
+                "np.unique(labels, return_inverse=True)"
+            )
+            must = f"hold class indices below {_INFERRED_CLASSES}"
+            if self.takes_num_classes:
+                must += " unless num_classes is given"
+                remap += f", or pass num_classes up to {_MAX_CLASSES}"
+            must += f", since the counts have max(label) + 1 entries ({remap})"
+            raise DataError(message("labels", self.owner, must=must, got=f"the label {high}"))
+
+    def _merge(self, batch: np.ndarray) -> None:
+        if batch.size > self.totals.size:
+            batch[: self.totals.size] += self.totals
+            self.totals = batch.astype(np.int64, copy=False)
         else:
-            self.counts += batch
+            self.totals[: batch.size] += batch
 
 
 def class_counts(
@@ -105,8 +184,10 @@ def class_counts(
             Series; a ``Dataset``; or an iterable of batches such as a ``DataLoader``. A list
             or tuple of batches (dicts, tuples or lists holding tensors, tensors of one or
             more dimensions, such as ``list(loader)``) is streamed like ``iter(labels)``.
-        num_classes: length of the result; classes with no samples get a count of 0.
-            Defaults to ``max(label) + 1``.
+        num_classes: length of the result, at most 2**28; classes with no samples get a
+            count of 0. Defaults to ``max(label) + 1``, which must be at most 2**24: a larger
+            label raises (remap sparse label ids, or pass ``num_classes``) rather than
+            allocate a count vector that long.
         ignore_index: a label value to skip (for example ``-100``).
         target: which part of each batch or sample holds the labels: an index or a dict
             key. By default a tuple/list ``(x, y, ...)`` gives ``y``, a dict its
@@ -120,9 +201,10 @@ def class_counts(
         An int64 CPU tensor of shape ``(C,)`` with ``counts[c]`` the number of labels ``c``.
 
     Raises:
-        DataError: labels that are not integers (floats, NaN, strings), negative labels,
-            labels ``>= num_classes``, no labels at all, a ragged list of labels, or a list
-            that mixes labels and batches.
+        DataError: labels that are not integers (floats, NaN, strings, dates), negative
+            labels, labels ``>= num_classes`` (or ``>= 2**24`` without it), one-hot rows, no
+            labels at all, a ragged list of labels, a list that mixes labels and batches, or
+            a tensor without readable values (sparse, meta).
         InvalidParameterError: a parameter of the wrong type or value, ``target`` with a
             container, or a ``target`` that does not index the batches.
 
@@ -152,20 +234,27 @@ def count_classes(
     target: int | str | None,
     distributed: bool,
     owner: str,
+    takes_num_classes: bool = True,
 ) -> torch.Tensor:
     """:func:`class_counts`, with errors in the name of ``owner``.
 
     ``owner`` is the public function or class that received ``labels`` (such as
-    :class:`underdog.ClassBalancedSampler`).
+    :class:`underdog.ClassBalancedSampler`); ``takes_num_classes`` says whether it has a
+    ``num_classes`` parameter that its messages may suggest.
     """
     if num_classes is not None:
-        num_classes = check_int(num_classes, name="num_classes", owner=owner, low=1)
+        num_classes = check_int(
+            num_classes, name="num_classes", owner=owner, low=1, high=_MAX_CLASSES
+        )
     if ignore_index is not None:
-        ignore_index = check_int(ignore_index, name="ignore_index", owner=owner)
+        ignore_index = check_int(
+            ignore_index, name="ignore_index", owner=owner, low=INT64_MIN, high=INT64_MAX
+        )
     distributed = check_bool(distributed, name="distributed", owner=owner)
 
     batches = label_batches(labels, target=target, name="labels", owner=owner)
     counter = _ClassCounter(num_classes=num_classes, ignore_index=ignore_index, owner=owner)
+    counter.takes_num_classes = takes_num_classes
     for batch, _ in batches:
         counter.add(batch)
 
@@ -318,7 +407,9 @@ def count_multilabel(
     :func:`underdog.pos_weight`).
     """
     if ignore_index is not None:
-        ignore_index = check_int(ignore_index, name="ignore_index", owner=owner)
+        ignore_index = check_int(
+            ignore_index, name="ignore_index", owner=owner, low=INT64_MIN, high=INT64_MAX
+        )
         if ignore_index in (0, 1):
             raise InvalidParameterError(
                 message("ignore_index", owner, must="differ from 0 and 1", got=str(ignore_index))

@@ -5,8 +5,12 @@ which all accept the same label sources (see :mod:`underdog.counts` for what eac
 
 - :func:`as_label_tensor` converts a container to a tensor with clear errors, and
   :func:`check_integer_labels` / :func:`check_class_indices` check the label values;
+  :func:`check_not_one_hot` refuses one-hot rows wherever class indices are expected
+  (counts, per-sample weights, samplers);
 - :func:`dataset_labels` reads the labels a dataset exposes (``targets``), and
   :func:`pick_labels` picks the labels out of one sample or batch (``target=``);
+- :func:`encode_labels` maps labels of any type (strings, ...) to indices into
+  ``classes`` (:func:`check_classes`), for the weights that take scikit-learn's forms;
 - :func:`label_batches` turns any source into a stream of label tensors, using
   :func:`is_label_container` and :func:`list_batch_kind` to tell labels from batches.
 
@@ -22,14 +26,18 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, IterableDataset, Subset
 
-from ._validation import describe, message
+from ._validation import describe, describe_shape, listed, message
 from .exceptions import DataError, InvalidParameterError
 
 __all__ = [
     "as_label_tensor",
     "check_class_indices",
+    "check_classes",
     "check_integer_labels",
+    "check_label_range",
+    "check_not_one_hot",
     "dataset_labels",
+    "encode_labels",
     "is_label_container",
     "label_batches",
     "list_batch_kind",
@@ -38,6 +46,8 @@ __all__ = [
 
 #: The dict keys that hold the labels of a sample or batch, tried in this order.
 _LABEL_KEYS = ("target", "targets", "label", "labels", "y")
+
+_INT64_MAX = 2**63 - 1
 
 #: One label tensor of a source, and whether it is one sample's (not a batch's).
 LabelBatch = tuple[torch.Tensor, bool]
@@ -55,6 +65,23 @@ def _ragged(labels: object, *, name: str, owner: str) -> DataError:
             got=f"a ragged {type(labels).__name__}",
         )
     )
+
+
+def _readable(labels: torch.Tensor, *, name: str, owner: str) -> torch.Tensor:
+    """``labels`` after checking it is a dense tensor whose values can be read."""
+    if labels.layout != torch.strided:
+        raise DataError(
+            message(
+                name,
+                owner,
+                must="be a dense tensor (convert a sparse one with .to_dense())",
+                got=f"a tensor of layout {labels.layout}",
+            )
+        )
+    if labels.is_meta:
+        must = "hold values (a tensor on the meta device has none)"
+        raise DataError(message(name, owner, must=must, got="a tensor on the meta device"))
+    return labels
 
 
 def _stack_tensor_rows(labels: Sequence[torch.Tensor], *, name: str, owner: str) -> torch.Tensor:
@@ -75,7 +102,7 @@ def _as_label_array(labels: object, *, name: str, owner: str) -> np.ndarray:
         if "inhomogeneous" not in str(exc):
             raise
         raise _ragged(labels, name=name, owner=owner) from None
-    if array.dtype.kind in "OUSV":
+    if array.dtype.kind in "OUSVMm":  # objects, strings, bytes, void, dates, durations
         first = array.flat[0] if array.size else None
         must = "hold integer class indices"
         if array.dtype.kind == "O" and not isinstance(first, str):
@@ -88,8 +115,26 @@ def _as_label_array(labels: object, *, name: str, owner: str) -> np.ndarray:
             got = f"values of dtype {array.dtype}"
         raise DataError(message(name, owner, must=must, got=got))
     if array.dtype.kind == "u" and array.dtype.itemsize > 1:
+        _check_fits_int64(array, name=name, owner=owner)
         array = array.astype(np.int64)
     return np.ascontiguousarray(array)
+
+
+def _check_fits_int64(labels: np.ndarray | torch.Tensor, *, name: str, owner: str) -> None:
+    """Unsigned labels fit in int64 (else converting them would make them negative).
+
+    Read through an int64 view (torch has no ``max`` of uint64): a label of 2**63 or more
+    is negative there, and the message shows its true value.
+    """
+    if labels.dtype not in (np.uint64, torch.uint64):
+        return
+    signed = labels.view(torch.int64) if isinstance(labels, torch.Tensor) else labels.view(np.int64)
+    wrapped = signed[signed < 0]
+    if len(wrapped):
+        high = int(wrapped.max()) + 2**64  # the largest label, unsigned
+        raise DataError(
+            message(name, owner, must="hold class indices below 2**63", got=f"the label {high}")
+        )
 
 
 def as_label_tensor(labels: object, *, name: str, owner: str) -> torch.Tensor:
@@ -100,15 +145,18 @@ def as_label_tensor(labels: object, *, name: str, owner: str) -> torch.Tensor:
     8 bits become int64 (torch lacks them).
 
     Raises:
-        DataError: a ragged container, or values that are not numbers (class names).
+        DataError: a ragged container, values that are not numbers (class names, dates),
+            or a tensor without readable values (sparse, or on the meta device).
     """
     if isinstance(labels, torch.Tensor):
-        return labels.detach()
+        return _readable(labels.detach(), name=name, owner=owner)
     if (
         isinstance(labels, (list, tuple))
         and labels
         and all(isinstance(v, torch.Tensor) for v in labels)
     ):
+        for row in labels:
+            _readable(row, name=name, owner=owner)
         return _stack_tensor_rows(labels, name=name, owner=owner)
     array = _as_label_array(labels, name=name, owner=owner)
     if not array.flags.writeable:
@@ -127,6 +175,9 @@ def check_integer_labels(labels: torch.Tensor, *, name: str, owner: str) -> torc
     """
     if labels.dtype == torch.bool:
         return labels.to(torch.uint8)
+    if labels.dtype in (torch.uint16, torch.uint32, torch.uint64):  # few ops take them
+        _check_fits_int64(labels, name=name, owner=owner)
+        return labels.to(torch.int64)
     if labels.is_floating_point() or labels.is_complex():
         nan = labels.is_floating_point() and bool(labels.isnan().any())
         raise DataError(
@@ -139,6 +190,37 @@ def check_integer_labels(labels: torch.Tensor, *, name: str, owner: str) -> torc
             )
         )
     return labels
+
+
+def check_not_one_hot(labels: torch.Tensor, *, name: str, owner: str) -> None:
+    """Raise :class:`DataError` for one-hot rows given where class indices belong.
+
+    ``F.one_hot`` gives an integer ``(N, C)`` tensor, which a function counting every
+    element as a label would silently read as ``N * C`` labels 0 and 1. Refused: a 2-D
+    integer or bool tensor with more than one column, holding only 0 and 1, whose every
+    row has exactly one 1. Other masks (rows that do not sum to 1, any other shape) pass.
+    Reads the values only of 2-D integer tensors whose first row is one-hot.
+    """
+    if labels.ndim != 2 or labels.shape[0] == 0 or labels.shape[1] < 2:
+        return
+    if labels.is_floating_point() or labels.is_complex() or not _one_hot(labels[:1]):
+        return
+    if _one_hot(labels):
+        raise DataError(
+            message(
+                name,
+                owner,
+                must="hold class indices, not one-hot rows (convert them with "
+                "labels.argmax(1); for multi-hot targets use multilabel_counts)",
+                got=f"one-hot rows of shape {describe_shape(labels.shape)}",
+            )
+        )
+
+
+def _one_hot(rows: torch.Tensor) -> bool:
+    """True when every row of a 2-D integer tensor is 0/1 with exactly one 1."""
+    low, high = (int(v) for v in torch.aminmax(rows.to(torch.int64)))
+    return low >= 0 and high <= 1 and bool((rows.sum(1) == 1).all())
 
 
 def check_class_indices(
@@ -157,6 +239,32 @@ def check_class_indices(
     ``num_classes`` comes from, for example ``", below num_classes=3"``.
     """
     low, high = (int(v) for v in torch.aminmax(labels))
+    check_label_range(
+        low,
+        high,
+        num_classes=num_classes,
+        ignore_index=ignore_index,
+        name=name,
+        owner=owner,
+        bound=bound,
+    )
+
+
+def check_label_range(
+    low: int,
+    high: int,
+    *,
+    num_classes: int | None,
+    ignore_index: int | None,
+    name: str,
+    owner: str,
+    bound: str = "",
+) -> None:
+    """:func:`check_class_indices` from the smallest and largest label, already known.
+
+    For callers that find them on the way (:func:`underdog.class_counts` counts in blocks
+    and reads each block's range while it is in cache).
+    """
     if low >= 0 and (num_classes is None or high < num_classes):
         return
     indices = ">= 0" if num_classes is None else f"in [0, {num_classes}){bound}"
@@ -169,6 +277,94 @@ def check_class_indices(
             got=f"the label {low if low < 0 else high}",
         )
     )
+
+
+# ----------------------------------------------------------------------------- any label type
+
+
+def check_classes(classes: object, *, owner: str) -> list[object]:
+    """``classes`` (class labels of any type, in the order of their indices) as a list.
+
+    Raises:
+        InvalidParameterError: not a sequence, empty, or a label listed twice.
+    """
+    if isinstance(classes, torch.Tensor):
+        classes = classes.tolist()
+    elif hasattr(classes, "tolist"):  # numpy arrays, pandas Index / Series
+        classes = classes.tolist()
+    if isinstance(classes, (list, tuple)) and classes:
+        listed_classes = list(classes)
+        try:
+            distinct = len(set(listed_classes)) == len(listed_classes)
+        except TypeError:  # an unhashable label
+            distinct = False
+        if distinct:
+            return listed_classes
+    raise InvalidParameterError(
+        message(
+            "classes",
+            owner,
+            must="be a non-empty sequence of distinct, hashable class labels",
+            got=describe(classes),
+        )
+    )
+
+
+def _label_values(labels: object, *, name: str, owner: str) -> np.ndarray:
+    """Labels of any type (numbers, strings, ...) as a numpy array of their shape."""
+    if isinstance(labels, torch.Tensor):
+        return _readable(labels.detach(), name=name, owner=owner).cpu().numpy()
+    if not isinstance(labels, np.ndarray) and hasattr(labels, "to_numpy"):  # pandas
+        labels = labels.to_numpy()
+    try:
+        values = np.asarray(labels)
+    except ValueError as exc:
+        raise _ragged(labels, name=name, owner=owner) from exc
+    if values.dtype.kind == "f" and bool(np.isnan(values).any()):
+        raise DataError(message(name, owner, must="hold labels, not NaN", got="NaN"))
+    return values
+
+
+def encode_labels(
+    labels: object,
+    classes: list[object] | None,
+    *,
+    ignore_index: int | None = None,
+    name: str,
+    owner: str,
+) -> tuple[np.ndarray, list[object], np.ndarray]:
+    """``(codes, classes, keep)``: labels of any type as int64 indices into ``classes``.
+
+    ``classes`` are the class labels in the order of the indices (scikit-learn's
+    ``classes``, an estimator's ``classes_``, checked by :func:`check_classes`); None: the
+    sorted distinct labels, as ``np.unique`` (and ``LabelEncoder``) give them. ``codes``
+    and the boolean mask ``keep`` have the labels' shape; labels equal to ``ignore_index``
+    are not in ``keep`` and get code 0.
+
+    Raises:
+        DataError: a label not among ``classes``, NaN, labels that cannot be sorted
+            together (mixed types), a ragged container.
+    """
+    values = _label_values(labels, name=name, owner=owner)
+    keep = np.ones(values.shape, dtype=bool)
+    if ignore_index is not None and values.dtype.kind in "iufbO":
+        keep = np.asarray(values != ignore_index, dtype=bool).reshape(values.shape)
+    try:
+        distinct, inverse = np.unique(values[keep], return_inverse=True)
+    except TypeError as exc:  # an object array of labels that do not compare
+        must = "hold labels of one type that can be sorted (or pass classes=)"
+        raise DataError(message(name, owner, must=must, got=describe(labels))) from exc
+    found = distinct.tolist()
+    if classes is not None:
+        position = {label: index for index, label in enumerate(classes)}
+        unknown = [label for label in found if label not in position]
+        if unknown:
+            must = f"hold only labels listed in classes ({listed(classes)})"
+            raise DataError(message(name, owner, must=must, got=f"the labels {listed(unknown)}"))
+        inverse = np.array([position[label] for label in found], dtype=np.int64)[inverse]
+    codes = np.zeros(values.shape, dtype=np.int64)
+    codes[keep] = inverse.reshape(-1)
+    return codes, (found if classes is None else classes), keep
 
 
 # ----------------------------------------------------------------------------- sources
@@ -249,23 +445,63 @@ def pick_labels(
     return item
 
 
+def _picked_labels(
+    item: object, target: int | str | None, *, name: str, owner: str, what: str, classes: bool
+) -> torch.Tensor:
+    """The label tensor of one sample or batch (``what``).
+
+    For ``classes`` (class indices, which are integers), a sample or batch that is one
+    float tensor alone is refused as features without labels, which it almost always is.
+    """
+    labels = as_label_tensor(
+        pick_labels(item, target, name=name, owner=owner, what=what), name=name, owner=owner
+    )
+    alone = not isinstance(item, (tuple, list, Mapping)) or (
+        isinstance(item, (tuple, list)) and len(item) == 1
+    )
+    if classes and target is None and alone and labels.is_floating_point():
+        plural = "batches" if what == "batch" else f"{what}s"
+        raise DataError(
+            message(
+                name,
+                owner,
+                must=f"hold labels: {plural} of the form (x, y, ...), or y alone holding "
+                "integer class indices (target= says where the labels are)",
+                got=f"{plural} of one {labels.dtype} tensor of shape "
+                f"{describe_shape(labels.shape)} and no labels",
+            )
+        )
+    return labels
+
+
 def _stream_labels(
-    source: Dataset[object] | Iterable[object], *, target: int | str | None, name: str, owner: str
+    source: Dataset[object] | Iterable[object],
+    *,
+    target: int | str | None,
+    name: str,
+    owner: str,
+    classes: bool,
 ) -> Iterator[LabelBatch]:
     """Label tensors of a dataset (one sample at a time) or an iterable of batches.
 
     Yields ``(tensor, is_sample)``: samples come from datasets, batches from iterables.
+    ``classes``: the labels are class indices (see :func:`_picked_labels`).
     """
     if isinstance(source, Dataset) and not isinstance(source, IterableDataset):
         for index in range(len(source)):  # type: ignore[arg-type]  # map-style: has __len__
-            sample = pick_labels(source[index], target, name=name, owner=owner, what="sample")
-            yield as_label_tensor(sample, name=name, owner=owner), True
+            sample = source[index]
+            yield (
+                _picked_labels(
+                    sample, target, name=name, owner=owner, what="sample", classes=classes
+                ),
+                True,
+            )
         return
     is_sample = isinstance(source, IterableDataset)
     what = "sample" if is_sample else "batch"
     for item in source:
-        labels = pick_labels(item, target, name=name, owner=owner, what=what)
-        yield as_label_tensor(labels, name=name, owner=owner), is_sample
+        labels = _picked_labels(item, target, name=name, owner=owner, what=what, classes=classes)
+        yield labels, is_sample
 
 
 #: What an element of a list of batches is, by the kind _batch_kind gives it.
@@ -325,8 +561,7 @@ def _stream_list_of_batches(
                     got=f"{describe(item)} at index {index}",
                 )
             )
-        picked = pick_labels(item, target, name=name, owner=owner, what="batch")
-        labels = as_label_tensor(picked, name=name, owner=owner)
+        labels = _picked_labels(item, target, name=name, owner=owner, what="batch", classes=True)
         if kind == "array":  # bare label batches: only their first dimension may vary
             if first_shape is None:
                 first_shape = tuple(labels.shape)
@@ -408,7 +643,7 @@ def label_batches(
         exposed = dataset_labels(source, name=name, owner=owner) if target is None else None
         if exposed is not None:
             return [(as_label_tensor(exposed, name=name, owner=owner), False)]
-        return _stream_labels(source, target=target, name=name, owner=owner)
+        return _stream_labels(source, target=target, name=name, owner=owner, classes=not multilabel)
     kind = list_batch_kind(source)
     if kind is not None and isinstance(source, (list, tuple)):
         if multilabel:
@@ -429,7 +664,7 @@ def label_batches(
             )
         return [(as_label_tensor(source, name=name, owner=owner), False)]
     if isinstance(source, Iterable):
-        return _stream_labels(source, target=target, name=name, owner=owner)
+        return _stream_labels(source, target=target, name=name, owner=owner, classes=not multilabel)
     raise InvalidParameterError(
         message(
             name,

@@ -15,9 +15,17 @@ epoch is generated in chunks: memory is O(dataset) for the index, O(chunk) for t
 
 The draw is reproducible: epoch ``e`` uses a generator seeded with ``(seed, e)``; call
 :meth:`ClassBalancedSampler.set_epoch` between epochs, as with PyTorch's
-``DistributedSampler``. :class:`DistributedClassBalancedSampler` splits the same global
-stream between ranks: rank ``r`` of ``R`` takes positions ``r, r + R, r + 2R, ...``, so the
-ranks' streams are disjoint, of equal length, and together are the one-process stream.
+``DistributedSampler``.
+
+**The ranks share one stream.** The one-process stream of an epoch is ``s_0, ..., s_{n-1}``,
+the ``n = num_samples`` draws of that generator, made in chunks of :data:`CHUNK` draws
+whatever the number of ranks. With ``R`` ranks it is extended to ``ceil(n / R) * R``
+positions by repeating its first draws, as PyTorch's ``DistributedSampler`` pads: position
+``p >= n`` holds ``s_{(p - n) mod n}``. Rank ``r`` yields positions ``r, r + R, r + 2R, ...``
+of the extended stream: ``ceil(n / R)`` indices. So the ranks' streams are disjoint in
+positions and of equal length, and taken in turn (rank 0's first, rank 1's first, ...,
+rank 0's second, ...) they are exactly the one-process stream followed by its first
+``ceil(n / R) * R - n`` draws (fewer than ``R``; none when ``R`` divides ``n``).
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ from .exceptions import DataError, InvalidParameterError
 from .labels import (
     as_label_tensor,
     check_integer_labels,
+    check_not_one_hot,
     dataset_labels,
     list_batch_kind,
     pick_labels,
@@ -49,7 +58,8 @@ from .labels import (
 
 __all__ = ["ClassBalancedSampler", "DistributedClassBalancedSampler"]
 
-#: Samples drawn at a time while iterating (rounded down to a multiple of the ranks).
+#: Samples drawn at a time while iterating; the same for any number of ranks, so that every
+#: rank draws the one-process stream.
 CHUNK = 1 << 20
 
 
@@ -93,10 +103,13 @@ def _labels_of(source: object, owner: str) -> torch.Tensor:
         source = exposed
     elif isinstance(source, (list, tuple)) and list_batch_kind(source) in ("dict", "tuple"):
         source = _stack_sample_labels(source, owner)
-    tensor = as_label_tensor(source, name="labels", owner=owner)
+    tensor = check_integer_labels(
+        as_label_tensor(source, name="labels", owner=owner), name="labels", owner=owner
+    )
+    check_not_one_hot(tensor, name="labels", owner=owner)
     if tensor.ndim > 1 and tensor.numel() != tensor.shape[0]:
         raise _one_label_per_sample(tuple(tensor.shape), "", owner)
-    return check_integer_labels(tensor, name="labels", owner=owner).cpu().reshape(-1).long()
+    return tensor.cpu().reshape(-1).long()
 
 
 def _class_probabilities(
@@ -201,7 +214,13 @@ class ClassBalancedSampler(Sampler[int]):
         owner = type(self).__name__
         tensor = _labels_of(labels, owner)
         counts = count_classes(
-            tensor, num_classes=None, ignore_index=None, target=None, distributed=False, owner=owner
+            tensor,
+            num_classes=None,
+            ignore_index=None,
+            target=None,
+            distributed=False,
+            owner=owner,
+            takes_num_classes=False,
         )
         self.num_samples = check_int(
             len(tensor) if num_samples is None else num_samples,
@@ -234,18 +253,29 @@ class ClassBalancedSampler(Sampler[int]):
         return -(-self.num_samples // self.num_replicas)
 
     def __iter__(self) -> Iterator[int]:
+        """This rank's positions of the epoch's stream (see the module docstring)."""
         generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
-        total = len(self) * self.num_replicas
-        chunk = max(CHUNK - CHUNK % self.num_replicas, self.num_replicas)
-        for start in range(0, total, chunk):
-            size = min(chunk, total - start)
-            classes = torch.multinomial(
-                self.class_probabilities, size, replacement=True, generator=generator
-            )
-            within = torch.rand(size, generator=generator, dtype=torch.float64)
-            offsets = (within * self._counts[classes]).long()
-            drawn = self._sorted[self._starts[classes] + offsets]
-            yield from drawn[self.rank :: self.num_replicas].tolist()
+        n, replicas, rank = self.num_samples, self.num_replicas, self.rank
+        padding = len(self) * replicas - n  # positions n, ..., n + padding - 1 repeat s_0, ...
+        first: list[int] = []  # the first min(padding, n) draws, which the padding repeats
+        for start in range(0, n, CHUNK):
+            drawn = self._draw(min(CHUNK, n - start), generator)
+            if len(first) < padding:
+                first += drawn[: padding - len(first)].tolist()
+            # drawn[i] is position start + i: this rank's are i = rank - start (mod R), ...
+            yield from drawn[(rank - start) % replicas :: replicas].tolist()
+        for position in range(n + (rank - n) % replicas, n + padding, replicas):
+            yield first[(position - n) % n]
+
+    def _draw(self, size: int, generator: torch.Generator) -> torch.Tensor:
+        """The next ``size`` indices of the stream: a class, then a sample of that class."""
+        classes = torch.multinomial(
+            self.class_probabilities, size, replacement=True, generator=generator
+        )
+        within = torch.rand(size, generator=generator, dtype=torch.float64)
+        offsets = (within * self._counts[classes]).long()
+        drawn: torch.Tensor = self._sorted[self._starts[classes] + offsets]
+        return drawn
 
 
 class DistributedClassBalancedSampler(ClassBalancedSampler):
@@ -253,7 +283,10 @@ class DistributedClassBalancedSampler(ClassBalancedSampler):
 
     Every rank builds it from the labels of the *whole* dataset (like PyTorch's
     ``DistributedSampler``) with the same ``seed``; each rank then yields its own
-    ``ceil(num_samples / world_size)`` positions of the shared stream. Call
+    ``ceil(num_samples / world_size)`` positions of the shared stream: rank ``r`` of ``R``
+    positions ``r, r + R, ...`` of the one-process stream, padded at the end with its first
+    draws to a multiple of ``R`` (see :mod:`underdog.samplers`), so the ranks together draw
+    exactly what one process draws, plus fewer than ``R`` repeated draws. Call
     ``set_epoch(epoch)`` on every rank before each epoch.
 
     Args:

@@ -137,3 +137,25 @@ def test_errors(data):
         AsymmetricLoss(clip=1.0)
     with pytest.raises(InvalidParameterError, match="'gamma_pos' parameter of AsymmetricLoss"):
         AsymmetricLoss(gamma_pos=float("inf"))
+
+
+@pytest.mark.parametrize("clip", [0.05, 0.0])
+@pytest.mark.parametrize("gamma", [1e-46, 1e-300, 1e-45, 0.3])
+def test_focusing_exponents_too_small_for_float32_stay_finite_and_exact(gamma, clip):
+    # gamma_pos below ~1.4e-45 rounded to 0 in float32: inf * 0 = NaN at x = 1e4 (item 12).
+    x = torch.tensor([1e4, -1e4, 30.0, 0.0, -5.0, 3.0, -1e4, 1e4])
+    t = torch.tensor([1.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0])
+    got = value_and_grad(
+        lambda z: asymmetric_loss_with_logits(
+            z, t, gamma_pos=gamma, gamma_neg=gamma, clip=clip, reduction="none"
+        ),
+        x,
+    )
+    want = value_and_grad(
+        lambda z: asymmetric_loss_with_logits(
+            z, t.double(), gamma_pos=gamma, gamma_neg=gamma, clip=clip, reduction="none"
+        ),
+        x.double(),
+    )  # float64 represents these exponents
+    assert all(torch.isfinite(part).all() for part in got)
+    torch.testing.assert_close(got, tuple(part.float() for part in want))

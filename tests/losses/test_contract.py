@@ -11,6 +11,7 @@ import torch
 from loss_references import value_and_grad
 
 import underdog as ud
+from underdog import InvalidParameterError
 
 C = 6
 COUNTS = [400, 150, 60, 25, 9, 3]
@@ -339,3 +340,16 @@ def test_weight_sum_is_what_mean_divides_by(entry):
         torch.testing.assert_close(
             total(x, t, sample_weight=weight) / denominator, mean(x, t, sample_weight=weight)
         )
+
+
+@pytest.mark.parametrize("reduction", ["SUM", "avg", None, 1, "Mean"])
+def test_an_unknown_reduction_is_refused_on_every_path(entry, reduction):
+    # The kernels' fast paths once fell back to the mean (issue 14, item 3).
+    x, t = make_data(entry)
+    for kwargs in ({}, {"sample_weight": torch.ones(x.shape[0])}):
+        with pytest.raises(
+            InvalidParameterError,
+            match=r"^The 'reduction' parameter of \w+ "
+            r"must be one of 'mean', 'none', 'sum'\. Got .* instead\.$",
+        ):
+            entry.call(x, t, reduction=reduction, **kwargs)

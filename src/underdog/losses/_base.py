@@ -20,13 +20,23 @@ from typing import Any, ClassVar, TypeVar
 import torch
 from torch import nn
 
-from .._validation import check_int, check_real, check_reduction, check_weight
+from .._validation import (
+    INT64_MAX,
+    INT64_MIN,
+    check_int,
+    check_real,
+    check_reduction,
+    check_weight,
+)
 from ..counts import class_counts
 from ..weights import class_weight as compute_class_weight
 
 __all__ = ["FromClassWeights", "FromCounts", "LossModule"]
 
-_WEIGHT_OPTIONS = ("beta", "normalize", "max_weight", "zero_count")
+_WEIGHT_OPTIONS = ("beta", "normalize", "max_weight", "zero_count", "classes")
+
+#: The ``label_smoothing`` of a loss that has none (focal, class-balanced, asymmetric).
+_NO_SMOOTHING = object()
 
 _WeightedLoss = TypeVar("_WeightedLoss", bound="FromClassWeights")
 _CountedLoss = TypeVar("_CountedLoss", bound="FromCounts")
@@ -104,7 +114,7 @@ class LossModule(nn.Module):
         *,
         reduction: str,
         ignore_index: int | None,
-        label_smoothing: float | None = None,
+        label_smoothing: object = _NO_SMOOTHING,
         no_ignore_index: bool = False,
     ) -> str:
         """Check and set the options the losses share, once, at construction.
@@ -112,14 +122,17 @@ class LossModule(nn.Module):
         Returns the loss's name, for error messages.
 
         ``ignore_index`` must be an int; None too with ``no_ignore_index`` (the binary
-        losses, where None means nothing is ignored). ``label_smoothing`` None: the loss
-        has no smoothing.
+        losses, where None means nothing is ignored). ``label_smoothing``, when the loss has
+        it (the argument is passed), must be a float in ``[0, 1]``: None is refused like any
+        other non-float, never read as "no smoothing".
         """
         owner = type(self).__name__
         if ignore_index is not None or not no_ignore_index:
-            ignore_index = check_int(ignore_index, name="ignore_index", owner=owner)
+            ignore_index = check_int(
+                ignore_index, name="ignore_index", owner=owner, low=INT64_MIN, high=INT64_MAX
+            )
         self.ignore_index = ignore_index
-        if label_smoothing is not None:
+        if label_smoothing is not _NO_SMOOTHING:
             self.label_smoothing = check_real(
                 label_smoothing, name="label_smoothing", owner=owner, low=0.0, high=1.0
             )
@@ -186,7 +199,9 @@ class FromClassWeights(LossModule):
         """Build the loss with :func:`underdog.class_weight` of ``counts``.
 
         Keyword arguments named like :func:`underdog.class_weight`'s (``beta``,
-        ``normalize``, ``max_weight``, ``zero_count``) go there; the rest to the constructor.
+        ``normalize``, ``max_weight``, ``zero_count``, ``classes``) go there; the rest to the
+        constructor. ``counts`` may be a mapping ``{label: count}`` and ``scheme`` a mapping
+        ``{label: weight}``, as for :func:`underdog.class_weight`.
         """
         options = {name: kwargs.pop(name) for name in _WEIGHT_OPTIONS if name in kwargs}
         return cls(weight=compute_class_weight(counts, scheme=scheme, **options), **kwargs)

@@ -7,20 +7,33 @@
 - ``"mean"``: the **weighted mean** ``sum_i l_i / sum_i e_i``, where ``l_i`` already
   includes the element's weights and ``e_i`` is the element's weight: the product of its
   sample weight and the class weight of its target (0 for ignored elements). Without any
-  weights this is the plain mean over the elements that are not ignored.
+  weights this is the plain mean over the elements that are not ignored. When every
+  ``e_i`` is 0 (every element ignored, or weighted 0) the value is PyTorch's ``0 / 0 =
+  nan`` and the gradient is 0, as with ``F.cross_entropy`` (:func:`weighted_mean`), so a
+  batch, micro-batch or rank's share without a weighted element never puts NaN into the
+  parameters.
 
-Here: :func:`reduce_loss`; the element weights ``e_i`` of the class-index losses
-(:func:`class_element_weight`) and of the binary ones (:func:`binary_denominator`); and
-the denominators ``sum_i e_i`` on their own, :func:`cross_entropy_weight_sum` and
-:func:`binary_cross_entropy_weight_sum` (public through :mod:`~underdog.losses.cross_entropy`
-and :mod:`~underdog.losses.binary`), which ``weight_sum`` of every loss Module returns.
+Here: :func:`reduce_loss` and :func:`weighted_mean`; the element weights ``e_i`` of the
+class-index losses (:func:`class_element_weight`) and of the binary ones
+(:func:`binary_denominator`); and the denominators ``sum_i e_i`` on their own,
+:func:`cross_entropy_weight_sum` and :func:`binary_cross_entropy_weight_sum` (public
+through :mod:`~underdog.losses.cross_entropy` and :mod:`~underdog.losses.binary`), which
+``weight_sum`` of every loss Module returns.
 """
 
 from __future__ import annotations
 
 import torch
 
-from ._checks import broadcast_sample_weight, check_binary_target, split_class_weight
+from .._validation import check_reduction
+from ._checks import (
+    broadcast_sample_weight,
+    check_binary_target,
+    check_dense,
+    check_ignore_index,
+    check_weight_sum_target,
+    split_class_weight,
+)
 
 __all__ = [
     "binary_cross_entropy_weight_sum",
@@ -29,24 +42,49 @@ __all__ = [
     "cross_entropy_weight_sum",
     "reduce_loss",
     "sample_weighted",
+    "weighted_mean",
 ]
 
 
 def reduce_loss(
-    loss: torch.Tensor, element_weight: torch.Tensor | None, reduction: str
+    loss: torch.Tensor, element_weight: torch.Tensor | None, reduction: str, owner: str
 ) -> torch.Tensor:
-    """Apply ``reduction`` to the per-element loss.
+    """Apply ``reduction`` to the per-element loss of the loss ``owner``.
 
     ``element_weight`` is the denominator's weight per element (None: every element
-    weighs 1).
+    weighs 1). Every loss reduces here (or hands ``reduction`` to PyTorch after checking
+    it), so a ``reduction`` other than ``"mean"``, ``"sum"`` and ``"none"`` raises
+    :class:`~underdog.InvalidParameterError` on every path, never falls back to the mean.
     """
     if reduction == "none":
         return loss
     if reduction == "sum":
         return loss.sum()
+    if reduction != "mean":
+        check_reduction(reduction, owner=owner)  # raises: not one of REDUCTIONS
     if element_weight is None:
         return loss.mean()
-    return loss.sum() / element_weight.sum()
+    return weighted_mean(loss.sum(), element_weight.sum())
+
+
+def weighted_mean(total: torch.Tensor, weight_sum: torch.Tensor) -> torch.Tensor:
+    """``total / weight_sum``, with a zero gradient where ``weight_sum`` is 0.
+
+    Where ``weight_sum`` is 0 the value is ``nan`` (PyTorch's ``0 / 0``, as
+    ``F.cross_entropy`` gives when every target is ignored) and the gradient is 0, not
+    ``0 * (1 / 0) = nan``: a loss whose every element weighs 0 contributes nothing to a
+    step. A few 0-dim operations: no pass over the data, no synchronisation, traceable by
+    ``torch.compile``.
+
+    Example:
+        >>> weighted_mean(torch.tensor(3.0), torch.tensor(2.0))
+        tensor(1.5000)
+        >>> weighted_mean(torch.tensor(0.0), torch.tensor(0.0))
+        tensor(nan)
+    """
+    empty = weight_sum == 0
+    # weight_sum + empty is 1 where the sum is 0: a denominator whose gradient is finite.
+    return torch.where(empty, float("nan"), total / (weight_sum + empty))
 
 
 def sample_weighted(
@@ -55,7 +93,7 @@ def sample_weighted(
     """``(loss * s, e * s)``: the per-element loss and weight times the sample weights."""
     if sample_weight is None:
         return loss, element
-    weight = broadcast_sample_weight(sample_weight.to(loss.dtype), loss.shape, owner=owner)
+    weight = broadcast_sample_weight(sample_weight.to(loss.dtype), loss, owner=owner)
     return loss * weight, element * weight
 
 
@@ -115,7 +153,8 @@ def cross_entropy_weight_sum(
         >>> cross_entropy_weight_sum(torch.tensor([0, 1, 1, -100]), weight=torch.tensor([0.5, 2.0]))
         tensor(4.5000)
     """
-    probabilities = target.is_floating_point()
+    owner = "cross_entropy_weight_sum"
+    probabilities = check_weight_sum_target(target, weight, owner, ignore_index=ignore_index)
     if not probabilities:
         target = target.long()
     dtype = weight.dtype if weight is not None else torch.get_default_dtype()
@@ -123,9 +162,7 @@ def cross_entropy_weight_sum(
         weight = weight.to(target.device)
     element = class_element_weight(target, probabilities, weight, ignore_index, dtype)
     if sample_weight is not None:
-        element = element * broadcast_sample_weight(
-            sample_weight.to(dtype), element.shape, owner="cross_entropy_weight_sum"
-        )
+        element = element * broadcast_sample_weight(sample_weight.to(dtype), element, owner=owner)
     return element.sum()
 
 
@@ -150,7 +187,7 @@ def binary_denominator(
     ``e`` is a 0-dim tensor (one pass over the target, none over the loss).
     """
     if sample_weight is not None:
-        sw = broadcast_sample_weight(sample_weight.to(loss.dtype), target.shape, owner=owner)
+        sw = broadcast_sample_weight(sample_weight.to(loss.dtype), target, owner=owner)
         loss = loss * sw
         if reduction != "mean":
             return loss, None
@@ -198,6 +235,8 @@ def binary_cross_entropy_weight_sum(
         tensor(6.)
     """
     owner = "binary_cross_entropy_weight_sum"
+    check_ignore_index(ignore_index, owner, optional=True)
+    check_dense(target, name="target", owner=owner)
     check_binary_target(target, owner)
     if class_weight is not None:
         target = target.to(torch.promote_types(target.dtype, class_weight.dtype))
@@ -214,6 +253,6 @@ def binary_cross_entropy_weight_sum(
         element = element * keep
     if sample_weight is not None:
         element = element * broadcast_sample_weight(
-            sample_weight.to(element.dtype), target.shape, owner=owner
+            sample_weight.to(element.dtype), target, owner=owner
         )
     return element.sum()

@@ -54,6 +54,11 @@ def _power(base: torch.Tensor, neg_log_base: _Lazy, gamma: float) -> torch.Tenso
 
     Fast paths for 1 to 4; otherwise ``exp(-gamma * neg_log_base)``, exact in
     log-space. ``neg_log_base`` is ``-log(base)`` or a callable returning it.
+
+    A ``gamma`` below the smallest positive number of the base's dtype (1.4e-45 in float32)
+    would round to 0 in the product, and ``inf * 0`` (at ``base = 0``) is NaN: it is raised
+    to that smallest number, which gives the same powers to rounding (1 for any positive
+    base) and ``0 ** gamma = 0``.
     """
     if gamma == 0.0:
         return None
@@ -67,6 +72,8 @@ def _power(base: torch.Tensor, neg_log_base: _Lazy, gamma: float) -> torch.Tenso
         return torch.square(base).square_()
     if callable(neg_log_base):
         neg_log_base = neg_log_base()
+    info = torch.finfo(base.dtype)
+    gamma = max(gamma, info.tiny * info.eps)  # the smallest subnormal: -gamma is never -0.0
     return torch.mul(neg_log_base, -gamma).exp_()  # exp(-inf) = 0
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from .._validation import eager
+from .._validation import check_real, check_reduction, eager
 from ._checks import (
     check_class_vector,
     check_index_input,
@@ -154,7 +154,7 @@ def softmax_rows(
     if weight is not None:
         element = weight.to(dtype=loss.dtype, device=loss.device)[safe] * element
     loss, element = sample_weighted(loss * element, element, sample_weight, owner)
-    return reduce_loss(loss, element, reduction)
+    return reduce_loss(loss, element, reduction, owner)
 
 
 def shifted_cross_entropy(
@@ -179,8 +179,13 @@ def shifted_cross_entropy(
     ``margins`` (a margin needs the target class). ``margins`` and ``bias`` are ``(C,)``,
     checked against the classes as the ``counts`` they come from.
     """
+    if eager():  # Python-scalar checks before either path, in this loss's name
+        check_reduction(reduction, owner=owner)
+        check_real(label_smoothing, name="label_smoothing", owner=owner, low=0.0, high=1.0)
     # A margin needs the target class: probability targets are rejected with margins.
-    probabilities = margins is None and check_softmax_input(input, target, owner)
+    probabilities = margins is None and check_softmax_input(
+        input, target, owner, ignore_index=ignore_index
+    )
     if not probabilities:
         target = check_index_input(input, target, weight, owner, ignore_index=ignore_index)
     per_class = margins if margins is not None else bias

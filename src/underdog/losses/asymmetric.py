@@ -104,7 +104,7 @@ def asymmetric_loss_with_logits(
     check_reduction(reduction, owner=owner)
     if eager():
         gamma_pos, gamma_neg, clip = _check_params(gamma_pos, gamma_neg, clip, owner)
-    check_binary_input(input, target, owner)
+    check_binary_input(input, target, owner, ignore_index=ignore_index)
     x = upcast(input)
     hard, keep = binary_target(target, x.dtype, ignore_index)
     # torch declares Function.apply without types:
@@ -112,7 +112,7 @@ def asymmetric_loss_with_logits(
         x, hard, keep, gamma_pos, gamma_neg, clip
     )
     loss, element = binary_denominator(loss, hard, keep, None, sample_weight, reduction, owner)
-    return reduce_loss(loss, element, reduction)
+    return reduce_loss(loss, element, reduction, owner)
 
 
 class AsymmetricLoss(LossModule):

@@ -49,6 +49,8 @@ from ._checks import (
     align_to_class_dim,
     broadcast_sample_weight,
     check_binary_input,
+    check_logits,
+    check_pair,
     split_class_weight,
     upcast,
 )
@@ -101,8 +103,10 @@ def binary_cross_entropy_with_logits(
 
     Raises:
         ShapeError: integer targets, a target of another shape (``(N, 1)`` vs ``(N,)``), a
-            weight vector that does not match dim 1.
-        InvalidParameterError: both ``class_weight`` and ``pos_weight``.
+            weight vector that does not match dim 1, a sparse tensor, a target or sample
+            weight on another device than the input.
+        InvalidParameterError: both ``class_weight`` and ``pos_weight``, bad options, a
+            negative or non-finite weight (checked on CPU in eager mode).
 
     Example:
         >>> x = torch.tensor([2.0, -1.0, 0.5])
@@ -116,7 +120,7 @@ def binary_cross_entropy_with_logits(
         check_real(label_smoothing, name="label_smoothing", owner=owner, low=0.0, high=1.0)
     if class_weight is not None and pos_weight is not None:  # the cheap test on the hot path
         check_exclusive(owner, class_weight=class_weight, pos_weight=pos_weight)
-    check_binary_input(input, target, owner)
+    check_binary_input(input, target, owner, ignore_index=ignore_index)
     input = upcast(input)  # half precision is computed in float32
     target = target.to(input.dtype)
 
@@ -131,11 +135,8 @@ def binary_cross_entropy_with_logits(
         loss, element = _class_weighted(input, target, smoothed, class_weight, owner)
     else:
         if pos_weight is not None:
-            pos_weight = align_to_class_dim(
-                pos_weight.to(dtype=input.dtype, device=input.device),
-                input,
-                name="pos_weight",
-                owner=owner,
+            pos_weight = align_to_class_dim(pos_weight, input, name="pos_weight", owner=owner).to(
+                dtype=input.dtype, device=input.device
             )
         if keep is None and sample_weight is None:
             return F.binary_cross_entropy_with_logits(
@@ -148,10 +149,10 @@ def binary_cross_entropy_with_logits(
         loss = loss * keep
         element = keep.to(loss.dtype) if element is None else element * keep
     if sample_weight is not None:
-        weight = broadcast_sample_weight(sample_weight.to(loss.dtype), target.shape, owner=owner)
+        weight = broadcast_sample_weight(sample_weight.to(loss.dtype), target, owner=owner)
         loss = loss * weight
         element = weight.expand_as(loss) if element is None else element * weight
-    return reduce_loss(loss, element, reduction)
+    return reduce_loss(loss, element, reduction, owner)
 
 
 def _class_weighted(
@@ -337,6 +338,8 @@ class MinorityLogitLoss(nn.Module):
         sample_weight: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """``inner`` of the minority logit minus the other, and of ``target == minority``."""
+        check_pair(input, target, type(self).__name__)
+        check_logits(input, type(self).__name__)
         if input.ndim < 2 or input.shape[1] != 2:
             raise ShapeError(
                 message(

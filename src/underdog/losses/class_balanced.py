@@ -107,7 +107,7 @@ def _class_balanced(
     element = weight.to(dtype=one_hot.dtype, device=one_hot.device)[safe] * keep
     if sample_weight is not None:
         element = element * broadcast_sample_weight(
-            sample_weight.to(element.dtype), target.shape, owner=owner
+            sample_weight.to(element.dtype), target, owner=owner
         )
     loss = sigmoid_focal_with_logits(
         input,

@@ -21,7 +21,13 @@ import torch.nn.functional as F
 
 from .._validation import check_real, check_reduction, eager
 from ._base import FromClassWeights
-from ._checks import check_class_vector, check_softmax_input, upcast
+from ._checks import (
+    check_class_targets,
+    check_class_vector,
+    check_softmax_input,
+    check_weight_values,
+    upcast,
+)
 from ._reduction import (
     class_element_weight,
     cross_entropy_weight_sum,
@@ -65,7 +71,12 @@ def cross_entropy(
 
     Raises:
         ShapeError: shapes or dtypes that do not fit (a float ``(N,)`` target, a weight
-            vector of the wrong length, ...).
+            vector of the wrong length, ...), a sparse tensor, a target or sample weight on
+            another device than the input.
+        DataError: a class index outside ``[0, C)`` (checked on CPU in eager mode).
+        InvalidParameterError: an unknown reduction, ``label_smoothing`` outside
+            ``[0, 1]``, an ``ignore_index`` that is not an int, a negative or non-finite
+            weight (checked on CPU in eager mode).
 
     Example:
         >>> logits = torch.tensor([[2.0, 0.0], [0.0, 1.0]])
@@ -77,18 +88,24 @@ def cross_entropy(
     if eager():  # Python-scalar checks; the Module checks once, at construction
         check_reduction(reduction, owner=owner)
         check_real(label_smoothing, name="label_smoothing", owner=owner, low=0.0, high=1.0)
-    probabilities = check_softmax_input(input, target, owner)
+    probabilities = check_softmax_input(input, target, owner, ignore_index=ignore_index)
     input = upcast(input)
     if probabilities:
         target = target.to(input.dtype)
-    elif target.dtype != torch.int64:
-        target = target.long()
+    else:
+        if target.dtype != torch.int64:
+            target = target.long()
+        # A label outside [0, C) is a DataError as in every loss (PyTorch: IndexError).
+        check_class_targets(target, input.shape[1], ignore_index, owner=owner)
     if weight is not None:
         check_class_vector(weight, input, name="weight", owner=owner)
+        check_weight_values(weight, name="weight", owner=owner)
         weight = weight.to(dtype=input.dtype, device=input.device)
 
-    weighted_prob_mean = probabilities and weight is not None and reduction == "mean"
-    if sample_weight is None and not weighted_prob_mean:
+    # PyTorch's weighted "mean" has NaN gradients when every weight of the batch is 0:
+    # it is reduced here (weighted_mean), from the sum.
+    by_class_weight = weight is not None and reduction == "mean"
+    if sample_weight is None and not by_class_weight:
         return F.cross_entropy(
             input,
             target,
@@ -122,19 +139,21 @@ def _weighted_cross_entropy(
 ) -> torch.Tensor:
     """:func:`cross_entropy` where ``F.cross_entropy`` cannot reduce: reduced here.
 
-    With sample weights, or the weighted mean of probability targets.
+    With sample weights, or the weighted mean: PyTorch divides probability targets by
+    ``N``, and its gradient is NaN when every class weight of the batch is 0.
     """
+    summed = sample_weight is None and reduction == "mean"  # the sum is all the mean needs
     loss = F.cross_entropy(
         input,
         target,
         weight=weight,
         ignore_index=ignore_index,
-        reduction="none",
+        reduction="sum" if summed else "none",
         label_smoothing=label_smoothing,
     )
     element = class_element_weight(target, probabilities, weight, ignore_index, loss.dtype)
     loss, element = sample_weighted(loss, element, sample_weight, "cross_entropy")
-    return reduce_loss(loss, element, reduction)
+    return reduce_loss(loss, element, reduction, "cross_entropy")
 
 
 class CrossEntropyLoss(FromClassWeights):

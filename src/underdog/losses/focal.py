@@ -93,7 +93,8 @@ def focal_cross_entropy(
         input ``(N, C, *)``, target ``(N, *)``, weight ``(C,)``.
 
     Raises:
-        InvalidParameterError: a negative or non-finite ``gamma``, an unknown reduction.
+        InvalidParameterError: a negative or non-finite ``gamma``, an unknown reduction, a
+            negative or non-finite weight (checked on CPU in eager mode).
         ShapeError: probability targets, shapes that do not fit, a weight of the wrong length.
         DataError: a class index outside ``[0, C)`` (checked on CPU).
 
@@ -196,7 +197,8 @@ def sigmoid_focal_with_logits(
         input ``(N, *)``, target ``(N, *)``, pos_weight ``(1,)`` / ``(L,)``.
 
     Raises:
-        InvalidParameterError: ``gamma < 0``, ``alpha`` outside ``[0, 1]``, bad options.
+        InvalidParameterError: ``gamma < 0``, ``alpha`` outside ``[0, 1]``, bad options, a
+            negative or non-finite weight (checked on CPU in eager mode).
         ShapeError: integer targets, shapes that do not fit, a ``pos_weight`` of the wrong
             length.
 
@@ -218,12 +220,12 @@ def sigmoid_focal_with_logits(
         label_smoothing = check_real(
             label_smoothing, name="label_smoothing", owner=owner, low=0.0, high=1.0
         )
-    check_binary_input(input, target, owner)
+    check_binary_input(input, target, owner, ignore_index=ignore_index)
     x = upcast(input)
     pos: torch.Tensor | float | None = None
     if pos_weight is not None:
-        pos = align_to_class_dim(
-            pos_weight.to(dtype=x.dtype, device=x.device), x, name="pos_weight", owner=owner
+        pos = align_to_class_dim(pos_weight, x, name="pos_weight", owner=owner).to(
+            dtype=x.dtype, device=x.device
         )
     neg: float | None = None
     outer: float | None = None
@@ -238,7 +240,7 @@ def sigmoid_focal_with_logits(
     # torch declares Function.apply without types:
     loss: torch.Tensor = SigmoidFocal.apply(x, hard, keep, pos, neg, gamma, label_smoothing)  # type: ignore[no-untyped-call]
     loss, element = binary_denominator(loss, hard, keep, alpha, sample_weight, reduction, owner)
-    reduced = reduce_loss(loss, element, reduction)
+    reduced = reduce_loss(loss, element, reduction, owner)
     return reduced if outer is None else reduced * outer
 
 

@@ -13,7 +13,9 @@ ranks and accumulation sums them over micro-batches, so each micro-batch's loss 
 
     loss_{r,m} = R * S_{r,m} / E
 
-with ``E`` all-reduced once per step from the targets of all its micro-batches.
+with ``E`` all-reduced once per step from the targets of all its micro-batches. A step
+whose every element is ignored (``E = 0``) gives ``nan`` with a zero gradient, as a loss's
+own ``"mean"`` does.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from torch import nn
 from .. import _dist
 from .._validation import check_int, message
 from ..exceptions import InvalidParameterError
+from ._reduction import weighted_mean
 
 __all__ = ["GlobalMean"]
 
@@ -82,7 +85,9 @@ class GlobalMean(nn.Module):
                 )
             )
         if world_size is not None:
-            world_size = check_int(world_size, name="world_size", owner=owner, low=1)
+            world_size = check_int(
+                world_size, name="world_size", owner=owner, low=1, high=2**31 - 1
+            )
         self.loss = loss
         self.group = group
         self._world_size = world_size
@@ -141,4 +146,4 @@ class GlobalMean(nn.Module):
     ) -> torch.Tensor:
         """``R * S / E``: the summed loss of this micro-batch over the step's ``denominator``."""
         summed: torch.Tensor = self.loss(input, target, sample_weight=sample_weight)
-        return summed * self.world_size / denominator.to(summed.dtype)
+        return weighted_mean(summed * self.world_size, denominator.to(summed.dtype))
