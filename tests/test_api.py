@@ -119,6 +119,8 @@ PUBLIC_API = {
         "predict_logits",
     ],
     "underdog.pipeline": [
+        "BASELINES",
+        "Baseline",
         "CompareConfig",
         "Comparison",
         "DEFAULT_RECIPE",
@@ -137,6 +139,7 @@ PUBLIC_API = {
         "prepare_fold",
         "prepare_training_split",
         "report_files",
+        "resolve_baselines",
         "resolve_recipes",
         "run_fold",
         "train_model",

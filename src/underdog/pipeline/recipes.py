@@ -11,6 +11,9 @@ Adding a recipe is one entry: a name, one line saying what it does, and a factor
 builds the loss from the training fold's counts, for example::
 
     Recipe("focal", "focal loss, gamma = 2", lambda counts: FocalCrossEntropyLoss(gamma=2.0))
+
+The names of :data:`~underdog.pipeline.baselines.BASELINES` (scikit-learn models that
+``compare`` fits beside the recipes) are not recipes: :func:`get_recipe` says so.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from ..losses import (
     MinorityLogitLoss,
 )
 from ..weights import pos_weight
+from .baselines import BASELINES
 
 __all__ = [
     "DEFAULT_RECIPE",
@@ -270,6 +274,12 @@ def get_recipe(name: str) -> Recipe:
     recipe = RECIPES.get(ALIASES.get(name, name)) if isinstance(name, str) else None
     if recipe is None:
         listed = ", ".join(map(repr, recipe_options()))
+        if isinstance(name, str) and name in BASELINES:
+            raise InvalidParameterError(
+                f"The 'name' parameter of get_recipe must be one of {listed}; {name!r} is a "
+                "baseline, a scikit-learn model that compare fits beside the recipes, not one "
+                f"underdog trains or saves. Got {name!r} instead."
+            )
         raise InvalidParameterError(
             f"The 'name' parameter of get_recipe must be one of {listed}. "
             f"Got {describe(name)} instead."
