@@ -132,6 +132,7 @@ PUBLIC_API = {
         "RunResult",
         "TrainedModel",
         "compare",
+        "default_recipe",
         "fit_posthoc",
         "format_table",
         "get_recipe",

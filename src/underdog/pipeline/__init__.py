@@ -17,7 +17,15 @@ from .baselines import BASELINES, Baseline, resolve_baselines
 from .config import CompareConfig
 from .folds import Fold, prepare_fold, prepare_training_split, validation_split
 from .model import TrainedModel, train_model
-from .recipes import DEFAULT_RECIPE, DEFAULT_RECIPES, RECIPES, Recipe, get_recipe, resolve_recipes
+from .recipes import (
+    DEFAULT_RECIPE,
+    DEFAULT_RECIPES,
+    RECIPES,
+    Recipe,
+    default_recipe,
+    get_recipe,
+    resolve_recipes,
+)
 from .report import format_table, report_files, write_report
 from .results import Comparison, RunResult, paired_test
 from .runs import Progress, compare, run_fold
@@ -37,6 +45,7 @@ __all__ = [
     "RunResult",
     "TrainedModel",
     "compare",
+    "default_recipe",
     "fit_posthoc",
     "format_table",
     "get_recipe",

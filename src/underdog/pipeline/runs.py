@@ -268,7 +268,7 @@ def compare(
     config.check(num_classes=num_classes)
     rows = table.dataset is None
     for recipe in recipes:
-        recipe.check(num_classes=num_classes, name=table.name)
+        recipe.check(num_classes=num_classes, name=table.name, rows=rows, model=config.model)
     if baselines and not rows:
         raise DataError(
             f"The 'baselines' parameter of compare must be empty for a table over a dataset "
