@@ -151,11 +151,13 @@ PUBLIC_API = {
     ],
     "underdog.cli": ["main"],
     "underdog.cli.argtypes": [
+        "baseline_spec",
         "device_name",
         "hidden_sizes",
         "imbalance_ratio",
         "int_at_least",
         "nonnegative_int",
+        "path_name",
         "positive_int",
         "recipe_name",
         "recipe_spec",
