@@ -8,15 +8,17 @@ rows:
 
 - every recipe of ``underdog.pipeline.RECIPES`` (the MLP of the training loop, early
   stopping on a validation split of the training part; :func:`underdog.pipeline.run_fold`);
-- scikit-learn ``LogisticRegression(class_weight="balanced")`` and
-  ``HistGradientBoostingClassifier(class_weight="balanced")``;
-- imbalanced-learn ``SMOTE`` + ``LogisticRegression`` and ``BalancedRandomForestClassifier``
-  (skipped, with a note, when imbalanced-learn is not installed: ``pip install
-  "underdog[bench]"``).
+- the baselines of ``underdog compare --baselines`` (:mod:`underdog.pipeline.baselines`):
+  scikit-learn ``LogisticRegression(class_weight="balanced")`` and
+  ``HistGradientBoostingClassifier(class_weight="balanced")``; imbalanced-learn ``SMOTE`` +
+  ``LogisticRegression`` and ``BalancedRandomForestClassifier`` (skipped, with a note, when
+  imbalanced-learn is not installed: ``pip install "underdog[bench]"``; so is the recipe
+  ``balanced-bag-forest``).
 
-The alternatives are fit on the whole training part (they have no use for a validation
+The baselines are fit on the whole training part (they have no use for a validation
 split), with default hyper-parameters. Metrics: G-mean and balanced accuracy of each
-model's own decisions, minority F1, ROC-AUC and average precision of the minority class.
+model's own decisions, minority F1, ROC-AUC and average precision of the minority class;
+and the seconds of each unit (training and predicting one method on one fold, one thread).
 
 Each (dataset, method, repeat, fold) result is written as a small JSON file under
 ``OUT/units/`` as soon as it is done; a rerun with the same ``--out`` skips finished
@@ -25,7 +27,9 @@ script writes ``OUT/runs.csv`` (every unit), ``OUT/per_dataset.csv`` (means and 
 deviations per dataset and method), ``OUT/summary.csv`` / ``OUT/summary.md`` and prints the
 summary: mean over datasets, mean rank, wins / ties / losses (per dataset, on mean G-mean,
 tie when ``|difference| < 0.005``) and the Wilcoxon signed-rank p-value over datasets,
-against ``none`` and against the best alternative (the one with the highest mean G-mean).
+against ``none`` and against the best baseline (the one with the highest mean G-mean), and
+the seconds per fold, their maximum and their ratio to the best baseline's; then the
+per-dataset mean G-mean, balanced accuracy and seconds per fold.
 
     python benchmarks/bench_keel.py                              # the 5 shipped datasets
     python benchmarks/bench_keel.py --data-dir DIR --out OUT     # plus every DIR/*.dat
@@ -42,7 +46,7 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict
 from importlib import resources
@@ -60,9 +64,10 @@ from _common import add_run_options, recipe_list, write_atomically  # noqa: E402
 
 from underdog.cli.argtypes import int_at_least, positive_int  # noqa: E402
 from underdog.data import DATASETS, read_keel, table_from_frame  # noqa: E402
-from underdog.metrics import evaluate  # noqa: E402
 from underdog.pipeline import RECIPES, CompareConfig, prepare_fold, run_fold  # noqa: E402
+from underdog.pipeline.baselines import BASELINES  # noqa: E402
 from underdog.pipeline.recipes import ALIASES  # noqa: E402
+from underdog.training import forests  # noqa: E402
 
 #: Metrics reported, in table order (all higher-is-better).
 METRICS = ("g_mean", "balanced_accuracy", "minority_f1", "roc_auc", "average_precision")
@@ -78,67 +83,12 @@ TIE = 0.005
 REFERENCE = "none"
 
 
-# ----------------------------------------------------------------------------- alternatives
-
-
-def _logreg(seed: int, y: np.ndarray) -> Any:
-    from sklearn.linear_model import LogisticRegression
-
-    return LogisticRegression(class_weight="balanced", max_iter=2000, random_state=seed)
-
-
-def _hgb(seed: int, y: np.ndarray) -> Any:
-    from sklearn.ensemble import HistGradientBoostingClassifier
-
-    return HistGradientBoostingClassifier(class_weight="balanced", random_state=seed)
-
-
-def _smote_logreg(seed: int, y: np.ndarray) -> Any:
-    from imblearn.over_sampling import SMOTE
-    from imblearn.pipeline import make_pipeline
-    from sklearn.linear_model import LogisticRegression
-
-    # SMOTE needs k + 1 rows of the smallest class; 5 neighbours unless it has fewer.
-    k = int(max(1, min(5, np.bincount(y).min() - 1)))
-    return make_pipeline(
-        SMOTE(k_neighbors=k, random_state=seed),
-        LogisticRegression(max_iter=2000, random_state=seed),
-    )
-
-
-def _balanced_rf(seed: int, y: np.ndarray) -> Any:
-    from imblearn.ensemble import BalancedRandomForestClassifier
-
-    # imbalanced-learn >= 0.13 defaults, spelled out so that older versions agree.
-    return BalancedRandomForestClassifier(
-        n_estimators=100,
-        sampling_strategy="all",
-        replacement=True,
-        bootstrap=False,
-        random_state=seed,
-        n_jobs=1,
-    )
-
-
-#: name -> (factory(seed, y_train) -> estimator, needs imbalanced-learn, description)
-ALTERNATIVES: dict[str, tuple[Callable[[int, np.ndarray], Any], bool, str]] = {
-    "logreg-balanced": (_logreg, False, 'sklearn LogisticRegression(class_weight="balanced")'),
-    "hgb-balanced": (
-        _hgb,
-        False,
-        'sklearn HistGradientBoostingClassifier(class_weight="balanced")',
-    ),
-    "smote-logreg": (_smote_logreg, True, "imblearn SMOTE + sklearn LogisticRegression"),
-    "balanced-rf": (_balanced_rf, True, "imblearn BalancedRandomForestClassifier"),
-}
+# ----------------------------------------------------------------------------- baselines
 
 
 def imblearn_available() -> bool:
-    try:
-        import imblearn  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Whether imbalanced-learn is installed (its baselines and ``balanced-bag-forest``)."""
+    return forests.imblearn_available()
 
 
 # ----------------------------------------------------------------------------- datasets
@@ -186,7 +136,7 @@ def run_unit(unit: dict) -> list[dict]:
     """Train and score one group of methods on one fold; write one JSON file per method.
 
     A group is either the recipes sharing one trained model (``none`` and its post-hoc
-    rules) or one alternative.
+    rules) or one baseline.
     """
     config = CompareConfig(**unit["config"])
     table = load_keel(unit["path"])
@@ -194,43 +144,25 @@ def run_unit(unit: dict) -> list[dict]:
     train, test = table.folds(config.folds, seed=repeat)[fold_index]
     fold = prepare_fold(table, train, test, seed=repeat, fold=fold_index, config=config)
     minority = int(table.counts.argmin())
-    rows = []
-    if unit["kind"] == "recipe":
-        runs = run_fold(
-            [RECIPES[m] for m in unit["methods"]],
-            fold,
-            num_classes=table.num_classes,
-            minority=minority,
-            config=config,
-        )
-        for run in runs:
-            rows.append(
-                {
-                    "method": run.recipe,
-                    "kind": "recipe",
-                    "scalars": run.scalars,
-                    "best_epoch": run.best_epoch,
-                    "seconds": run.seconds,
-                }
-            )
-    else:
-        (name,) = unit["methods"]
-        start = time.perf_counter()
-        estimator = ALTERNATIVES[name][0](fold.model_seed, fold.y_train)
-        estimator.fit(fold.x_train, fold.y_train)
-        proba = np.zeros((len(fold.y_test), table.num_classes))
-        proba[:, np.asarray(estimator.classes_, dtype=int)] = estimator.predict_proba(fold.x_test)
-        y_pred = np.asarray(estimator.predict(fold.x_test), dtype=int)
-        scalars, _ = evaluate(fold.y_test, proba, y_pred=y_pred, minority=minority)
-        rows.append(
-            {
-                "method": name,
-                "kind": "alternative",
-                "scalars": scalars,
-                "best_epoch": None,
-                "seconds": time.perf_counter() - start,
-            }
-        )
+    recipe = unit["kind"] == "recipe"
+    runs = run_fold(
+        [RECIPES[m] for m in unit["methods"]] if recipe else [],
+        fold,
+        num_classes=table.num_classes,
+        minority=minority,
+        config=config,
+        baselines=[] if recipe else [BASELINES[m] for m in unit["methods"]],
+    )
+    rows = [
+        {
+            "method": run.recipe,
+            "kind": unit["kind"],
+            "scalars": run.scalars,
+            "best_epoch": run.best_epoch if recipe else None,
+            "seconds": run.seconds,
+        }
+        for run in runs
+    ]
     out = Path(unit["out"])
     for row in rows:
         row.update(
@@ -296,7 +228,7 @@ def wins_ties_losses(a: Sequence[float], b: Sequence[float], *, tie: float = TIE
 def summarise(
     per_dataset: dict[tuple[str, str], dict], methods: list[tuple[str, str]], datasets: list[str]
 ) -> tuple[list[dict], str | None]:
-    """Summary rows (one per method) and the name of the best alternative."""
+    """Summary rows (one per method) and the name of the best baseline."""
     from scipy.stats import rankdata
 
     def matrix(metric: str) -> np.ndarray:
@@ -312,8 +244,10 @@ def summarise(
         for metric in ("g_mean", "balanced_accuracy")
     }
     names = [m for m, _ in methods]
-    alternatives = [i for i, (_, kind) in enumerate(methods) if kind == "alternative"]
-    best_alt = max(alternatives, key=lambda i: np.nanmean(g[i])) if alternatives else None
+    baselines = [i for i, (_, kind) in enumerate(methods) if kind == "baseline"]
+    best_alt = max(baselines, key=lambda i: np.nanmean(g[i])) if baselines else None
+    seconds = [np.concatenate([per_dataset[(d, m)]["seconds"] for d in datasets])
+               for m, _ in methods]  # fmt: skip
     ref = names.index(REFERENCE) if REFERENCE in names else None
     rows = []
     for i, (name, kind) in enumerate(methods):
@@ -322,6 +256,10 @@ def summarise(
             row[metric] = float(np.nanmean(matrix(metric)[i]))
         row["rank_g_mean"] = float(ranks["g_mean"][i])
         row["rank_balanced_accuracy"] = float(ranks["balanced_accuracy"][i])
+        row["s_fold"] = float(np.mean(seconds[i])) if len(seconds[i]) else float("nan")
+        row["s_fold_max"] = float(np.max(seconds[i])) if len(seconds[i]) else float("nan")
+        if best_alt is not None and len(seconds[best_alt]):
+            row["time_vs_best_alt"] = row["s_fold"] / float(np.mean(seconds[best_alt]))
         for label, j in (("none", ref), ("best_alt", best_alt)):
             if j is None or j == i:
                 row[f"wtl_{label}"], row[f"p_{label}"] = None, None
@@ -355,6 +293,7 @@ def format_summary(rows: list[dict], best_alt: str | None, n_datasets: int) -> s
     ]
     if best_alt is not None:
         head += [f"W/T/L vs {best_alt}", f"p vs {best_alt}"]
+    head += ["s/fold", "s/fold max"] + ([f"time / {best_alt}"] if best_alt is not None else [])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         cells = [
@@ -368,13 +307,18 @@ def format_summary(rows: list[dict], best_alt: str | None, n_datasets: int) -> s
         ]
         if best_alt is not None:
             cells += [_f(r["wtl_best_alt"]), _f(r["p_best_alt"])]
+        cells += [_f(r["s_fold"]), _f(r["s_fold_max"], 2)]
+        if best_alt is not None:
+            cells.append(_f(r.get("time_vs_best_alt"), 2))
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     lines.append(
         f"Means over {n_datasets} datasets of the per-dataset means over folds x repeats. "
         "Ranks: 1 is best, averaged over datasets. W/T/L: datasets where the method's mean "
         f"G-mean is higher / within {TIE} / lower. p: two-sided Wilcoxon signed-rank test "
-        "of the per-dataset mean G-means."
+        "of the per-dataset mean G-means. s/fold: mean (and largest) wall seconds to train "
+        "and predict one fold (one process, one thread), over every unit; time: its ratio to "
+        "the best baseline's."
     )
     return "\n".join(lines)
 
@@ -382,9 +326,15 @@ def format_summary(rows: list[dict], best_alt: str | None, n_datasets: int) -> s
 def format_per_dataset(
     per_dataset: dict, methods: list[tuple[str, str]], datasets: list[str], metric: str = "g_mean"
 ) -> str:
+    """One row per method, one column per dataset: the mean ``metric`` (best in bold), or
+    the mean seconds per fold for ``metric="seconds"``."""
     head = ["method", *datasets]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, _ in methods:
+        if metric == "seconds":
+            cells = [_f(float(np.mean(per_dataset[(d, name)]["seconds"]))) for d in datasets]
+            lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
+            continue
         values = [per_dataset[(d, name)][metric]["mean"] for d in datasets]
         best = [max(per_dataset[(d, m)][metric]["mean"] for m, _ in methods) for d in datasets]
         cells = [
@@ -441,9 +391,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         help="comma-separated recipe names, or 'all' (default)",
     )
     parser.add_argument(
+        "--baselines",
         "--alternatives",
-        default=",".join(ALTERNATIVES),
-        help="comma-separated alternatives, '' for none (default: all)",
+        dest="baselines",
+        default=",".join(BASELINES),
+        help="comma-separated baselines, '' for none (default: all)",
     )
     parser.add_argument("--folds", type=_folds, default=5, help="stratified folds (5)")
     parser.add_argument("--repeats", type=positive_int, default=3, help="repeats, seeds 0.. (3)")
@@ -476,7 +428,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     binary = all(t.num_classes == 2 for t in tables.values())
 
     # Methods: recipe names (parsed as `underdog compare --recipes` parses them) looked up in
-    # the registry, then the alternatives.
+    # the registry, then the baselines.
     notes = []
     # As `underdog compare --recipes` parses them; an alias names its recipe (once).
     names = list(dict.fromkeys(ALIASES.get(n, n) for n in args.recipes))
@@ -488,22 +440,27 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             notes.append(f"skipping recipe {name!r}: not registered in underdog.pipeline.RECIPES")
         elif RECIPES[name].binary_only and not binary:
             notes.append(f"skipping recipe {name!r}: binary only, and not every dataset is")
+        elif RECIPES[name].needs_imblearn and not imblearn_available():
+            notes.append(
+                f"skipping recipe {name!r}: imbalanced-learn is not installed "
+                "(pip install 'underdog[bench]')"
+            )
         else:
             recipes.append(name)
-    alternatives = []
-    for name in [n.strip() for n in args.alternatives.split(",") if n.strip()]:
-        if name not in ALTERNATIVES:
+    baselines = []
+    for name in [n.strip() for n in args.baselines.split(",") if n.strip()]:
+        if name not in BASELINES:
             raise SystemExit(
-                f"bench_keel: unknown alternative {name!r}; choose from {', '.join(ALTERNATIVES)}"
+                f"bench_keel: unknown baseline {name!r}; choose from {', '.join(BASELINES)}"
             )
-        if ALTERNATIVES[name][1] and not imblearn_available():
+        if BASELINES[name].needs_imblearn and not imblearn_available():
             notes.append(
                 f"skipping {name!r}: imbalanced-learn is not installed "
                 "(pip install 'underdog[bench]')"
             )
         else:
-            alternatives.append(name)
-    methods = [(n, "recipe") for n in recipes] + [(n, "alternative") for n in alternatives]
+            baselines.append(name)
+    methods = [(n, "recipe") for n in recipes] + [(n, "baseline") for n in baselines]
     for note in notes:
         print(f"note: {note}")
 
@@ -520,7 +477,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     out = Path(args.out)
     _check_config(out, {**config_dict, "hidden": list(hidden)})
 
-    # Units: one per (dataset, repeat, fold, trained model or alternative); skip done ones.
+    # Units: one per (dataset, repeat, fold, trained model or baseline); skip done ones.
     groups: dict[str, list[str]] = {}
     for name in recipes:
         groups.setdefault(RECIPES[name].training_key, []).append(name)
@@ -530,7 +487,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for repeat in range(args.repeats):
             for fold in folds:
                 todo = [("recipe", g) for g in groups.values()]
-                todo += [("alternative", [a]) for a in alternatives]
+                todo += [("baseline", [b]) for b in baselines]
                 for kind, members in todo:
                     if all(_unit_path(out, dataset, m, repeat, fold).exists() for m in members):
                         skipped += 1
@@ -615,6 +572,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 std = float(v[ok].std(ddof=1)) if ok.sum() > 1 else 0.0
                 entry[metric] = {"mean": mean, "std": std}
                 row[f"{metric}_mean"], row[f"{metric}_std"] = mean, std
+            entry["seconds"] = np.array([r["seconds"] for r in mine], dtype=float)
             per_dataset[(dataset, name)] = entry
             per_rows.append(row)
     expected = args.repeats * len(folds)
@@ -651,9 +609,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "p_none",
         "wtl_best_alt",
         "p_best_alt",
+        "s_fold",
+        "s_fold_max",
+        "time_vs_best_alt",
     ]
     table = format_summary(rows, best_alt, len(datasets))
-    per_table = format_per_dataset(per_dataset, methods, datasets)
+    per_tables = {
+        title: format_per_dataset(per_dataset, methods, datasets, metric)
+        for title, metric in (
+            ("mean G-mean (best in bold)", "g_mean"),
+            ("mean balanced accuracy (best in bold)", "balanced_accuracy"),
+            ("mean seconds per fold (training and predicting, one thread)", "seconds"),
+        )
+    }
     header = (
         f"{len(datasets)} datasets ({', '.join(datasets)}), {args.repeats} x {len(folds)}-fold "
         f"of {args.folds}, epochs {args.epochs}, patience {args.patience}, batch "
@@ -661,7 +629,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"{args.jobs} jobs; wall {run_seconds:.0f} s for {len(units)} units "
         f"({skipped} done before)"
     )
-    markdown = f"{header}\n\n{table}\n\nPer-dataset mean G-mean (best in bold):\n\n{per_table}\n"
+    markdown = f"{header}\n\n{table}\n"
+    for title, text in per_tables.items():
+        markdown += f"\nPer-dataset {title}:\n\n{text}\n"
     if incomplete:
         markdown += f"\nPARTIAL: missing units for {', '.join(incomplete)}\n"
     write_atomically(out / "runs.csv", _csv(flat, run_columns))
@@ -671,7 +641,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(markdown)
     return {
         "summary": rows,
-        "best_alternative": best_alt,
+        "best_baseline": best_alt,
         "per_dataset": per_dataset,
         "datasets": datasets,
         "methods": methods,

@@ -14,7 +14,7 @@ Then a table puts the IR-100 balanced accuracies beside the published CIFAR-10-L
 logit-adjusted 77.7 (Cao et al. 2019; Menon et al. 2021), and counts how many of the
 published pairwise orderings hold here.
 
-    python benchmarks/bench_longtail.py                       # 3 ratios x 5 seeds x 8 recipes
+    python benchmarks/bench_longtail.py                       # 3 ratios x 5 seeds x 9 recipes
     python benchmarks/bench_longtail.py --ratios 50 --seeds 1 --epochs 5
 """
 
@@ -45,6 +45,7 @@ from underdog.cli.argtypes import imbalance_ratio, positive_int  # noqa: E402
 from underdog.data import load_dataset  # noqa: E402
 from underdog.pipeline import RECIPES, CompareConfig, prepare_fold, run_fold  # noqa: E402
 from underdog.pipeline.recipes import ALIASES  # noqa: E402
+from underdog.training import forests  # noqa: E402
 
 #: The recipes of this benchmark, looked up in the registry (missing ones are skipped).
 #: ``focal`` is there so that every method of the published ordering is measured.
@@ -56,6 +57,8 @@ DEFAULT_RECIPES = (
     "ldam-drw",
     "logit-adjusted",
     "prior-correction",
+    "balanced-bag",
+    "balanced-bag-forest",
 )
 METRICS = ("balanced_accuracy", "macro_f1", "rare_accuracy")
 TITLES = {
@@ -262,6 +265,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             notes.append(f"skipping recipe {name!r}: not registered in underdog.pipeline.RECIPES")
         elif RECIPES[name].binary_only:
             notes.append(f"skipping recipe {name!r}: binary only")
+        elif RECIPES[name].needs_imblearn and not forests.imblearn_available():
+            notes.append(f"skipping recipe {name!r}: imbalanced-learn is not installed")
         else:
             recipes.append(name)
     for note in notes:

@@ -48,11 +48,16 @@ def test_bench_keel_smoke_and_resume(keel, tmp_path, capsys):
     out = tmp_path / "keel"
     result = keel.main(_keel_args(out))
     have_imblearn = keel.imblearn_available()
-    alternatives = list(keel.ALTERNATIVES) if have_imblearn else ["logreg-balanced", "hgb-balanced"]
+    baselines = list(keel.BASELINES) if have_imblearn else ["logreg-balanced", "hgb-balanced"]
+    recipes = [r for r in RECIPES if have_imblearn or not RECIPES[r].needs_imblearn]
     names = [m for m, _ in result["methods"]]
-    assert names == list(RECIPES) + alternatives  # every registered recipe (all fit binary data)
+    assert names == recipes + baselines  # every registered recipe (all fit binary data)
+    assert [k for _, k in result["methods"]] == ["recipe"] * len(recipes) + ["baseline"] * len(
+        baselines
+    )
     printed = capsys.readouterr().out
     assert "| method | kind | G-mean | bal. acc. |" in printed
+    assert "s/fold" in printed and "Per-dataset mean seconds per fold" in printed
     assert ("imbalanced-learn is not installed" in printed) is not have_imblearn
 
     runs = _rows(out / "runs.csv")
@@ -66,7 +71,8 @@ def test_bench_keel_smoke_and_resume(keel, tmp_path, capsys):
         for metric in keel.METRICS:
             assert 0 <= float(row[metric]) <= 1
     assert summary["none"]["wtl_none"] == "—" and summary["balanced"]["wtl_none"].count("/") == 2
-    assert result["best_alternative"] in alternatives
+    assert result["best_baseline"] in baselines
+    assert all(float(row["s_fold"]) > 0 for row in summary.values())
     assert "PARTIAL" not in (out / "summary.md").read_text()
 
     # Resumable: a rerun finds every unit done and recomputes nothing.
@@ -78,15 +84,26 @@ def test_bench_keel_smoke_and_resume(keel, tmp_path, capsys):
         keel.main(_keel_args(out, "--batch-size", "16"))
 
 
-def test_bench_keel_without_imblearn_skips_its_alternatives(keel, tmp_path, monkeypatch, capsys):
+def test_bench_keel_without_imblearn_skips_its_baselines(keel, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(keel, "imblearn_available", lambda: False)
-    result = keel.main(_keel_args(tmp_path / "k", "--recipes", "none,balanced,not-a-recipe",
+    result = keel.main(_keel_args(tmp_path / "k", "--recipes",
+                                  "none,balanced,not-a-recipe,balanced-bag-forest",
                                   "--jobs", "2"))  # fmt: skip
     assert [m for m, _ in result["methods"]] == ["none", "balanced", "logreg-balanced",
                                                  "hgb-balanced"]  # fmt: skip
     printed = capsys.readouterr().out
     assert "skipping 'smote-logreg': imbalanced-learn is not installed" in printed
+    assert "skipping recipe 'balanced-bag-forest': imbalanced-learn is not installed" in printed
     assert "skipping recipe 'not-a-recipe': not registered" in printed
+
+
+def test_bench_keel_baselines_are_the_librarys(keel, tmp_path):
+    """The script fits the baselines of `underdog compare --baselines` (one definition), and
+    still reads the old option name."""
+    result = keel.main(_keel_args(tmp_path / "k", "--recipes", "none", "--alternatives",
+                                  "logreg-balanced"))  # fmt: skip
+    assert result["methods"] == [("none", "recipe"), ("logreg-balanced", "baseline")]
+    assert keel.BASELINES is __import__("underdog.pipeline.baselines").pipeline.baselines.BASELINES
 
 
 def test_bench_keel_parses_each_file_once(keel, monkeypatch):

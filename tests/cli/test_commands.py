@@ -115,7 +115,7 @@ def test_eval_batch_size_option(tmp_path, monkeypatch):
     )
     path = multiclass_csv(tmp_path)
     code, _, err = run("train", path, "--target", "label", "--out", tmp_path / "m", "--epochs",
-                       "2", "--eval-batch-size", "16")  # fmt: skip
+                       "2", "--eval-batch-size", "16", "--recipe", "logit-adjusted")  # fmt: skip
     assert code == 0, err
     assert [k["eval_batch_size"] for k in seen] == [16] and seen[0]["batch_size"] == 64
     code, _, err = run("compare", path, "--target", "label", "--eval-batch-size", "0")

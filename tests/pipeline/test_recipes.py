@@ -1,4 +1,5 @@
 import dataclasses
+import sys
 
 import numpy as np
 import pytest
@@ -7,14 +8,17 @@ import torch.nn.functional as F
 
 from _tables import TINY, make_frame
 from underdog.data.tables import Table
-from underdog.exceptions import DataError, InvalidParameterError
+from underdog.exceptions import DataError, InvalidParameterError, MissingDependencyError
 from underdog.pipeline import compare
 from underdog.pipeline.recipes import (
+    DEFAULT_LOSS_RECIPE,
+    DEFAULT_NEURAL_RECIPE,
     DEFAULT_RECIPE,
     DEFAULT_RECIPES,
     EFFECTIVE_BETA,
     RECIPES,
     Recipe,
+    default_recipe,
     get_recipe,
     recipe_names,
     resolve_recipes,
@@ -55,6 +59,35 @@ def test_the_default_recipe_is_a_registered_default_for_any_number_of_classes():
     recipe = RECIPES[DEFAULT_RECIPE]
     assert DEFAULT_RECIPE in DEFAULT_RECIPES and not recipe.binary_only
     recipe.check(num_classes=10)
+
+
+def test_the_default_is_the_hybrid_on_tables_the_bag_without_imblearn_and_a_loss_elsewhere(
+    monkeypatch,
+):
+    pytest.importorskip("imblearn")
+    assert default_recipe() == DEFAULT_RECIPE == "balanced-bag-forest"
+    assert default_recipe(rows=False) == default_recipe(model="cnn") == DEFAULT_LOSS_RECIPE
+    monkeypatch.setitem(sys.modules, "imblearn", None)
+    assert default_recipe() == DEFAULT_NEURAL_RECIPE == "balanced-bag"
+    with pytest.raises(MissingDependencyError, match="needs imbalanced-learn"):
+        RECIPES["balanced-bag-forest"].check(num_classes=2)
+    names = [r.name for r in resolve_recipes("all", num_classes=3)]
+    assert "balanced-bag" in names and "balanced-bag-forest" not in names
+
+
+@pytest.mark.parametrize("name", ["balanced-bag", "balanced-bag-forest"])
+def test_recipes_of_their_own_network_need_feature_rows_and_the_default_model(name):
+    recipe = RECIPES[name]
+    assert recipe.model == name
+    with pytest.raises(DataError, match="needs a table of feature rows"):
+        recipe.check(num_classes=3, rows=False)
+    with pytest.raises(InvalidParameterError, match="'model' parameter of CompareConfig must"):
+        recipe.check(num_classes=3, model="cnn")
+    for facts in ({"rows": False}, {"model": "cnn"}):  # skipped by the lists, errors by name
+        assert name not in [r.name for r in resolve_recipes("all", num_classes=3, **facts)]
+        assert name not in [r.name for r in resolve_recipes(None, num_classes=3, **facts)]
+        with pytest.raises((DataError, InvalidParameterError)):
+            resolve_recipes(name, num_classes=3, **facts)
 
 
 def test_registry_has_the_recipes_with_one_line_summaries():

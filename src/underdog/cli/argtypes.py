@@ -12,6 +12,7 @@ import argparse
 import math
 
 __all__ = [
+    "baseline_spec",
     "device_name",
     "hidden_sizes",
     "imbalance_ratio",
@@ -101,18 +102,52 @@ def recipe_spec(text: str) -> str:
     unknown = [name for name in names if name not in recipe_options()]
     if unknown:
         raise argparse.ArgumentTypeError(
-            f"expected recipe names from {', '.join(recipe_options())}; got {unknown[0]!r}"
+            f"expected recipe names from {', '.join(recipe_options())}; got "
+            f"{unknown[0]!r}{_baseline_hint(unknown[0], '--baselines')}"
         )
     return text
 
 
+def _baseline_hint(name: str, where: str) -> str:
+    """For a baseline's name where a recipe is expected: what it is, and where it goes."""
+    from ..pipeline.baselines import BASELINES
+
+    if name not in BASELINES:
+        return ""
+    return f" (a baseline, a scikit-learn model underdog does not train: {where})"
+
+
 def recipe_name(text: str) -> str:
-    """``--recipe``: one registered recipe name (or alias)."""
+    """``--recipe``: one registered recipe name (or alias).
+
+    A baseline's name is refused with a hint: ``train`` trains and saves recipes only.
+    """
     from ..pipeline.recipes import recipe_options
 
     if text not in recipe_options():
+        hint = _baseline_hint(text, "compare it with `underdog compare --baselines`")
         raise argparse.ArgumentTypeError(
-            f"expected a recipe name from {', '.join(recipe_options())}; got {text!r}"
+            f"expected a recipe name from {', '.join(recipe_options())}; got {text!r}{hint}"
+        )
+    return text
+
+
+def baseline_spec(text: str) -> str:
+    """``--baselines``: ``all`` or comma-separated baseline names, each registered.
+
+    Returned as given, for :func:`underdog.pipeline.resolve_baselines`.
+    """
+    from ..pipeline.baselines import BASELINES, baseline_names
+
+    names = baseline_names(text)
+    if not names:
+        raise argparse.ArgumentTypeError(
+            f"expected baseline names like logreg-balanced,balanced-rf or 'all'; got {text!r}"
+        )
+    unknown = [name for name in names if name not in BASELINES]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"expected baseline names from {', '.join(BASELINES)} or 'all'; got {unknown[0]!r}"
         )
     return text
 

@@ -33,6 +33,29 @@ __all__ = [
 ]
 
 
+def _imblearn_note(
+    args: argparse.Namespace, table: Any, config: CompareConfig, baselines: list[str]
+) -> str | None:
+    """The one note for what ``compare`` skips without imbalanced-learn.
+
+    The recipes of ``default`` / ``all`` that need it, and the baselines of ``all`` that do.
+    """
+    from ..exceptions import MissingDependencyError
+    from ..pipeline.recipes import RECIPES, recipe_names
+
+    facts = {"num_classes": table.num_classes, "rows": table.dataset is None,
+             "model": config.model}  # fmt: skip
+    recipes = []
+    if (args.recipes or "default").strip() in ("default", "all"):
+        recipes = [n for n in recipe_names(args.recipes)
+                   if isinstance(RECIPES[n].problem(**facts), MissingDependencyError)]  # fmt: skip
+    skipped = recipes + baselines
+    if not skipped:
+        return None
+    return (f"imbalanced-learn is not installed: skipping {', '.join(skipped)} "
+            "(pip install 'underdog[tables]')")  # fmt: skip
+
+
 def cmd_compare(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``underdog compare``: compare recipes with cross-validation and write the report.
 
@@ -53,15 +76,22 @@ def cmd_compare(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         OSError: the report directory cannot be written.
     """
     from .._io import check_directory_writable
-    from ..pipeline import compare, format_table, resolve_recipes, write_report
+    from ..pipeline import compare, format_table, resolve_baselines, resolve_recipes, write_report
 
     table = load_data(args)
     config = load_config(args, table.num_classes)
-    recipes = resolve_recipes(args.recipes, num_classes=table.num_classes, name=table.name)
+    rows = table.dataset is None
+    recipes = resolve_recipes(args.recipes, num_classes=table.num_classes, name=table.name,
+                              rows=rows, model=config.model)  # fmt: skip
+    baselines, skipped = resolve_baselines(args.baselines, rows=rows, name=table.name)
+    note = _imblearn_note(args, table, config, skipped)
+    if note is not None:
+        print(f"note: {note}", file=err)
     check_directory_writable(args.out)  # fail before the comparison, not after it
     bar = CompareProgress(err) if wanted(err, args.quiet) else None
     try:
-        comparison = compare(table, recipes, config=config, progress=bar, jobs=args.jobs)
+        comparison = compare(table, recipes, config=config, progress=bar, jobs=args.jobs,
+                             baselines=baselines)  # fmt: skip
     finally:
         if bar is not None:
             bar.close()
@@ -105,16 +135,25 @@ def cmd_recipes(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     Returns:
         The exit code, 0.
     """
-    from ..pipeline import DEFAULT_RECIPES, RECIPES
+    from ..pipeline import BASELINES, DEFAULT_RECIPES, RECIPES
+    from ..pipeline.recipes import DEFAULT_LOSS_RECIPE, DEFAULT_NEURAL_RECIPE, DEFAULT_RECIPE
 
     names = {
         r.name: r.name + "".join(f" (= {alias})" for alias in r.aliases) for r in RECIPES.values()
     }
-    width = max(len(name) for name in names.values())
+    width = max(len(name) for name in [*names.values(), *BASELINES])
     for recipe in RECIPES.values():
         mark = "*" if recipe.name in DEFAULT_RECIPES else " "
         print(f"{mark} {names[recipe.name]:<{width}}  {recipe.summary}", file=out)
     print("(* run by `underdog compare` without --recipes; --recipes all runs all)", file=out)
+    print(f"`underdog train` without --recipe: {DEFAULT_RECIPE} on a table "
+          f"({DEFAULT_NEURAL_RECIPE} without imbalanced-learn), {DEFAULT_LOSS_RECIPE} with "
+          "--model or a dataset of samples", file=out)  # fmt: skip
+    print("\nbaselines (`underdog compare --baselines NAMES` or `all`): scikit-learn / "
+          "imbalanced-learn models fit beside the recipes; underdog does not train them",
+          file=out)  # fmt: skip
+    for baseline in BASELINES.values():
+        print(f"  {baseline.name:<{width}}  {baseline.summary}", file=out)
     return 0
 
 
@@ -205,6 +244,13 @@ def _train_worker(local_rank: int, args: argparse.Namespace, config: CompareConf
     return _train_and_save(args, load_data(args), config, local_rank)
 
 
+#: The options of the MLP's training, which the recipes of their own network ignore.
+_MLP_OPTIONS = (("--epochs", "epochs"), ("--patience", "patience"),
+                ("--batch-size", "batch_size"), ("--eval-batch-size", "eval_batch_size"),
+                ("--hidden", "hidden"), ("--dropout", "dropout"), ("--lr", "lr"),
+                ("--weight-decay", "weight_decay"), ("--val-fraction", "val_fraction"))  # fmt: skip
+
+
 def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``underdog train``: train one recipe on all rows of a table and save the model.
 
@@ -226,7 +272,8 @@ def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """
     from .._dist import rank
     from .._io import check_directory_writable
-    from ..pipeline import get_recipe
+    from ..pipeline import default_recipe, get_recipe
+    from ..pipeline.recipes import DEFAULT_NEURAL_RECIPE, DEFAULT_RECIPE
     from ..training.launch import (
         init_from_environment,
         shutdown,
@@ -235,10 +282,20 @@ def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     )
 
     table = load_data(args)
-    recipe = get_recipe(args.recipe)
-    recipe.check(num_classes=table.num_classes, name=table.name)
     config = load_config(args, table.num_classes)
+    rows = table.dataset is None
+    if args.recipe is None:
+        args.recipe = default_recipe(rows=rows, model=config.model)
+        if args.recipe == DEFAULT_NEURAL_RECIPE:
+            print(f"note: imbalanced-learn is not installed: training {DEFAULT_NEURAL_RECIPE}, "
+                  f"not {DEFAULT_RECIPE} (pip install 'underdog[tables]')", file=err)  # fmt: skip
+    recipe = get_recipe(args.recipe)
+    recipe.check(num_classes=table.num_classes, name=table.name, rows=rows, model=config.model)
     config.check(num_classes=table.num_classes, owner="train")
+    ignored = [flag for flag, key in _MLP_OPTIONS if getattr(args, key, None) is not None]
+    if recipe.model is not None and ignored:
+        print(f"note: {recipe.name} trains with its own fixed settings; ignoring "
+              f"{', '.join(ignored)}", file=err)  # fmt: skip
     torchrun = world_size_from_environment() > 1
     if args.nproc > 1 and torchrun:
         raise UsageError("--nproc starts its own processes; do not combine it with torchrun")
@@ -257,9 +314,12 @@ def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if this_rank != 0:
             return 0
     processes = f" on {args.nproc} processes" if args.nproc > 1 else ""
+    how = f"best epoch {info['best_epoch']} of {info['epochs_run']}"
+    if recipe.model is not None:
+        how = f"{info['epochs_run']} steps, no early stopping"
     print(
-        f"trained {recipe.name} on {info['rows']} rows of {table.name}{processes} "
-        f"(best epoch {info['best_epoch']} of {info['epochs_run']}); model: {args.out}",
+        f"trained {recipe.name} on {info['rows']} rows of {table.name}{processes} ({how}); "
+        f"model: {args.out}",
         file=out,
     )
     return 0

@@ -1,5 +1,7 @@
-"""The ``underdog`` command line's parser: every command and option, with its defaults
-taken from :class:`~underdog.pipeline.CompareConfig` and the dataset registry.
+"""The ``underdog`` command line's parser: every command and option.
+
+The defaults are taken from :class:`~underdog.pipeline.CompareConfig` and the dataset
+registry.
 
 argparse errors are one line on stderr with exit code 2 (:class:`_Parser`); ``--help``
 shows the usage.
@@ -13,9 +15,11 @@ from typing import NoReturn
 from .. import __version__
 from ..data import DATASETS
 from ..metrics import METRICS
-from ..pipeline import DEFAULT_RECIPE, CompareConfig
+from ..pipeline import CompareConfig
+from ..pipeline.recipes import DEFAULT_LOSS_RECIPE, DEFAULT_NEURAL_RECIPE, DEFAULT_RECIPE
 from ..weights import NORMALIZATIONS
 from .argtypes import (
+    baseline_spec,
     device_name,
     hidden_sizes,
     imbalance_ratio,
@@ -129,6 +133,14 @@ def _add_compare(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--recipes", type=recipe_spec, help="comma-separated recipe names, 'default' or 'all'"
     )
+    p.add_argument(
+        "--baselines",
+        type=baseline_spec,
+        metavar="NAMES",
+        help="scikit-learn / imbalanced-learn models to fit beside the recipes: "
+        "comma-separated names (logreg-balanced, hgb-balanced, balanced-rf, smote-logreg) "
+        "or 'all' (none)",
+    )
     p.add_argument("--folds", type=positive_int, help=f"stratified folds ({d.folds})")
     p.add_argument("--seeds", type=positive_int, help=f"repetitions with new folds ({d.seeds})")
     p.add_argument("--metric", choices=METRICS, help=f"sort and tune by ({d.metric})")
@@ -165,8 +177,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--recipe",
         type=recipe_name,
-        default=DEFAULT_RECIPE,
-        help=f"recipe name ({DEFAULT_RECIPE}: the best on the benchmarks of docs/benchmarks.md)",
+        help=f"recipe name ({DEFAULT_RECIPE} on a table, the best on the benchmarks of "
+        f"docs/benchmarks.md; {DEFAULT_NEURAL_RECIPE} without imbalanced-learn; "
+        f"{DEFAULT_LOSS_RECIPE} with --model or a dataset of samples)",
     )
     p.add_argument(
         "--out", type=path_name, required=True, metavar="MODEL_DIR", help="model directory"

@@ -90,6 +90,10 @@ _POSITIVE = _real("a finite number above 0", lambda x: x > 0)
 MAX_HIDDEN = 2**20
 #: The largest size of an input dimension or number of features.
 MAX_SIZE = 2**31 - 1
+#: The most members of a bag or trees of a forest, and nodes of a tree, in a model
+#: directory: bounds that keep the sizes of the arrays built to check the weights in range.
+MAX_MEMBERS = 2**16
+MAX_NODES = 2**24
 
 
 def _sha256(v: Any) -> bool:
@@ -110,6 +114,11 @@ SCHEMA: dict[str, Any] = {
             "hidden": [_int(1, MAX_HIDDEN)],
             "dropout": _real("a number in [0, 1)", lambda x: 0 <= x < 1),
             "seed": _int(0),
+            # The sizes of the networks recipes train themselves (RECIPE_MODELS).
+            "members?": _int(1, MAX_MEMBERS),
+            "trees?": _int(1, MAX_MEMBERS),
+            "nodes?": _int(1, MAX_NODES),
+            "depth?": _int(0, MAX_NODES),
         },
     },
     "data?": _Nullable(_STR),

@@ -16,6 +16,11 @@ Data is ``"MODULE:FUNCTION"`` too: a factory called without arguments that retur
 Importing a file or module runs its code: only names given by the user are ever
 imported, never one read from a model directory (``predict`` checks that the ``--model``
 given is the one a model was trained with).
+
+:data:`RECIPE_MODELS` are the networks that recipes train with procedures of their own
+(``balanced-bag``, ``balanced-bag-forest``): a model directory records them by name, with
+the sizes their factory needs besides the common arguments (:func:`recipe_model_arguments`),
+but ``--model`` does not name them.
 """
 
 from __future__ import annotations
@@ -35,9 +40,19 @@ from torch import nn
 
 from .._validation import describe
 from ..exceptions import InvalidParameterError
+from ..training.ensembles import MEMBERS, BalancedBaggedMLP
+from ..training.forests import BagForestBlend, TreeEnsemble
 from ..training.networks import cnn, mlp
 
-__all__ = ["BUILTIN_MODELS", "Factory", "build_model", "load_data", "load_factory"]
+__all__ = [
+    "BUILTIN_MODELS",
+    "RECIPE_MODELS",
+    "Factory",
+    "build_model",
+    "load_data",
+    "load_factory",
+    "recipe_model_arguments",
+]
 
 
 def _mlp(
@@ -54,6 +69,45 @@ def _cnn(*, input_shape: Sequence[int], num_classes: int, dropout: float, seed: 
 BUILTIN_MODELS: dict[str, Callable[..., nn.Module]] = {"mlp": _mlp, "cnn": _cnn}
 
 
+def _balanced_bag(
+    *, num_features: int, num_classes: int, hidden: Sequence[int], members: int = MEMBERS
+) -> nn.Module:
+    return BalancedBaggedMLP(num_features, num_classes, members=members, hidden=hidden[0])
+
+
+def _balanced_bag_forest(
+    *, num_features: int, num_classes: int, hidden: Sequence[int], trees: int, nodes: int,
+    depth: int, members: int = MEMBERS,
+) -> nn.Module:  # fmt: skip
+    bag = BalancedBaggedMLP(num_features, num_classes, members=members, hidden=hidden[0])
+    forest = TreeEnsemble(trees=trees, nodes=nodes, depth=depth, num_features=num_features,
+                          num_classes=num_classes)  # fmt: skip
+    return BagForestBlend(bag, forest)
+
+
+#: The models recipes train with their own procedures (see :attr:`Recipe.model
+#: <underdog.pipeline.recipes.Recipe.model>`), by the name a model directory records.
+RECIPE_MODELS: dict[str, Callable[..., nn.Module]] = {
+    "balanced-bag": _balanced_bag,
+    "balanced-bag-forest": _balanced_bag_forest,
+}
+
+
+def recipe_model_arguments(module: nn.Module) -> dict[str, Any]:
+    """The arguments of a :data:`RECIPE_MODELS` factory that come from the trained module.
+
+    The bag's width and members, and the forest's sizes (known once it is fit).
+    """
+    bag = module.bag if isinstance(module, BagForestBlend) else module
+    if not isinstance(bag, BalancedBaggedMLP):
+        raise TypeError(f"not a model of RECIPE_MODELS: {type(module).__name__}")  # a bug
+    arguments: dict[str, Any] = {"hidden": (bag.hidden,), "dropout": 0.0, "members": bag.members}
+    if isinstance(module, BagForestBlend):
+        forest = module.forest
+        arguments.update(trees=forest.trees, nodes=forest.nodes, depth=forest.depth)
+    return arguments
+
+
 @dataclass(frozen=True)
 class Factory:
     """A factory named by ``spec``: a built-in model, or ``FUNCTION`` of ``MODULE``."""
@@ -63,8 +117,8 @@ class Factory:
 
     @property
     def builtin(self) -> bool:
-        """True for a built-in model (``mlp``, ``cnn``)."""
-        return self.spec in BUILTIN_MODELS
+        """True for a model of underdog's (``mlp``, ``cnn``, :data:`RECIPE_MODELS`)."""
+        return self.spec in BUILTIN_MODELS or self.spec in RECIPE_MODELS
 
     def call(self, available: dict[str, Any], *, owner: str, name: str) -> Any:
         """Call the function with the arguments of ``available`` that it accepts.
@@ -157,8 +211,12 @@ def build_model(
     dropout: float,
     seed: int,
     owner: str = "compare",
+    sizes: dict[str, int] | None = None,
 ) -> nn.Module:
     """The model ``factory`` builds for a problem, under the seed ``seed``.
+
+    ``sizes``: more integer arguments, such as the forest's sizes that a model directory
+    records for a model of :data:`RECIPE_MODELS`.
 
     Raises:
         InvalidParameterError: the factory returned something else than an ``nn.Module``.
@@ -166,6 +224,7 @@ def build_model(
     available = {"num_features": int(num_features), "input_shape": tuple(input_shape),
                  "num_classes": int(num_classes), "hidden": tuple(hidden),
                  "dropout": float(dropout), "seed": int(seed)}  # fmt: skip
+    available.update({k: int(v) for k, v in (sizes or {}).items()})
     with torch.random.fork_rng(devices=[]):
         torch.random.default_generator.manual_seed(seed)
         model = factory.call(available, owner=owner, name="model")

@@ -35,7 +35,7 @@ from ..posthoc import PostHoc
 from ..training import TrainEvent, predict_logits
 from ._model_files import FORMAT_VERSION, read_description, read_weights, write_model
 from .config import CompareConfig
-from .factories import BUILTIN_MODELS, Factory, build_model, load_factory
+from .factories import BUILTIN_MODELS, RECIPE_MODELS, Factory, build_model, load_factory
 from .folds import prepare_training_split
 from .recipes import Recipe
 from .trainer import fit_posthoc, model_arguments, train_recipe
@@ -184,19 +184,27 @@ def _shapes(factory: Factory, arguments: dict[str, Any]) -> nn.Module:
         return _build(factory, arguments)
 
 
+#: The sizes model.json records for a model of RECIPE_MODELS (checked by its schema).
+_SIZES = ("members", "trees", "nodes", "depth")
+
+
 def _build(factory: Factory, arguments: dict[str, Any]) -> nn.Module:
     return build_model(
         factory, num_features=arguments["num_features"], input_shape=arguments["input_shape"],
         num_classes=arguments["num_classes"], hidden=arguments["hidden"],
         dropout=arguments["dropout"], seed=arguments["seed"], owner="TrainedModel.load",
+        sizes={k: arguments[k] for k in _SIZES if k in arguments},
     )  # fmt: skip
 
 
 def _factory_for(recorded: str, given: str | None, directory: Any) -> Factory:
     """The factory of a saved model: a built-in one by its name, a user's only when named again.
 
-    A user's factory is loaded only when the user gives the recorded name again.
+    A user's factory is loaded only when the user gives the recorded name again; a network
+    a recipe trains is never named by the user.
     """
+    if given in (None, recorded) and recorded in RECIPE_MODELS:
+        return Factory(recorded, RECIPE_MODELS[recorded])
     if given is None and recorded in BUILTIN_MODELS:
         return load_factory(recorded, owner="TrainedModel.load")
     if given != recorded:
@@ -222,7 +230,9 @@ def train_model(
     ``digits-lt``); a validation split is carved for early stopping and post-hoc tuning. The
     model is trained by :func:`~underdog.pipeline.trainer.train_recipe`, as
     :func:`~underdog.pipeline.runs.compare` trains it: a recipe with a base (such as
-    ``threshold``) trains its base's model.
+    ``threshold``) trains its base's model, and a recipe of its own network
+    (``balanced-bag``, ``balanced-bag-forest``) trains it on the rows and the validation
+    split together, without early stopping.
 
     Args:
         table: the table to train on.
@@ -238,7 +248,8 @@ def train_model(
     seed = check_int(seed, name="seed", owner="train_model", low=0)
     config = config or CompareConfig()
     config.check(num_classes=table.num_classes, owner="train_model")
-    recipe.check(num_classes=table.num_classes, name=table.name)
+    recipe.check(num_classes=table.num_classes, name=table.name, rows=table.dataset is None,
+                 model=config.model)  # fmt: skip
     rows = np.arange(len(table.labels))
     if table.training_rows is not None:
         rows = table.training_rows(seed)  # digits-lt: its long-tailed training set
@@ -246,14 +257,17 @@ def train_model(
     result = train_recipe(
         recipe, fold, config=config, num_classes=table.num_classes, callbacks=callbacks
     )
+    own = recipe.trainer.model  # a network the recipe trains itself, or None
+    arguments = model_arguments(fold, config=config, num_classes=table.num_classes,
+                                model=result.model if own else None)  # fmt: skip
     return TrainedModel(
         module=result.model,
         classes=table.classes,
         target=table.target,
         recipe=recipe.name,
         posthoc=fit_posthoc(recipe, result.model, fold, config=config),
-        factory=config.model,
-        arguments=model_arguments(fold, config=config, num_classes=table.num_classes),
+        factory=own or config.model,
+        arguments=arguments,
         preprocessor=fold.preprocessor,
         data=config.data,
         info={

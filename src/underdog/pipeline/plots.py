@@ -1,5 +1,6 @@
-"""The report's figures, drawn with matplotlib (imported when a figure is drawn) and
-returned as base64 PNG for embedding in ``report.html``.
+"""The report's figures, drawn with matplotlib and returned as base64 PNG.
+
+matplotlib is imported when a figure is drawn; the PNGs are embedded in ``report.html``.
 
 - :func:`plot_distribution`: training and test rows per class;
 - :func:`plot_recall`: per-class recall by recipe (a heatmap);
@@ -33,8 +34,9 @@ MAX_CLASSES_SHOWN = 40
 
 
 def shown_classes(comparison: Comparison) -> np.ndarray:
-    """The class indices the per-class figures show: all of them, or the
-    :data:`MAX_CLASSES_SHOWN` rarest in training, in index order.
+    """The class indices the per-class figures show, in index order.
+
+    All of them, or the :data:`MAX_CLASSES_SHOWN` rarest in training.
     """
     counts = np.asarray(comparison.train_counts)
     if len(counts) <= MAX_CLASSES_SHOWN:

@@ -11,12 +11,21 @@ Adding a recipe is one entry: a name, one line saying what it does, and a factor
 builds the loss from the training fold's counts, for example::
 
     Recipe("focal", "focal loss, gamma = 2", lambda counts: FocalCrossEntropyLoss(gamma=2.0))
+
+Two recipes train a network of their own with their own procedure instead
+(:attr:`Recipe.model`): ``balanced-bag``, a balanced random forest of MLPs
+(:mod:`underdog.training.ensembles`), and ``balanced-bag-forest``, the same averaged with
+imbalanced-learn's balanced random forest (:mod:`underdog.training.forests`), the default
+for tables (:func:`default_recipe`). They need a table of feature rows and the default
+``model``; the second needs imbalanced-learn.
+
+The names of :data:`~underdog.pipeline.baselines.BASELINES` (scikit-learn models that
+``compare`` fits beside the recipes) are not recipes: :func:`get_recipe` says so.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -24,7 +33,7 @@ from torch import nn
 
 from .._validation import describe
 from ..counts import MultilabelCounts
-from ..exceptions import DataError, InvalidParameterError
+from ..exceptions import InvalidParameterError
 from ..losses import (
     BCEWithLogitsLoss,
     ClassBalancedLoss,
@@ -35,14 +44,20 @@ from ..losses import (
     LogitAdjustedLoss,
     MinorityLogitLoss,
 )
+from ..training.forests import imblearn_available
 from ..weights import pos_weight
+from ._recipe import Recipe
+from .baselines import BASELINES
 
 __all__ = [
+    "DEFAULT_LOSS_RECIPE",
+    "DEFAULT_NEURAL_RECIPE",
     "DEFAULT_RECIPE",
     "DEFAULT_RECIPES",
     "EFFECTIVE_BETA",
     "RECIPES",
     "Recipe",
+    "default_recipe",
     "get_recipe",
     "recipe_names",
     "recipe_options",
@@ -70,61 +85,6 @@ DRW_START = 0.1
 #: weights (beta = 0): a class of 10 gets ``(1 - 0.99) / (1 - 0.99**10) ≈ 1/9.6``, a class of
 #: 1,000 about ``1/100`` instead of ``1/1000``.
 EFFECTIVE_BETA = 0.99
-
-
-@dataclass(frozen=True)
-class Recipe:
-    """One way to train (and decide) on imbalanced data.
-
-    Attributes:
-        name: the registry key, as typed on the command line.
-        summary: one line saying what the recipe does.
-        loss: ``loss(counts) -> nn.Module`` from the training fold's class counts
-            (int64 ``(C,)``); the module maps ``(logits (B, C), y (B,))`` to a scalar.
-        sampler: draw training batches class-balanced
-            (:class:`~underdog.samplers.ClassBalancedSampler`) instead of shuffling.
-        posthoc: the decision rule applied at prediction time: ``"none"`` (argmax),
-            ``"threshold"`` or ``"prior-correction"`` (see :mod:`underdog.posthoc`).
-        binary_only: the recipe needs exactly two classes.
-        schedule: ``schedule(counts)`` builds an object whose ``step(loss, epoch=,
-            epochs=)`` runs before each epoch (from 0), such as
-            :class:`~underdog.losses.DeferredReweighting`.
-        on_epoch_start: a plain ``hook(loss, epoch, epochs)`` before each epoch, for
-            schedules that are not objects.
-        base: the recipe whose trained model this one reuses because training would give
-            the same model (post-hoc recipes reuse ``"none"``); ``None`` trains its own.
-        aliases: other names of this recipe (``balanced-softmax`` is the logit-adjusted
-            loss by construction, so it is an alias of ``logit-adjusted``, not a second row).
-    """
-
-    name: str
-    summary: str
-    loss: Callable[[torch.Tensor], nn.Module]
-    sampler: bool = False
-    posthoc: str = "none"
-    binary_only: bool = False
-    on_epoch_start: Callable[[nn.Module, int, int], None] | None = None
-    base: str | None = None
-    schedule: Callable[[torch.Tensor], Any] | None = None
-    aliases: tuple[str, ...] = ()
-
-    @property
-    def trainer(self) -> Recipe:
-        """The recipe whose loss and sampler train this recipe's model."""
-        return RECIPES[self.base] if self.base else self
-
-    @property
-    def training_key(self) -> str:
-        """Recipes with the same key train the same model."""
-        return self.base or self.name
-
-    def check(self, *, num_classes: int, name: str = "the data") -> None:
-        """Raise :class:`DataError` when the recipe does not fit the problem."""
-        if self.binary_only and num_classes != 2:
-            raise DataError(
-                f"The recipe {self.name!r} needs a binary target. Got {num_classes} classes "
-                f"in {name} instead."
-            )
 
 
 def _drw_schedule(counts: torch.Tensor) -> DeferredReweighting:
@@ -227,6 +187,22 @@ RECIPES: dict[str, Recipe] = {
             posthoc="prior-correction",
             base="none",
         ),
+        Recipe(
+            "balanced-bag",
+            "8 MLPs (64 units), each trained with plain cross-entropy on its own "
+            "class-balanced bootstrap, probabilities averaged: a balanced random forest of "
+            "MLPs (100 steps, no early stopping; tables only)",
+            _cross_entropy(),
+            model="balanced-bag",
+        ),
+        Recipe(
+            "balanced-bag-forest",
+            "'balanced-bag' averaged 50/50 with imbalanced-learn's balanced random forest "
+            "(100 trees, stored as tensors); the default for tables",
+            _cross_entropy(),
+            model="balanced-bag-forest",
+            needs_imblearn=True,
+        ),
     )
 }
 
@@ -244,12 +220,31 @@ DEFAULT_RECIPES = (
     "resample",
     "threshold",
     "prior-correction",
+    "balanced-bag",
+    "balanced-bag-forest",
 )
 
 
-#: What ``underdog train`` uses without ``--recipe``, and the one the README recommends:
-#: chosen from the measured quality benchmarks, see ``docs/benchmarks.md``.
-DEFAULT_RECIPE = "logit-adjusted"
+#: What ``underdog train`` uses on a table without ``--recipe``, and the one the README
+#: recommends for tables: chosen from the measured quality benchmarks, see
+#: ``docs/benchmarks.md``. :func:`default_recipe` says what runs where it cannot.
+DEFAULT_RECIPE = "balanced-bag-forest"
+#: The default for tables without imbalanced-learn.
+DEFAULT_NEURAL_RECIPE = "balanced-bag"
+#: The default for a dataset of samples or a model of the user's (``--data``, ``--model``).
+DEFAULT_LOSS_RECIPE = "logit-adjusted"
+
+
+def default_recipe(*, rows: bool = True, model: str = "mlp") -> str:
+    """The recipe ``underdog train`` trains without ``--recipe``.
+
+    :data:`DEFAULT_RECIPE` for a table of feature rows with the default model;
+    :data:`DEFAULT_NEURAL_RECIPE` there without imbalanced-learn; else (a dataset of
+    samples, another ``model``) :data:`DEFAULT_LOSS_RECIPE`.
+    """
+    if not rows or model != "mlp":
+        return DEFAULT_LOSS_RECIPE
+    return DEFAULT_RECIPE if imblearn_available() else DEFAULT_NEURAL_RECIPE
 
 
 #: Other names of recipes -> the recipe's name.
@@ -270,6 +265,12 @@ def get_recipe(name: str) -> Recipe:
     recipe = RECIPES.get(ALIASES.get(name, name)) if isinstance(name, str) else None
     if recipe is None:
         listed = ", ".join(map(repr, recipe_options()))
+        if isinstance(name, str) and name in BASELINES:
+            raise InvalidParameterError(
+                f"The 'name' parameter of get_recipe must be one of {listed}; {name!r} is a "
+                "baseline, a scikit-learn model that compare fits beside the recipes, not one "
+                f"underdog trains or saves. Got {name!r} instead."
+            )
         raise InvalidParameterError(
             f"The 'name' parameter of get_recipe must be one of {listed}. "
             f"Got {describe(name)} instead."
@@ -313,23 +314,33 @@ def recipe_names(spec: str | None) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def resolve_recipes(spec: str | None, *, num_classes: int, name: str = "the data") -> list[Recipe]:
+def resolve_recipes(
+    spec: str | None,
+    *,
+    num_classes: int,
+    name: str = "the data",
+    rows: bool = True,
+    model: str = "mlp",
+) -> list[Recipe]:
     """Recipes from a comma-separated list, ``"all"`` or ``None`` (the defaults).
 
     The list is parsed by :func:`recipe_names`. ``"all"`` and the defaults skip recipes
-    that do not fit the problem (``pos-weight`` on a multiclass target); naming such a
-    recipe explicitly is an error. ``none`` is always included first, as the reference of
-    the comparison.
+    that do not fit the problem (see :meth:`Recipe.problem`: ``pos-weight`` on a multiclass
+    target, the recipes of their own network on a dataset of samples or with another
+    ``model``, ``balanced-bag-forest`` without imbalanced-learn); naming such a recipe
+    explicitly is an error. ``none`` is always included first, as the reference of the
+    comparison.
     """
     names = recipe_names(spec)
+    facts: dict[str, Any] = {"num_classes": num_classes, "name": name, "rows": rows,
+                             "model": model}  # fmt: skip
     if _set_word(spec) is not None:
-        chosen = [RECIPES[n] for n in names]
-        chosen = [r for r in chosen if not (r.binary_only and num_classes != 2)]
+        chosen = [RECIPES[n] for n in names if RECIPES[n].problem(**facts) is None]
     else:
         chosen = []
         for n in names:
             recipe = get_recipe(n)
-            recipe.check(num_classes=num_classes, name=name)
+            recipe.check(**facts)
             if recipe not in chosen:  # an alias and its recipe: one run
                 chosen.append(recipe)
     if RECIPES["none"] not in chosen:

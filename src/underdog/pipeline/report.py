@@ -4,9 +4,11 @@
 :func:`write_report` writes them atomically into a directory.
 
 - ``results.csv``: one row per recipe x seed x fold x metric (and class, for the per-class
-  precision / recall / F1), columns ``recipe,seed,fold,metric,class,value``.
-- ``summary.json``: the dataset, the settings, and per recipe the mean and standard
-  deviation of every metric, the difference to ``none`` and the paired-test p-value.
+  precision / recall / F1), columns ``recipe,seed,fold,metric,class,value,kind``; ``kind``
+  is ``recipe`` or ``baseline`` (a scikit-learn model fit beside the recipes).
+- ``summary.json``: the dataset, the settings, and per recipe and baseline (``kind``) the
+  mean and standard deviation of every metric, the difference to ``none`` and the
+  paired-test p-value.
 - ``report.html``: self-contained (inline CSS, plots as base64 PNG, no scripts): the result
   table, per-class recall by recipe, precision-recall curves (binary), the confusion
   matrices of the best recipe and of ``none``, and the class distribution.
@@ -67,17 +69,33 @@ def _clean(value: Any) -> Any:
     return value
 
 
+#: What marks a baseline's row in the tables.
+BASELINE_MARK = " (baseline)"
+BASELINE_NOTE = (
+    "(baseline): a scikit-learn / imbalanced-learn model fit on the same folds and "
+    "preprocessed rows, with its default settings; underdog does not train it."
+)
+
+
+def _label(comparison: Comparison, name: str) -> str:
+    """A method's name as the tables show it: baselines marked."""
+    return name + BASELINE_MARK if comparison.is_baseline(name) else name
+
+
 def results_csv(comparison: Comparison) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["recipe", "seed", "fold", "metric", "class", "value"])
+    writer.writerow(["recipe", "seed", "fold", "metric", "class", "value", "kind"])
     classes = comparison.table.classes
+    kinds = {m.name: "recipe" for m in comparison.recipes}
+    kinds.update({b.name: "baseline" for b in comparison.baselines})
     for run in comparison.runs:
+        where, kind = (run.recipe, run.seed, run.fold), kinds.get(run.recipe, "recipe")
         for metric, value in run.scalars.items():
-            writer.writerow([run.recipe, run.seed, run.fold, metric, "", repr(float(value))])
+            writer.writerow([*where, metric, "", repr(float(value)), kind])
         for metric, values in run.per_class.items():
             for label, value in zip(classes, values, strict=True):
-                writer.writerow([run.recipe, run.seed, run.fold, metric, label, repr(float(value))])
+                writer.writerow([*where, metric, label, repr(float(value)), kind])
     return buffer.getvalue().encode()
 
 
@@ -157,10 +175,12 @@ def _results_section(comparison: Comparison, rows: list[dict[str, Any]]) -> list
         delta = "" if row["recipe"] == "none" else f"{row['delta']:+.3f}"
         p = _e(_fmt_p(row["p_value"])) if row["p_value"] is not None else ""
         best = ' class="best"' if i == 0 else ""
-        body.append(
-            f"<tr{best}><td>{_e(row['recipe'])}</td>{cells}<td>{delta}</td><td>{p}</td></tr>"
-        )
-    legend = "".join(f"<li><b>{_e(r['recipe'])}</b>: {_e(r['summary'])}</li>" for r in rows)
+        name = _e(_label(comparison, row["recipe"]))
+        body.append(f"<tr{best}><td>{name}</td>{cells}<td>{delta}</td><td>{p}</td></tr>")
+    legend = "".join(
+        f"<li><b>{_e(_label(comparison, r['recipe']))}</b>: {_e(r['summary'])}</li>" for r in rows
+    )
+    note = f"<p class='note'>{_e(BASELINE_NOTE)}</p>" if comparison.baselines else ""
     return [
         "<h2>Results</h2>",
         f"<p>Mean ± standard deviation over {config.folds} folds × {config.seeds} seed(s), "
@@ -170,6 +190,7 @@ def _results_section(comparison: Comparison, rows: list[dict[str, Any]]) -> list
         f"<div class='wide'><table><thead><tr><th>recipe</th>{head}<th>Δ vs none</th>"
         f"<th>p</th></tr></thead><tbody>{''.join(body)}</tbody></table></div>",
         f"<ul class='note'>{legend}</ul>",
+        note,
     ]
 
 
@@ -204,7 +225,7 @@ def _figure_sections(comparison: Comparison, order: list[str]) -> list[str]:
     counts = ", ".join(f"{_e(c)}: {n}" for c, n in zip(table.classes, table.counts, strict=True))
     return sections + [
         "<h2>Confusion matrices</h2>",
-        "<p>Best recipe and <i>none</i>, test predictions pooled over folds.</p>",
+        "<p>Best method and <i>none</i>, test predictions pooled over folds.</p>",
         f"<div class='row'>{''.join(images)}</div>",
         "<h2>Class distribution</h2>",
         f"<p>All rows: {counts}.</p>",
@@ -257,7 +278,7 @@ def format_table(comparison: Comparison) -> str:
     table, config = comparison.table, comparison.config
     short = {"balanced_accuracy": "bal_acc", "average_precision": "avg_prec"}
     metrics = comparison.metrics
-    width = max(len("recipe"), *(len(r.name) for r in comparison.recipes))
+    width = max(len("recipe"), *(len(_label(comparison, m.name)) for m in comparison.methods))
     head = f"{'recipe':<{width}}" + "".join(f"  {short.get(m, m):>13}" for m in metrics)
     head += f"  {'Δ ' + short.get(config.metric, config.metric):>12}  {'p':>6}"
     lines = [
@@ -267,7 +288,7 @@ def format_table(comparison: Comparison) -> str:
         "-" * len(head),
     ]
     for row in comparison.summary():
-        line = f"{row['recipe']:<{width}}"
+        line = f"{_label(comparison, row['recipe']):<{width}}"
         line += "".join(
             f"  {_fmt(row[m]['mean'])} ± {_fmt(row[m]['std'])}".rjust(15) for m in metrics
         )
@@ -276,6 +297,8 @@ def format_table(comparison: Comparison) -> str:
         else:
             line += f"  {row['delta']:>+12.3f}  {_fmt_p(row['p_value']):>6}"
         lines.append(line)
+    if comparison.baselines:
+        lines.append(BASELINE_NOTE)
     return "\n".join(lines)
 
 

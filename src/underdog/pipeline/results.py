@@ -1,4 +1,6 @@
-"""What a comparison produced: one :class:`RunResult` per recipe, fold and repeat, and the
+"""What a comparison produced, and its summary with the paired tests.
+
+One :class:`RunResult` per recipe (or baseline), fold and repeat, and the
 :class:`Comparison` that summarises them with the paired tests (:func:`paired_test`).
 
 Each recipe's difference to ``none`` is tested with the corrected resampled paired t-test of
@@ -20,6 +22,7 @@ from numpy.typing import ArrayLike
 
 from ..data import Table
 from ..metrics import BINARY_METRICS, LABEL_METRICS
+from .baselines import Baseline
 from .config import CompareConfig
 from .recipes import Recipe
 
@@ -28,7 +31,7 @@ __all__ = ["Comparison", "RunResult", "paired_test"]
 
 @dataclass
 class RunResult:
-    """One recipe on one fold of one seed."""
+    """One recipe (or baseline: ``recipe`` holds its name) on one fold of one seed."""
 
     recipe: str
     seed: int
@@ -48,6 +51,8 @@ class Comparison:
 
     Frozen: :meth:`summary` (which runs the paired tests) is computed once, on first use,
     and kept; :func:`dataclasses.replace` gives a new comparison with its own summary.
+    ``baselines`` are the scikit-learn models fit beside the recipes (their runs carry
+    their names); the summary marks their rows ``"kind": "baseline"``.
     """
 
     table: Table
@@ -60,9 +65,20 @@ class Comparison:
     seconds: float
     sizes: tuple[float, float] = (0.0, 0.0)
     recipe_seconds: dict[str, float] = field(default_factory=dict)
+    baselines: list[Baseline] = field(default_factory=list)
+
+    @property
+    def methods(self) -> list[Recipe | Baseline]:
+        """The recipes, then the baselines."""
+        return [*self.recipes, *self.baselines]
+
+    def is_baseline(self, name: str) -> bool:
+        """Whether ``name`` is one of the comparison's baselines."""
+        return any(b.name == name for b in self.baselines)
 
     @property
     def metrics(self) -> tuple[str, ...]:
+        """The metrics scored: the label metrics, and the binary ones for two classes."""
         return LABEL_METRICS + (BINARY_METRICS if self.table.num_classes == 2 else ())
 
     def values(self, recipe: str, metric: str) -> np.ndarray:
@@ -84,7 +100,9 @@ class Comparison:
         )
 
     def summary(self) -> list[dict[str, Any]]:
-        """One dict per recipe, best first by ``config.metric``: mean / std of every metric,
+        """One dict per recipe and baseline, best first by ``config.metric``.
+
+        Each holds its ``kind`` (``"recipe"`` or ``"baseline"``), mean / std of every metric,
         the mean difference to ``none`` and its paired-test p-value.
 
         Computed once per comparison; each call returns a fresh copy, free to modify.
@@ -95,8 +113,9 @@ class Comparison:
     def _summary(self) -> list[dict[str, Any]]:
         reference = self.values("none", self.config.metric)
         rows = []
-        for recipe in self.recipes:
-            row: dict[str, Any] = {"recipe": recipe.name, "summary": recipe.summary}
+        for recipe in self.methods:
+            kind = "baseline" if isinstance(recipe, Baseline) else "recipe"
+            row: dict[str, Any] = {"recipe": recipe.name, "kind": kind, "summary": recipe.summary}
             for metric in self.metrics:
                 v = self.values(recipe.name, metric)
                 row[metric] = {"mean": _nanmean(v), "std": _nanstd(v)}
@@ -114,11 +133,13 @@ class Comparison:
 
     @property
     def ratio(self) -> float:
+        """Test rows per training row of the folds (0 without training rows)."""
         train, test = self.sizes
         return test / train if train else 0.0
 
     @property
     def best(self) -> str:
+        """The name of the best recipe or baseline by the comparison's metric."""
         return self._summary[0]["recipe"]
 
 

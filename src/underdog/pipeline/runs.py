@@ -12,6 +12,9 @@ For each seed ``s`` the table's folds come from :meth:`~underdog.data.Table.fold
    part with :func:`~underdog.metrics.evaluate`.
 
 Recipes that reuse another's model (post-hoc rules on ``none``) reuse the trained model.
+Baselines (:mod:`underdog.pipeline.baselines`, scikit-learn models) are fit on each fold's
+whole training part after the recipes, with at most ``config.num_threads`` threads, and
+scored the same way.
 
 The same steps are public for one fold at a time, so that a benchmark can run recipes (and
 other estimators) on exactly the folds and preprocessing of a comparison, one process per
@@ -31,9 +34,10 @@ import numpy as np
 
 from .._validation import check_int
 from ..data import Table
-from ..exceptions import DivergenceError
+from ..exceptions import DataError, DivergenceError
 from ..metrics import evaluate
 from ..training import TrainEvent, predict_logits
+from .baselines import Baseline, fit_baseline
 from .config import CompareConfig
 from .folds import Fold, prepare_fold
 from .recipes import RECIPES, Recipe
@@ -45,8 +49,10 @@ __all__ = ["Progress", "compare", "run_fold"]
 
 @dataclass(frozen=True)
 class Progress:
-    """A progress report: recipe ``recipe_index`` of ``recipes``, run ``run`` of ``runs``
-    (seeds x folds), epoch ``epoch`` of ``epochs``; ``epoch == 0`` when a run starts.
+    """A progress report of a comparison.
+
+    Recipe ``recipe_index`` of ``recipes``, run ``run`` of ``runs`` (seeds x folds), epoch
+    ``epoch`` of ``epochs``; ``epoch == 0`` when a run starts.
     """
 
     recipe: str
@@ -82,7 +88,8 @@ def _run_recipe(
     recipe: Recipe, fold: Fold, trained: _Trained, *, config: CompareConfig, num_classes: int,
     minority: int, report: Callable[[int, int], None],
 ) -> RunResult:  # fmt: skip
-    """Train (unless ``trained`` has the model) and score one recipe on one fold;
+    """Train (unless ``trained`` has the model) and score one recipe on one fold.
+
     ``report(epoch, epochs)`` gets epoch 0 as the run starts, then every epoch trained.
     """
     start = time.perf_counter()
@@ -105,38 +112,56 @@ def _run_recipe(
     return _score(recipe, trained[key], fold, config=config, minority=minority, seconds=seconds)
 
 
+def _run_baseline(
+    baseline: Baseline, fold: Fold, *, config: CompareConfig, num_classes: int, minority: int
+) -> RunResult:
+    """Fit and score one baseline on one fold, with at most ``config.num_threads`` threads."""
+    from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
+
+    start = time.perf_counter()
+    with threadpool_limits(config.num_threads):
+        proba, y_pred = fit_baseline(baseline, fold, num_classes=num_classes)
+    seconds = time.perf_counter() - start
+    scalars, per_class = evaluate(fold.y_test, proba, y_pred=y_pred, minority=minority)
+    return RunResult(
+        recipe=baseline.name, seed=fold.seed, fold=fold.fold, scalars=scalars,
+        per_class=per_class, y_true=fold.y_test, proba=proba.astype(np.float32),
+        y_pred=y_pred, best_epoch=0, seconds=seconds,
+    )  # fmt: skip
+
+
 def _run_all(
     recipes: Sequence[Recipe], folds: Sequence[Fold], *, config: CompareConfig,
     num_classes: int, minority: int, progress: Callable[[Progress], None] | None = None,
+    baselines: Sequence[Baseline] = (),
 ) -> tuple[list[RunResult], dict[str, float]]:  # fmt: skip
-    """Every recipe on every fold, recipe by recipe: the runs and each recipe's seconds.
+    """Every recipe, then every baseline, on every fold: the runs and each one's seconds.
 
     Recipes sharing a trained model (post-hoc rules on ``none``) train it once per fold.
     """
     runs: list[RunResult] = []
     trained: list[_Trained] = [{} for _ in folds]
     seconds: dict[str, float] = {}
-    for r_index, recipe in enumerate(recipes):
-        recipe_start = time.perf_counter()
+    methods: list[Recipe | Baseline] = [*recipes, *baselines]
+    for m_index, method in enumerate(methods):
+        method_start = time.perf_counter()
         for f_index, fold in enumerate(folds):
 
-            def report(epoch: int, epochs: int, r: int = r_index, f: int = f_index) -> None:
+            def report(epoch: int, epochs: int, m: int = m_index, f: int = f_index) -> None:
                 if progress is not None:
-                    progress(Progress(recipes[r].name, r, len(recipes), f, len(folds),
+                    progress(Progress(methods[m].name, m, len(methods), f, len(folds),
                                       epoch, epochs))  # fmt: skip
 
+            if isinstance(method, Baseline):
+                report(0, 1)
+                runs.append(_run_baseline(method, fold, config=config,
+                                          num_classes=num_classes, minority=minority))  # fmt: skip
+                continue
             runs.append(
-                _run_recipe(
-                    recipe,
-                    fold,
-                    trained[f_index],
-                    config=config,
-                    num_classes=num_classes,
-                    minority=minority,
-                    report=report,
-                )  # fmt: skip
-            )
-        seconds[recipe.name] = time.perf_counter() - recipe_start
+                _run_recipe(method, fold, trained[f_index], config=config,
+                            num_classes=num_classes, minority=minority, report=report)
+            )  # fmt: skip
+        seconds[method.name] = time.perf_counter() - method_start
     return runs, seconds
 
 
@@ -151,23 +176,28 @@ def _run_fold_job(index: int) -> tuple[list[RunResult], dict[str, float]]:
     torch.set_num_threads(1)
     job = _PARALLEL
     return _run_all(job["recipes"], [job["folds"][index]], config=job["config"],
-                    num_classes=job["num_classes"], minority=job["minority"])  # fmt: skip
+                    num_classes=job["num_classes"], minority=job["minority"],
+                    baselines=job["baselines"])  # fmt: skip
 
 
 def _run_parallel(
     recipes: Sequence[Recipe], folds: Sequence[Fold], *, jobs: int, config: CompareConfig,
     num_classes: int, minority: int, progress: Callable[[Progress], None] | None,
+    baselines: Sequence[Baseline] = (),
 ) -> tuple[list[RunResult], dict[str, float]]:  # fmt: skip
-    """:func:`_run_all` with the folds in ``jobs`` forked processes; the same runs, in the
-    same order (every fold is seeded on its own, so where it runs changes nothing).
+    """:func:`_run_all` with the folds in ``jobs`` forked processes.
+
+    The same runs, in the same order (every fold is seeded on its own, so where it runs
+    changes nothing).
     """
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     _PARALLEL.update(recipes=recipes, folds=folds, config=config, num_classes=num_classes,
-                     minority=minority)  # fmt: skip
+                     minority=minority, baselines=baselines)  # fmt: skip
+    methods: list[Recipe | Baseline] = [*recipes, *baselines]
     by_fold: dict[int, list[RunResult]] = {}
-    seconds: dict[str, float] = dict.fromkeys((r.name for r in recipes), 0.0)
+    seconds: dict[str, float] = dict.fromkeys((m.name for m in methods), 0.0)
     try:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
@@ -177,13 +207,13 @@ def _run_parallel(
                 by_fold[index], fold_seconds = future.result()
                 for name, value in fold_seconds.items():
                     seconds[name] += value
-                for r_index, recipe in enumerate(recipes):  # report the fold's runs as done
+                for m_index, method in enumerate(methods):  # report the fold's runs as done
                     if progress is not None:
-                        progress(Progress(recipe.name, r_index, len(recipes), index,
+                        progress(Progress(method.name, m_index, len(methods), index,
                                           len(folds), 0, config.epochs))  # fmt: skip
     finally:
         _PARALLEL.clear()
-    runs = [by_fold[f][r] for r in range(len(recipes)) for f in range(len(folds))]
+    runs = [by_fold[f][m] for m in range(len(methods)) for f in range(len(folds))]
     return runs, seconds
 
 
@@ -194,15 +224,17 @@ def run_fold(
     num_classes: int,
     minority: int,
     config: CompareConfig | None = None,
+    baselines: Sequence[Baseline] = (),
 ) -> list[RunResult]:
-    """Train and score each recipe on one prepared fold, as :func:`compare` does.
+    """Train and score each recipe, then each baseline, on one fold, as :func:`compare` does.
 
     Recipes sharing a trained model (post-hoc rules on ``none``) train it once; ``minority``
     is the positive class of the binary metrics (:func:`compare` uses the rarest class of
-    the training parts). Returns one :class:`RunResult` per recipe, in order.
+    the training parts). Returns one :class:`RunResult` per recipe and baseline, in order.
     """
     config = config or CompareConfig()
-    runs, _ = _run_all(recipes, [fold], config=config, num_classes=num_classes, minority=minority)
+    runs, _ = _run_all(recipes, [fold], config=config, num_classes=num_classes,
+                       minority=minority, baselines=baselines)  # fmt: skip
     return runs
 
 
@@ -221,20 +253,34 @@ def compare(
     config: CompareConfig | None = None,
     progress: Callable[[Progress], None] | None = None,
     jobs: int = 1,
+    baselines: Sequence[Baseline] = (),
 ) -> Comparison:
-    """Run every recipe on the same folds of ``table``; see the module docstring.
+    """Run every recipe and baseline on the same folds of ``table``; see the module docstring.
 
     ``none``, the reference of the paired tests, is added first when missing; a recipe
-    named twice runs once. ``jobs`` > 1 runs the folds in that many forked processes (one
-    thread each), with the same results as one process.
+    named twice runs once. ``baselines`` (see :func:`~underdog.pipeline.resolve_baselines`)
+    need a table of feature rows. ``jobs`` > 1 runs the folds in that many forked processes
+    (one thread each), with the same results as one process.
+
+    Raises:
+        DataError: baselines with a table over a dataset of samples, or a recipe that does
+            not fit the table.
     """
     jobs = check_int(jobs, name="jobs", owner="compare", low=1)
     config = config or CompareConfig()
     recipes = _with_reference(recipes)
+    baselines = list({b.name: b for b in baselines}.values())
     num_classes = table.num_classes
     config.check(num_classes=num_classes)
+    rows = table.dataset is None
     for recipe in recipes:
-        recipe.check(num_classes=num_classes, name=table.name)
+        recipe.check(num_classes=num_classes, name=table.name, rows=rows, model=config.model)
+    if baselines and not rows:
+        raise DataError(
+            f"The 'baselines' parameter of compare must be empty for a table over a dataset "
+            f"of samples ({table.name}): baselines fit a matrix of feature rows. Got "
+            f"{', '.join(b.name for b in baselines)} instead."
+        )
     started = time.perf_counter()
     folds = [
         prepare_fold(table, train, test, seed=seed, fold=fold, config=config)
@@ -249,11 +295,12 @@ def compare(
     options = {"jobs": min(jobs, len(folds))} if run is _run_parallel else {}
     runs, recipe_seconds = run(
         recipes, folds, config=config, num_classes=num_classes, minority=minority,
-        progress=progress, **options,
+        progress=progress, baselines=baselines, **options,
     )  # fmt: skip
     return Comparison(
         table=table,
         recipes=recipes,
+        baselines=baselines,
         config=config,
         runs=runs,
         train_counts=train_counts,

@@ -2,27 +2,37 @@
 
 :func:`train_recipe` trains the MLP of a :class:`CompareConfig` with the loss, sampler and
 schedule of the recipe whose model the recipe uses (its ``base``, when it has one: post-hoc
-recipes use the model of ``none``), with early stopping on :func:`validation_score`;
-:func:`fit_posthoc` tunes the recipe's post-hoc decision rule on the fold's validation
-split.
+recipes use the model of ``none``), with early stopping on :func:`validation_score`; a
+recipe of its own network (``balanced-bag``, ``balanced-bag-forest``) trains it with its own
+procedure on the whole training part instead. :func:`fit_posthoc` tunes the recipe's
+post-hoc decision rule on the fold's validation split.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from ..posthoc import PostHoc, tune_posthoc
 from ..samplers import ClassBalancedSampler
 from ..training import TrainEvent, TrainResult, fit, predict_logits
+from ..training._tensors import module_device
+from ..training.ensembles import BalancedBaggedMLP, fit_balanced_bag
+from ..training.forests import BagForestBlend, fit_balanced_forest
 from .config import CompareConfig
-from .factories import build_model, load_factory
+from .factories import build_model, load_factory, recipe_model_arguments
 from .folds import Fold
 from .recipes import Recipe
 
-__all__ = ["fit_posthoc", "model_arguments", "train_recipe", "validation_score"]
+__all__ = [
+    "fit_posthoc",
+    "model_arguments",
+    "train_own_network",
+    "train_recipe",
+    "validation_score",
+]
 
 
 def validation_score(logits: np.ndarray, y: np.ndarray) -> float:
@@ -76,9 +86,14 @@ def train_recipe(
     the model of ``none``), else ``recipe`` itself: its loss from the fold's class counts,
     its class-balanced sampler and its schedule. The MLP of ``config`` is trained with
     :func:`~underdog.training.loop` and early stopping on :func:`validation_score`, seeded
-    with ``fold.model_seed``.
+    with ``fold.model_seed``. A recipe of its own network is trained by
+    :func:`train_own_network`.
     """
     trainer = recipe.trainer
+    if trainer.model is not None:
+        return train_own_network(
+            trainer, fold, config=config, num_classes=num_classes, callbacks=callbacks
+        )
     seed = fold.model_seed
     plan = config.plan(len(fold.y))
     arguments = model_arguments(fold, config=config, num_classes=num_classes)
@@ -109,12 +124,47 @@ def train_recipe(
     )
 
 
-def model_arguments(fold: Fold, *, config: CompareConfig, num_classes: int) -> dict[str, Any]:
-    """The keyword arguments of the model factory for ``fold`` (see
-    :mod:`underdog.pipeline.factories`): the width of a row, the shape of a sample, the
-    classes, and the hidden sizes, dropout and seed of the training.
+def train_own_network(
+    recipe: Recipe,
+    fold: Fold,
+    *,
+    config: CompareConfig,
+    num_classes: int,
+    callbacks: Sequence[Callable[[TrainEvent], None]] = (),
+) -> TrainResult:
+    """Train the network of a recipe with a ``model`` of its own on ``fold``.
+
+    ``balanced-bag``: :func:`~underdog.training.ensembles.fit_balanced_bag` on the fold's
+    whole training part (rows and validation split: a fixed budget, no early stopping),
+    seeded with ``fold.model_seed``, with the configuration's threads and device (its other
+    training settings are the MLP's, not the bag's). ``balanced-bag-forest``: the same bag
+    blended with :func:`~underdog.training.forests.fit_balanced_forest` on the same rows.
+    ``callbacks`` get every step as an epoch.
     """
-    return {
+    seed = fold.model_seed
+    result = fit_balanced_bag(
+        fold.x_train, fold.y_train, num_classes=num_classes, seed=seed, callbacks=callbacks,
+        num_threads=config.num_threads, device=config.device,
+    )  # fmt: skip
+    if recipe.model == "balanced-bag-forest":
+        forest = fit_balanced_forest(fold.x_train, fold.y_train, num_classes=num_classes,
+                                     seed=seed)  # fmt: skip
+        bag = cast(BalancedBaggedMLP, result.model)
+        blend = BagForestBlend(bag, forest.to(module_device(bag))).eval()
+        result = TrainResult(blend, result.best_epoch, result.epochs_run, result.history)
+    return result
+
+
+def model_arguments(
+    fold: Fold, *, config: CompareConfig, num_classes: int, model: Any = None
+) -> dict[str, Any]:
+    """The keyword arguments of the model factory for ``fold``.
+
+    See :mod:`underdog.pipeline.factories`: the width of a row, the shape of a sample, the
+    classes, and the hidden sizes, dropout and seed of the training; for ``model``, a
+    trained network of a recipe's own, its sizes (its factory's other arguments).
+    """
+    arguments = {
         "num_features": fold.num_features,
         "input_shape": fold.input_shape,
         "num_classes": num_classes,
@@ -122,6 +172,9 @@ def model_arguments(fold: Fold, *, config: CompareConfig, num_classes: int) -> d
         "dropout": config.plan(len(fold.y)).dropout,
         "seed": fold.model_seed,
     }
+    if model is not None:
+        arguments.update(recipe_model_arguments(model))
+    return arguments
 
 
 def fit_posthoc(recipe: Recipe, model: Any, fold: Fold, *, config: CompareConfig) -> PostHoc:
