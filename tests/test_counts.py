@@ -16,6 +16,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import underdog.counts
 from underdog import DataError, InvalidParameterError, class_counts, multilabel_counts
 
 LABELS = [0, 2, 2, 1, 2, 4]
@@ -179,7 +180,7 @@ def test_matches_numpy_bincount_streamed_or_not(labels, batch):
     assert class_counts(iter(chunks)).tolist() == expected
 
 
-BLOCK = 1 << 17  # underdog.counts._BLOCK: labels counted (and checked) at a time
+BLOCK = underdog.counts._BLOCK  # labels counted (and checked) at a time
 
 
 @pytest.mark.parametrize("dtype", [np.int64, np.int32, np.int16, np.int8, np.uint16, np.uint32])

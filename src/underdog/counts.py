@@ -61,15 +61,17 @@ _MAX_CLASSES = 1 << 28
 
 #: Labels counted at a time on the CPU: a block stays in the core's cache between the pass
 #: that reads its range (the checks) and the count, so the checks cost no pass through memory.
-_BLOCK = 1 << 17
+_BLOCK = 1 << 18
 
 
 class _ClassCounter:
     """Accumulates class counts batch by batch; memory is O(number of classes).
 
-    Every check rides on the count: each block of labels is read for its smallest and
-    largest value while in cache (on the CPU), which is all the range checks need, then
-    counted by ``np.bincount`` (``torch.bincount`` on another device).
+    Every check rides on the count: on the CPU each block of labels is read once for its
+    largest value (what the upper bounds need, and what keeps ``np.bincount`` from
+    allocating ``max + 1`` entries for an absurd label, or writing out of bounds for
+    2**63 - 1), then counted by ``np.bincount``, which refuses negative labels itself
+    (``torch.bincount`` after one ``aminmax`` on another device).
     """
 
     def __init__(self, *, num_classes: int | None, ignore_index: int | None, owner: str):
@@ -78,6 +80,7 @@ class _ClassCounter:
         self.owner = owner
         self.takes_num_classes = True  # the owner has num_classes, which messages may suggest
         self.totals = np.zeros(num_classes or 0, dtype=np.int64)
+        self.limit = _INFERRED_CLASSES if num_classes is None else num_classes  # labels below
 
     @property
     def counts(self) -> torch.Tensor:
@@ -108,7 +111,8 @@ class _ClassCounter:
             if block.size == 0:
                 return
             high = int(block.max())
-        self._check_range(0, high)
+        if high >= self.limit:
+            self._check_range(0, high)  # raises
         counts: np.ndarray | None
         try:
             counts = np.bincount(block)
