@@ -38,7 +38,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 import underdog
 from _paths import SRC
 from underdog._sklearn_weights import class_weights, row_weights
-from underdog.pipeline import DEFAULT_RECIPE, CompareConfig
+from underdog.pipeline import CompareConfig
+from underdog.pipeline.recipes import DEFAULT_LOSS_RECIPE
 from underdog.sklearn import UnderdogClassifier
 
 #: Small and fast: a tiny network, few epochs, a learning rate that gets there in time.
@@ -90,7 +91,7 @@ def test_defaults_are_the_pipelines():
     shared = {f.name for f in fields(CompareConfig)} & set(params)
     assert len(shared) == 11
     assert {name: params[name] for name in shared} == {n: getattr(config, n) for n in shared}
-    assert params["recipe"] == DEFAULT_RECIPE
+    assert params["recipe"] == DEFAULT_LOSS_RECIPE == "logit-adjusted"
     assert params["class_weight"] is None and params["random_state"] is None
 
 
@@ -204,7 +205,11 @@ def test_any_label_type_trains_the_same_network(labels):
     np.testing.assert_array_equal(clf.predict(X), labels[reference.predict(X)])
 
 
-@pytest.mark.parametrize("recipe", ["none", DEFAULT_RECIPE, "prior-correction", "threshold"])
+@pytest.mark.parametrize(
+    "recipe",
+    ["none", DEFAULT_LOSS_RECIPE, "prior-correction", "threshold", "balanced-bag",
+     "balanced-bag-forest"],
+)  # fmt: skip
 @pytest.mark.parametrize("classes", [2, 3])
 def test_decision_function_agrees_with_predict_and_predict_proba(recipe, classes):
     x, y = _data(classes=classes, seed=1)
@@ -323,13 +328,30 @@ def test_balanced_class_weight_is_the_balanced_recipe():
     np.testing.assert_allclose(recipe.predict_proba(X), weighted.predict_proba(X), atol=1e-6)
 
 
-@pytest.mark.parametrize("recipe", [DEFAULT_RECIPE, "ldam-drw", "resample", "threshold"])
+@pytest.mark.parametrize("recipe", [DEFAULT_LOSS_RECIPE, "ldam-drw", "resample", "threshold"])
 def test_weights_of_one_train_the_same_network_as_none(recipe):
     """The weighted path repeats train_recipe's call with sample weights: it must not drift."""
     plain = UnderdogClassifier(recipe, **FAST, random_state=0).fit(X, Y)
     ones = UnderdogClassifier(recipe, **FAST, random_state=0).fit(X, Y, sample_weight=[1.0] * 240)
     assert ones.best_epoch_ == plain.best_epoch_ and ones.posthoc_ == plain.posthoc_
     np.testing.assert_array_equal(ones.predict_proba(X), plain.predict_proba(X))
+
+
+@pytest.mark.parametrize("recipe", ["balanced-bag", "balanced-bag-forest"])
+@pytest.mark.parametrize("weights", ["class_weight", "sample_weight"])
+def test_the_bag_recipes_refuse_row_weights(recipe, weights):
+    """The bags balance the classes by sampling: a weight would be silently dropped."""
+    clf = UnderdogClassifier(recipe, random_state=0)
+    fit = {"sample_weight": np.ones(len(Y))} if weights == "sample_weight" else {}
+    if weights == "class_weight":
+        clf.set_params(class_weight="balanced")
+    with pytest.raises(underdog.InvalidParameterError) as info:
+        clf.fit(X, Y, **fit)
+    assert str(info.value) == (
+        "The 'recipe' parameter of UnderdogClassifier must be a recipe that trains with a loss "
+        "when class_weight or sample_weight is given (the bag recipes train on class-balanced "
+        f"bootstraps and take no per-row weights). Got '{recipe}' instead."
+    )
 
 
 def test_early_stopping_follows_the_class_weights():

@@ -39,7 +39,7 @@ from .exceptions import DataError, InvalidParameterError, MissingDependencyError
 from .metrics import METRICS
 from .pipeline.config import CompareConfig
 from .pipeline.folds import Fold, validation_split
-from .pipeline.recipes import DEFAULT_RECIPE, Recipe, get_recipe, recipe_options
+from .pipeline.recipes import DEFAULT_LOSS_RECIPE, Recipe, get_recipe, recipe_options
 from .pipeline.trainer import fit_posthoc, train_recipe
 from .posthoc import prior_correction
 from .training import predict_logits
@@ -81,7 +81,11 @@ class UnderdogClassifier(ClassifierMixin, BaseEstimator):
 
     Args:
         recipe: a name (or alias) of :data:`underdog.RECIPES`, such as ``"none"``,
-            ``"balanced"``, ``"threshold"``; default the library's recommended recipe.
+            ``"balanced"``, ``"threshold"``; default ``"logit-adjusted"``, the recommended
+            recipe for an MLP (the settings below are the MLP's). ``"balanced-bag"`` and
+            ``"balanced-bag-forest"`` (the default of ``underdog train`` on a table) train
+            networks of their own with fixed settings, ignore the MLP's, and take no
+            ``class_weight`` or ``sample_weight``.
         hidden: the MLP's hidden layer sizes (empty: a linear model).
         dropout: dropout after each hidden layer; None: 0.1 up to 8,192 training rows, else 0.
         epochs: the maximum number of epochs.
@@ -137,7 +141,7 @@ class UnderdogClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(
         self,
-        recipe: str = DEFAULT_RECIPE,
+        recipe: str = DEFAULT_LOSS_RECIPE,
         *,
         hidden: tuple[int, ...] | list[int] = _DEFAULTS.hidden,
         dropout: float | None = _DEFAULTS.dropout,
@@ -224,6 +228,14 @@ class UnderdogClassifier(ClassifierMixin, BaseEstimator):
         fold = _fold(x, encoded, train, val, seed=seed, num_classes=num_classes)
         weights = row_weights(self.class_weight, sample_weight, classes=self.classes_,
                               encoded=encoded, train=train, owner=_OWNER)  # fmt: skip
+        if weights is not None and recipe.trainer.model is not None:
+            raise InvalidParameterError(
+                message("recipe", _OWNER,
+                        must="be a recipe that trains with a loss when class_weight or "
+                             "sample_weight is given (the bag recipes train on class-balanced "
+                             "bootstraps and take no per-row weights)",
+                        got=repr(self.recipe))
+            )  # fmt: skip
         if weights is None:
             result = train_recipe(recipe, fold, config=config, num_classes=num_classes)
         else:

@@ -89,7 +89,8 @@ def test_an_unwritable_out_is_one_line_before_any_training(
         blocker.write_text("not a directory")
         message = f"cannot write or read: {blocker} exists and is not a directory"
     try:
-        code = cli.main(["train", *ARGS, "--out", str(blocker / "model"), "--nproc", nproc])
+        code = cli.main(["train", *ARGS, "--recipe", "logit-adjusted", "--out", str(blocker / "model"),
+                         "--nproc", nproc])  # fmt: skip
     finally:
         blocker.chmod(0o700)
     captured = capsys.readouterr()
@@ -106,8 +107,8 @@ def test_bad_input_found_in_a_worker_is_one_line(tmp_path, capsys, monkeypatch):
     bad = tmp_path / "bad.csv"
     bad.write_text("x1,x2\n1,2\n")  # what each worker loads: no target column
     out = tmp_path / "model"
-    code = cli.main(["train", str(bad), "--target", "label", "--epochs", "2", "--out", str(out),
-                     "--nproc", "2"])  # fmt: skip
+    code = cli.main(["train", str(bad), "--target", "label", "--recipe", "logit-adjusted", "--epochs",
+                     "2", "--out", str(out), "--nproc", "2"])  # fmt: skip
     captured = capsys.readouterr()
     assert (code, captured.out) == (2, ""), captured.err
     assert captured.err == (
@@ -151,7 +152,8 @@ def test_train_builds_its_config_once_and_does_not_reload_the_model(
     config = commands.load_config
     monkeypatch.setattr(commands, "load_config", lambda *a, **k: built.append(1) or config(*a, **k))
     monkeypatch.setattr(TrainedModel, "load", _fail)
-    args = ["train", "--dataset", "ecoli1", "--epochs", "2", "--out", str(tmp_path / "m")]
+    args = ["train", "--dataset", "ecoli1", "--recipe", "logit-adjusted", "--epochs", "2",
+            "--out", str(tmp_path / "m")]  # fmt: skip
     assert cli.main([*args, "--nproc", nproc]) == 0
     assert len(built) == 1
     assert "trained logit-adjusted on 336 rows of ecoli1" in capsys.readouterr().out
@@ -169,8 +171,8 @@ def test_an_interrupt_of_the_parent_stops_the_workers_and_writes_nothing(tmp_pat
     from _paths import SRC
 
     out = tmp_path / "model"
-    command = [sys.executable, "-m", "underdog", "train", "--dataset", "ecoli1", "--epochs",
-               "100000", "--patience", "100000", "--nproc", "2", "--out", str(out)]  # fmt: skip
+    command = [sys.executable, "-m", "underdog", "train", "--dataset", "ecoli1",
+               "--recipe", "logit-adjusted", "--epochs", "100000", "--patience", "100000", "--nproc", "2", "--out", str(out)]  # fmt: skip
     parent = subprocess.Popen(command, stderr=subprocess.PIPE, text=True,
                               env={**os.environ, "PYTHONPATH": SRC})  # fmt: skip
     children = []
