@@ -9,3 +9,13 @@ import underdog
 SRC = str(Path(underdog.__file__).resolve().parents[1])
 #: The repository root (README.md, docs/, benchmarks/).
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_benchmark(name: str):
+    """The script ``benchmarks/NAME.py`` as a module, without running its ``main``."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
-
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from _paths import load_benchmark
 
 
 def test_bench_counts_runs_and_weights_are_identical(capsys):
-    result = _load("bench_counts").main(["--n", "20000", "--classes", "50", "--repeats", "1"])
+    result = load_benchmark("bench_counts").main(
+        ["--n", "20000", "--classes", "50", "--repeats", "1"]
+    )
     assert result["identical"] == 1.0
     out = capsys.readouterr().out
     assert "weights identical: True" in out

@@ -112,6 +112,22 @@ def test_train_defaults_to_the_hybrid_on_a_table(tmp_path):
     ] == [64]
 
 
+def test_train_defaults_to_one_mlp_on_a_large_table(tmp_path, monkeypatch):
+    """Above LARGE_TABLE_ROWS rows (lowered here) the default is the logit-adjusted MLP."""
+    path = binary_csv(tmp_path)
+    rows = len(path.read_text().splitlines()) - 1
+    monkeypatch.setattr("underdog.pipeline.recipes.LARGE_TABLE_ROWS", rows - 1)
+    code, out, err = run("train", path, "--target", "label", "--out", tmp_path / "m", "-q",
+                         "--epochs", "2")  # fmt: skip
+    assert code == 0, err
+    assert json.loads((tmp_path / "m" / "model.json").read_text())["recipe"] == "logit-adjusted"
+    assert out.startswith(f"trained logit-adjusted on {rows} rows") and "note:" not in err
+    monkeypatch.setattr("underdog.pipeline.recipes.LARGE_TABLE_ROWS", rows)
+    code, out, err = run("train", path, "--target", "label", "--out", tmp_path / "m", "-q")
+    assert code == 0, err
+    assert out.startswith(f"trained balanced-bag-forest on {rows} rows")
+
+
 def test_without_imblearn_one_note_and_the_bag(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "imblearn", None)
     path = binary_csv(tmp_path)

@@ -16,6 +16,7 @@ from underdog.pipeline.recipes import (
     DEFAULT_RECIPE,
     DEFAULT_RECIPES,
     EFFECTIVE_BETA,
+    LARGE_TABLE_ROWS,
     RECIPES,
     Recipe,
     default_recipe,
@@ -67,6 +68,8 @@ def test_the_default_is_the_hybrid_on_tables_the_bag_without_imblearn_and_a_loss
     pytest.importorskip("imblearn")
     assert default_recipe() == DEFAULT_RECIPE == "balanced-bag-forest"
     assert default_recipe(rows=False) == default_recipe(model="cnn") == DEFAULT_LOSS_RECIPE
+    assert default_recipe(num_rows=LARGE_TABLE_ROWS) == DEFAULT_RECIPE
+    assert default_recipe(num_rows=LARGE_TABLE_ROWS + 1) == DEFAULT_LOSS_RECIPE
     monkeypatch.setitem(sys.modules, "imblearn", None)
     assert default_recipe() == DEFAULT_NEURAL_RECIPE == "balanced-bag"
     with pytest.raises(MissingDependencyError, match="needs imbalanced-learn"):

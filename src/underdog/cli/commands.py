@@ -136,7 +136,12 @@ def cmd_recipes(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         The exit code, 0.
     """
     from ..pipeline import BASELINES, DEFAULT_RECIPES, RECIPES
-    from ..pipeline.recipes import DEFAULT_LOSS_RECIPE, DEFAULT_NEURAL_RECIPE, DEFAULT_RECIPE
+    from ..pipeline.recipes import (
+        DEFAULT_LOSS_RECIPE,
+        DEFAULT_NEURAL_RECIPE,
+        DEFAULT_RECIPE,
+        LARGE_TABLE_ROWS,
+    )
 
     names = {
         r.name: r.name + "".join(f" (= {alias})" for alias in r.aliases) for r in RECIPES.values()
@@ -146,9 +151,10 @@ def cmd_recipes(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         mark = "*" if recipe.name in DEFAULT_RECIPES else " "
         print(f"{mark} {names[recipe.name]:<{width}}  {recipe.summary}", file=out)
     print("(* run by `underdog compare` without --recipes; --recipes all runs all)", file=out)
-    print(f"`underdog train` without --recipe: {DEFAULT_RECIPE} on a table "
-          f"({DEFAULT_NEURAL_RECIPE} without imbalanced-learn), {DEFAULT_LOSS_RECIPE} with "
-          "--model or a dataset of samples", file=out)  # fmt: skip
+    print(f"`underdog train` without --recipe: {DEFAULT_RECIPE} on a table of at most "
+          f"{LARGE_TABLE_ROWS:,} rows ({DEFAULT_NEURAL_RECIPE} without imbalanced-learn), "
+          f"{DEFAULT_LOSS_RECIPE} on a larger table, with --model or a dataset of samples",
+          file=out)  # fmt: skip
     print("\nbaselines (`underdog compare --baselines NAMES` or `all`): scikit-learn / "
           "imbalanced-learn models fit beside the recipes; underdog does not train them",
           file=out)  # fmt: skip
@@ -285,7 +291,7 @@ def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     config = load_config(args, table.num_classes)
     rows = table.dataset is None
     if args.recipe is None:
-        args.recipe = default_recipe(rows=rows, model=config.model)
+        args.recipe = default_recipe(rows=rows, model=config.model, num_rows=len(table.labels))
         if args.recipe == DEFAULT_NEURAL_RECIPE:
             print(f"note: imbalanced-learn is not installed: training {DEFAULT_NEURAL_RECIPE}, "
                   f"not {DEFAULT_RECIPE} (pip install 'underdog[tables]')", file=err)  # fmt: skip

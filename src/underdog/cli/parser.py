@@ -16,7 +16,12 @@ from .. import __version__
 from ..data import DATASETS
 from ..metrics import METRICS
 from ..pipeline import CompareConfig
-from ..pipeline.recipes import DEFAULT_LOSS_RECIPE, DEFAULT_NEURAL_RECIPE, DEFAULT_RECIPE
+from ..pipeline.recipes import (
+    DEFAULT_LOSS_RECIPE,
+    DEFAULT_NEURAL_RECIPE,
+    DEFAULT_RECIPE,
+    LARGE_TABLE_ROWS,
+)
 from ..weights import NORMALIZATIONS
 from .argtypes import (
     baseline_spec,
@@ -177,9 +182,10 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--recipe",
         type=recipe_name,
-        help=f"recipe name ({DEFAULT_RECIPE} on a table, the best on the benchmarks of "
-        f"docs/benchmarks.md; {DEFAULT_NEURAL_RECIPE} without imbalanced-learn; "
-        f"{DEFAULT_LOSS_RECIPE} with --model or a dataset of samples)",
+        help=f"recipe name ({DEFAULT_RECIPE} on a table of at most {LARGE_TABLE_ROWS:,} rows, "
+        f"the best on the benchmarks of docs/benchmarks.md; {DEFAULT_NEURAL_RECIPE} without "
+        f"imbalanced-learn; {DEFAULT_LOSS_RECIPE} on a larger table, with --model or a "
+        "dataset of samples)",
     )
     p.add_argument(
         "--out", type=path_name, required=True, metavar="MODEL_DIR", help="model directory"

@@ -82,11 +82,10 @@ def _numbers(column: Any, name: str) -> np.ndarray:
     """A numeric column as floats: missing values (and +-inf) become NaN; text raises."""
     pd = _pandas()
     numbers = pd.to_numeric(column, errors="coerce")
-    text = numbers.isna() & ~column.map(
-        lambda v: _isna(v) or (isinstance(v, str) and not v.strip())
-    )
+    missing = np.flatnonzero(numbers.isna().to_numpy())  # only these can be text
+    text = ~column.iloc[missing].map(lambda v: _isna(v) or (isinstance(v, str) and not v.strip()))
     if bool(text.any()):
-        row = int(np.flatnonzero(text.to_numpy())[0])
+        row = int(missing[np.flatnonzero(text.to_numpy())[0]])
         raise DataError(
             f"The column {name!r} must hold numbers, as in the training data. Got "
             f"{column.iloc[row]!r} in data row {row + 1} instead."

@@ -55,6 +55,7 @@ __all__ = [
     "DEFAULT_RECIPE",
     "DEFAULT_RECIPES",
     "EFFECTIVE_BETA",
+    "LARGE_TABLE_ROWS",
     "RECIPES",
     "Recipe",
     "default_recipe",
@@ -231,18 +232,26 @@ DEFAULT_RECIPES = (
 DEFAULT_RECIPE = "balanced-bag-forest"
 #: The default for tables without imbalanced-learn.
 DEFAULT_NEURAL_RECIPE = "balanced-bag"
-#: The default for a dataset of samples or a model of the user's (``--data``, ``--model``).
+#: The default for a dataset of samples or a model of the user's (``--data``, ``--model``),
+#: and for a table of more than :data:`LARGE_TABLE_ROWS` rows.
 DEFAULT_LOSS_RECIPE = "logit-adjusted"
+#: Above this many training rows a table's default is :data:`DEFAULT_LOSS_RECIPE`: the bags
+#: learn each member from a class-balanced sample the size of the minority, which leaves most
+#: of a large table's rows unused, while one MLP trained on every row with the table-size
+#: batch policy was ahead in quality and 2-3x faster at 200,000 and 1,000,000 rows and behind
+#: at 10,000 (``benchmarks/bench_train.py``, docs/tables.md). Fixed once between those sizes.
+LARGE_TABLE_ROWS = 50_000
 
 
-def default_recipe(*, rows: bool = True, model: str = "mlp") -> str:
+def default_recipe(*, rows: bool = True, model: str = "mlp", num_rows: int = 0) -> str:
     """The recipe ``underdog train`` trains without ``--recipe``.
 
-    :data:`DEFAULT_RECIPE` for a table of feature rows with the default model;
-    :data:`DEFAULT_NEURAL_RECIPE` there without imbalanced-learn; else (a dataset of
-    samples, another ``model``) :data:`DEFAULT_LOSS_RECIPE`.
+    :data:`DEFAULT_RECIPE` for a table of feature rows with the default model and at most
+    :data:`LARGE_TABLE_ROWS` training rows (``num_rows``); :data:`DEFAULT_NEURAL_RECIPE`
+    there without imbalanced-learn; else (a larger table, a dataset of samples, another
+    ``model``) :data:`DEFAULT_LOSS_RECIPE`.
     """
-    if not rows or model != "mlp":
+    if not rows or model != "mlp" or num_rows > LARGE_TABLE_ROWS:
         return DEFAULT_LOSS_RECIPE
     return DEFAULT_RECIPE if imblearn_available() else DEFAULT_NEURAL_RECIPE
 
