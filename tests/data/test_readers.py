@@ -162,5 +162,8 @@ def test_a_keel_value_not_declared_is_an_error_not_a_new_class(tmp_path):
 def test_a_directory_given_as_a_file_says_so(tmp_path):
     folder = tmp_path / "data.csv"
     folder.mkdir()
-    with pytest.raises(DataError, match=r"is a directory, not a csv file\.$"):
+    with pytest.raises(DataError, match=r"is a directory, not a csv file \(\.csv, \.dat, "):
         read_frame(folder)
+    (tmp_path / "data").mkdir()
+    with pytest.raises(DataError, match=r"/data is a directory, not a data file \(\.csv, "):
+        read_frame(tmp_path / "data")

@@ -235,13 +235,16 @@ def read_frame(path: str | os.PathLike, *, text_columns: Sequence[str] = ()) -> 
     name = os.path.basename(path)
     ext = os.path.splitext(name)[1].lower()
     kind = EXTENSIONS.get(ext)
+    if os.path.isdir(path):
+        raise DataError(
+            f"The path {os.fspath(path)} is a directory, not a {kind or 'data'} file "
+            f"({', '.join(sorted(EXTENSIONS))})."
+        )
     if kind is None:
         raise DataError(
             f"Cannot read {name}: unknown file type {ext or '(none)'!r}; "
             f"use one of {', '.join(sorted(EXTENSIONS))}."
         )
-    if os.path.isdir(path):
-        raise DataError(f"The path {os.fspath(path)} is a directory, not a {kind} file.")
     if not os.path.isfile(path):
         raise DataError(f"The file {os.fspath(path)} does not exist.")
     if kind == "keel":
