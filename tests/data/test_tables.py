@@ -1,5 +1,7 @@
 """Tables: labels, feature columns and folds (underdog.data.tables)."""
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -76,3 +78,12 @@ def test_too_many_folds():
         table.folds(100, seed=0)
     with pytest.raises(InvalidParameterError, match="The 'folds' parameter of Table.folds"):
         table.folds(1, seed=0)
+    one = dataclasses.replace(
+        table, labels=np.r_[table.labels[:-1], 2], classes=(*table.classes, "x")
+    )
+    with pytest.raises(
+        DataError,
+        match=r"Got 1 rows of 'x' for 2 folds instead; cross-validation "
+        r"needs at least 2 rows of every class: add rows or drop the class\.$",
+    ):
+        one.folds(2, seed=0)  # fmt: skip

@@ -20,8 +20,8 @@ from underdog.pipeline.report import format_table, report_files, write_report
 EVIL = "<script>alert(1)</script>"
 
 
-def _comparison(classes, weights, *, name="toy.csv", column="x1"):
-    frame = make_frame(90, classes=classes, weights=weights)
+def _comparison(classes, weights, *, name="toy.csv", column="x1", rows=90):
+    frame = make_frame(rows, classes=classes, weights=weights)
     labels = np.searchsorted(classes, frame.pop("label").to_numpy())
     frame = frame.rename(columns={"x1": column})
     table = Table(features=frame, labels=labels, classes=tuple(classes), target=column,
@@ -165,3 +165,43 @@ def test_the_summary_is_computed_once_per_report(binary, monkeypatch):
     rows = fresh.summary()
     rows[0]["recipe"] = "changed"  # callers get a copy
     assert fresh.summary()[0]["recipe"] == fresh.best != "changed"
+
+
+def test_the_results_are_written_before_the_figures(tmp_path, binary, monkeypatch):
+    """A failure while drawing (here: out of memory) keeps results.csv and summary.json."""
+    from underdog import UnderdogError
+    from underdog.pipeline import report
+
+    def out_of_memory(comparison):
+        raise MemoryError
+
+    monkeypatch.setattr(report, "render_html", out_of_memory)
+    with pytest.raises(UnderdogError, match="results.csv and summary.json are in"):
+        write_report(binary, tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.csv", "summary.json"]
+    assert json.loads((tmp_path / "summary.json").read_text())["recipes"]
+
+
+def _many_classes(count):
+    classes = [f"c{i:03d}" for i in range(count)]
+    weights = np.linspace(2.0, 1.0, count)
+    return _comparison(classes, tuple(weights / weights.sum()), name=f"{count}.csv",
+                       rows=count * 8)  # fmt: skip
+
+
+def test_per_class_figures_show_at_most_the_rarest_classes():
+    """Past MAX_CLASSES_SHOWN classes the per-class figures keep the rarest ones: the same
+    size for 45 classes as for 60, so a figure's memory does not grow with the classes."""
+    from underdog.pipeline.plots import MAX_CLASSES_SHOWN, plot_recall, shown_classes
+
+    sizes = []
+    for count in (MAX_CLASSES_SHOWN + 5, MAX_CLASSES_SHOWN + 20):
+        comparison = _many_classes(count)
+        shown = shown_classes(comparison)
+        counts = np.asarray(comparison.train_counts)
+        assert len(shown) == MAX_CLASSES_SHOWN and np.all(np.diff(shown) > 0)
+        assert counts[shown].max() <= np.delete(counts, shown).min()  # the rarest ones
+        png = base64.b64decode(plot_recall(comparison, ["none", "balanced"]))
+        sizes.append(matplotlib.image.imread(io.BytesIO(png), format="png").shape)
+        _check_html(report_files(comparison)["report.html"].decode())
+    assert sizes[0] == sizes[1]

@@ -96,7 +96,7 @@ class Table:
             raise DataError(
                 f"The smallest class of {self.name} must have at least one row per fold. Got "
                 f"{counts[smallest]} rows of {self.classes[smallest]!r} for {folds} folds "
-                f"instead; use {max(2, int(counts[smallest]))} folds or fewer."
+                f"instead; {_fewer_folds(int(counts[smallest]))}."
             )
         if self.splitter is not None:
             return self.splitter(folds, seed)
@@ -231,3 +231,10 @@ def table_from_dataset(dataset: Any, *, name: str) -> Table:
                  target="label", name=name, dataset=dataset,
                  input_shape=_input_shape(dataset),
                  description="stratified k-fold over all samples")  # fmt: skip
+
+
+def _fewer_folds(smallest: int) -> str:
+    """What to do when the smallest class has fewer rows than the folds."""
+    if smallest >= 2:
+        return f"use {smallest} folds or fewer"
+    return "cross-validation needs at least 2 rows of every class: add rows or drop the class"
