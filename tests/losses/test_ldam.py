@@ -15,14 +15,6 @@ from underdog.losses import ldam_margins as library_margins
 COUNTS = [5000, 1200, 300, 40, 10]
 
 
-@pytest.fixture
-def data():
-    g = torch.Generator().manual_seed(7)
-    x = torch.randn(24, 5, generator=g, dtype=torch.float64) * 0.3
-    y = torch.randint(0, 5, (24,), generator=g)
-    return x, y
-
-
 def test_margins_match_reference():
     torch.testing.assert_close(library_margins(COUNTS), ldam_margins(COUNTS))
     torch.testing.assert_close(
@@ -36,8 +28,8 @@ def test_margins_match_reference():
 
 
 @pytest.mark.parametrize("max_margin,scale", [(0.5, 30.0), (0.2, 10.0), (1.0, 1.0)])
-def test_ldam_matches_reference_code(data, max_margin, scale):
-    x, y = data
+def test_ldam_matches_reference_code(five_class_logits, max_margin, scale):
+    x, y = five_class_logits
     w = torch.rand(5, dtype=torch.float64) + 0.5
     got = value_and_grad(
         lambda z: ldam_cross_entropy(
@@ -49,8 +41,8 @@ def test_ldam_matches_reference_code(data, max_margin, scale):
     torch.testing.assert_close(got, want)
 
 
-def test_zero_margins_unit_scale_is_cross_entropy(data):
-    x, y = data
+def test_zero_margins_unit_scale_is_cross_entropy(five_class_logits):
+    x, y = five_class_logits
     got = value_and_grad(
         lambda z: ldam_cross_entropy(z, y, counts=COUNTS, max_margin=0.0, scale=1.0), x
     )
@@ -76,8 +68,8 @@ def test_dense_ignore_index_and_smoothing():
     assert got[0, 1] == 0
 
 
-def test_module(data):
-    x, y = data
+def test_module(five_class_logits):
+    x, y = five_class_logits
     labels = torch.repeat_interleave(torch.arange(5), torch.tensor(COUNTS))
     loss = LDAMLoss.from_labels(labels)
     torch.testing.assert_close(loss.margins.double(), ldam_margins(COUNTS), rtol=1e-6, atol=1e-7)
@@ -86,8 +78,8 @@ def test_module(data):
     torch.testing.assert_close(loss(x32, y), ldam_cross_entropy(x32, y, counts=COUNTS))
 
 
-def test_errors(data):
-    x, y = data
+def test_errors(five_class_logits):
+    x, y = five_class_logits
     with pytest.raises(
         DataError,
         match=r"^The 'counts' parameter of LDAMLoss must be positive for every class, since an "

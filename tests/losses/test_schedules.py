@@ -18,14 +18,6 @@ from underdog.losses import schedules
 COUNTS = [5000, 1200, 300, 40, 10]
 
 
-@pytest.fixture
-def data():
-    g = torch.Generator().manual_seed(7)
-    x = torch.randn(24, 5, generator=g, dtype=torch.float64) * 0.3
-    y = torch.randint(0, 5, (24,), generator=g)
-    return x, y
-
-
 def test_drw_matches_reference_schedule():
     drw = DeferredReweighting(COUNTS, start_epoch=160)
     # kaidic/LDAM-DRW train.py, transcribed
@@ -48,8 +40,8 @@ def test_drw_matches_reference_schedule():
         lambda: underdog.LogitAdjustedLoss(counts=COUNTS),
     ],
 )
-def test_drw_step_sets_the_weight_buffer(data, factory):
-    x, y = data
+def test_drw_step_sets_the_weight_buffer(five_class_logits, factory):
+    x, y = five_class_logits
     x = x.float()
     loss = factory()
     drw = DeferredReweighting(COUNTS, start_epoch=2, beta=0.999)
@@ -79,8 +71,8 @@ def test_start_fraction_starts_at_that_fraction_of_the_epochs():
     assert DeferredReweighting(COUNTS, start_fraction=1.0).start(epochs=3) == 3  # never
 
 
-def test_start_fraction_step_needs_the_number_of_epochs(data):
-    x, y = data
+def test_start_fraction_step_needs_the_number_of_epochs(five_class_logits):
+    x, y = five_class_logits
     loss = LDAMLoss(counts=COUNTS)
     drw = DeferredReweighting(COUNTS, start_fraction=0.5, beta=0.999)
     drw.step(loss, epoch=4, epochs=10)
