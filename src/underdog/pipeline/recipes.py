@@ -238,7 +238,7 @@ DEFAULT_LOSS_RECIPE = "logit-adjusted"
 #: Above this many training rows a table's default is :data:`DEFAULT_LOSS_RECIPE`: the bags
 #: learn each member from a class-balanced sample the size of the minority, which leaves most
 #: of a large table's rows unused, while one MLP trained on every row with the table-size
-#: batch policy was ahead in quality, in 0.55-0.75x the time, at 200,000 and 1,000,000
+#: batch policy was ahead in quality, in half to two thirds the time, at 200,000 and 1,000,000
 #: rows, and behind at 10,000 (``benchmarks/bench_train.py``, docs/tables.md). Fixed once
 #: between those sizes.
 LARGE_TABLE_ROWS = 50_000
