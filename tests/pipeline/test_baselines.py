@@ -106,6 +106,7 @@ def test_parallel_folds_give_the_same_results_with_baselines(result):
     for a, b in zip(result.runs, parallel.runs, strict=True):
         assert a.scalars == b.scalars and np.array_equal(a.proba, b.proba)
     assert set(parallel.recipe_seconds) == {m.name for m in parallel.methods}
+    assert all(seconds > 0 for seconds in parallel.recipe_seconds.values())
 
 
 def test_resolving_names():

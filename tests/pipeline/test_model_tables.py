@@ -68,10 +68,19 @@ def test_a_saved_tabular_model_loads_and_predicts_the_same(saved, recipe, kind, 
     np.testing.assert_allclose(proba.sum(1), 1, rtol=1e-6)
 
 
-def test_the_default_trains_on_the_rows_and_the_validation_split(saved):
+def test_the_default_trains_on_the_rows_and_the_validation_split(saved, monkeypatch):
     trained, _ = saved[(DEFAULT_RECIPE, "binary")]
     assert trained.info["epochs_run"] == 100 and trained.posthoc.kind == "none"
     assert trained.info["rows"] == 120
+    from underdog.pipeline import trainer
+
+    seen = []
+    fit_bag = trainer.fit_balanced_bag
+    monkeypatch.setattr(trainer, "fit_balanced_bag",
+                        lambda x, y, **kw: seen.append(len(y)) or fit_bag(x, y, **kw))  # fmt: skip
+    table = table_from_frame(_frame("binary"), target="label", name="t")
+    train_model(table, RECIPES["balanced-bag"], config=CompareConfig(val_fraction=0.25))
+    assert seen == [120]  # all rows, not the 90 left after the validation split
 
 
 def _resigned(directory, tmp_path, state=None, meta_change=None):

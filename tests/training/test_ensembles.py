@@ -131,8 +131,13 @@ def test_bad_input():
         fit_balanced_bag(x[:, 0], y)
     with pytest.raises(ShapeError, match="Got shapes \\(120, 4\\) and \\(119,\\)"):
         fit_balanced_bag(x, y[1:])
-    with pytest.raises(DataError, match="class indices in \\[0, 2\\). Got labels from 0 to 2"):
+    with pytest.raises(DataError, match="class indices in \\[0, 2\\). Got the label 2 instead"):
         fit_balanced_bag(x, np.where(y == 1, 2, 0), num_classes=2)
+    with pytest.raises(DataError, match="'y' parameter of fit_balanced_bag must hold integer"):
+        fit_balanced_bag(x, y + 0.5)  # not truncated to 0 and 1
+    for bad in (0, -5, True, "3"):  # not silently 2
+        with pytest.raises(InvalidParameterError, match="'num_classes' parameter of fit_bal"):
+            fit_balanced_bag(x, y, num_classes=bad)
     with pytest.raises(InvalidParameterError, match="'steps' parameter of fit_balanced_bag"):
         fit_balanced_bag(x, y, steps=0)
     with pytest.raises(InvalidParameterError, match="'members' parameter of BalancedBaggedMLP"):

@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import describe
-from ..exceptions import DataError, InvalidParameterError, MissingDependencyError
+from .._validation import check_option
+from ..exceptions import DataError, MissingDependencyError
 from ..training.forests import balanced_random_forest, imblearn_available
 from .folds import Fold
 
@@ -132,13 +132,7 @@ def get_baseline(name: str) -> Baseline:
     Raises:
         InvalidParameterError: an unknown name; the message lists the valid ones.
     """
-    baseline = BASELINES.get(name) if isinstance(name, str) else None
-    if baseline is None:
-        raise InvalidParameterError(
-            f"The 'name' parameter of get_baseline must be one of "
-            f"{', '.join(map(repr, BASELINES))}. Got {describe(name)} instead."
-        )
-    return baseline
+    return BASELINES[check_option(name, name="name", owner="get_baseline", options=BASELINES)]
 
 
 def baseline_names(spec: str | None) -> list[str]:

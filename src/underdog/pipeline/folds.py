@@ -11,6 +11,7 @@ every row (``underdog train``), with no test part.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -101,7 +102,7 @@ class Fold:
             return int(self.x.shape[1])
         return int(np.prod(self.input_shape)) if self.input_shape else 0
 
-    @property
+    @cached_property
     def x_train(self) -> Any:
         """The whole training part (``x`` then ``x_val``) for estimators without a split.
 
@@ -111,7 +112,7 @@ class Fold:
             return np.concatenate([self.x, self.x_val])
         return ConcatDataset([self.x, self.x_val])
 
-    @property
+    @cached_property
     def y_train(self) -> np.ndarray:
         """The labels of :attr:`x_train`."""
         return np.concatenate([self.y, self.y_val])

@@ -235,7 +235,7 @@ DEFAULT_NEURAL_RECIPE = "balanced-bag"
 #: The default for a dataset of samples or a model of the user's (``--data``, ``--model``),
 #: and for a table of more than :data:`LARGE_TABLE_ROWS` rows.
 DEFAULT_LOSS_RECIPE = "logit-adjusted"
-#: Above this many training rows a table's default is :data:`DEFAULT_LOSS_RECIPE`: the bags
+#: Above this many rows a table's default is :data:`DEFAULT_LOSS_RECIPE`: the bags
 #: learn each member from a class-balanced sample the size of the minority, which leaves most
 #: of a large table's rows unused, while one MLP trained on every row with the table-size
 #: batch policy was ahead in quality, in half to two thirds the time, at 200,000 and 1,000,000
@@ -248,9 +248,9 @@ def default_recipe(*, rows: bool = True, model: str = "mlp", num_rows: int = 0) 
     """The recipe ``underdog train`` trains without ``--recipe``.
 
     :data:`DEFAULT_RECIPE` for a table of feature rows with the default model and at most
-    :data:`LARGE_TABLE_ROWS` training rows (``num_rows``); :data:`DEFAULT_NEURAL_RECIPE`
-    there without imbalanced-learn; else (a larger table, a dataset of samples, another
-    ``model``) :data:`DEFAULT_LOSS_RECIPE`.
+    :data:`LARGE_TABLE_ROWS` rows (``num_rows``, the table's; 0 counts as small);
+    :data:`DEFAULT_NEURAL_RECIPE` there without imbalanced-learn; else (a larger table, a
+    dataset of samples, another ``model``) :data:`DEFAULT_LOSS_RECIPE`.
     """
     if not rows or model != "mlp" or num_rows > LARGE_TABLE_ROWS:
         return DEFAULT_LOSS_RECIPE

@@ -73,7 +73,7 @@ def _clean(value: Any) -> Any:
 BASELINE_MARK = " (baseline)"
 BASELINE_NOTE = (
     "(baseline): a scikit-learn / imbalanced-learn model fit on the same folds and "
-    "preprocessed rows, with its default settings; underdog does not train it."
+    "preprocessed rows, with the settings `underdog recipes` lists; underdog does not train it."
 )
 
 

@@ -178,10 +178,14 @@ def model_arguments(
 
 
 def fit_posthoc(recipe: Recipe, model: Any, fold: Fold, *, config: CompareConfig) -> PostHoc:
-    """``recipe``'s post-hoc decision rule, tuned on the fold's validation split."""
+    """``recipe``'s post-hoc decision rule, tuned on the fold's validation split.
+
+    The validation logits are computed only for a rule tuned on them (``threshold``).
+    """
+    tuned = recipe.posthoc not in ("none", "prior-correction")
     return tune_posthoc(
         recipe.posthoc,
-        predict_logits(model, fold.x_val),
+        predict_logits(model, fold.x_val) if tuned else None,
         fold.y_val,
         counts=fold.counts.numpy(),
         metric=config.metric,

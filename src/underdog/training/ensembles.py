@@ -19,9 +19,10 @@ a validation split: the pipeline trains the bag on the training and validation r
 
 The settings (:data:`MEMBERS`, :data:`HIDDEN`, :data:`STEPS`, :data:`LR`,
 :data:`WEIGHT_DECAY`, :data:`MAX_BATCH`) were fixed once on 20 development tables that are
-not the benchmark's (see ``docs/benchmarks.md``), never per dataset. The steps run through
+not the benchmark's (see ``docs/tables.md``), never per dataset. The steps run through
 :func:`~underdog.training.fit`: a loader yields the members' stacked batches, the optimizer
-factory holds the two parameter groups, ``max_steps`` is the budget.
+factory holds the two parameter groups, and each step is one "epoch" of ``fit``
+(``epochs=steps``), so callbacks see every step.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ from torch.nn import functional as F
 from torch.utils.data import DataLoader, IterableDataset
 
 from .._validation import check_int, check_real
-from ..exceptions import DataError, ShapeError
+from ..exceptions import ShapeError
+from ..labels import as_label_tensor, check_class_indices, check_integer_labels
 from ._tensors import as_tensor
 from .loop import TrainEvent, TrainResult, fit
 
@@ -184,8 +186,9 @@ class _MemberBatches(IterableDataset[tuple[torch.Tensor, torch.Tensor]]):
             return
         members, size = self.pool.shape
         pick = torch.randint(size, (members, self.max_batch), generator=self.generator)
-        rows = torch.gather(self.pool, 1, pick)
-        yield self.x[rows], self.y[rows]
+        rows = torch.gather(self.pool, 1, pick).flatten()
+        x = self.x.index_select(0, rows).view(members, self.max_batch, *self.x.shape[1:])
+        yield x, self.y.index_select(0, rows).view(members, self.max_batch)
 
 
 class _Members(nn.Module):
@@ -210,14 +213,15 @@ def _members_cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.
 def _adamw(
     bag: BalancedBaggedMLP, *, lr: float, weight_decay: float
 ) -> Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]:
-    """AdamW with weight decay on the bag's weights, none on its biases."""
-    decayed = {id(bag.weight1), id(bag.weight2)}
+    """AdamW with weight decay on the bag's weights, none on its biases.
+
+    The factory ignores the parameters ``fit`` passes: they are the bag's four, in groups.
+    """
 
     def build(parameters: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
-        params = list(parameters)
         groups = [
-            {"params": [p for p in params if id(p) in decayed], "weight_decay": weight_decay},
-            {"params": [p for p in params if id(p) not in decayed], "weight_decay": 0.0},
+            {"params": [bag.weight1, bag.weight2], "weight_decay": weight_decay},
+            {"params": [bag.bias1, bag.bias2], "weight_decay": 0.0},
         ]
         return torch.optim.AdamW(groups, lr=lr)
 
@@ -228,20 +232,17 @@ def _rows(x: Any, y: Any, num_classes: int | None) -> tuple[torch.Tensor, torch.
     """``x`` as float32 ``(N, F)``, ``y`` as int64 ``(N,)`` in ``[0, C)``, and ``C``."""
     owner = "fit_balanced_bag"
     x_t = as_tensor(x, dtype=torch.float32)
-    y_t = as_tensor(y, dtype=torch.long)
+    y_t = as_label_tensor(y, name="y", owner=owner)
+    y_t = check_integer_labels(y_t, name="y", owner=owner).long()
     if x_t.dim() != 2 or y_t.dim() != 1 or len(x_t) != len(y_t) or len(y_t) == 0:
         raise ShapeError(
             f"The 'x' and 'y' parameters of {owner} must be rows (N, F) and labels (N,) with "
             f"N >= 1. Got shapes {tuple(x_t.shape)} and {tuple(y_t.shape)} instead."
         )
-    classes = int(y_t.max()) + 1 if num_classes is None else num_classes
-    classes = check_int(max(classes, 2), name="num_classes", owner=owner, low=2)
-    if int(y_t.min()) < 0 or int(y_t.max()) >= classes:
-        raise DataError(
-            f"The 'y' parameter of {owner} must hold class indices in [0, {classes}). Got "
-            f"labels from {int(y_t.min())} to {int(y_t.max())} instead."
-        )
-    return x_t, y_t, classes
+    if num_classes is not None:
+        num_classes = check_int(num_classes, name="num_classes", owner=owner, low=2)
+    check_class_indices(y_t, num_classes=num_classes, ignore_index=None, name="y", owner=owner)
+    return x_t, y_t, num_classes or max(int(y_t.max()) + 1, 2)
 
 
 def fit_balanced_bag(
