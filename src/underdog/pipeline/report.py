@@ -79,7 +79,7 @@ BASELINE_NOTE = (
 
 def _label(comparison: Comparison, name: str) -> str:
     """A method's name as the tables show it: baselines marked."""
-    return name + BASELINE_MARK if comparison.is_baseline(name) else name
+    return name + BASELINE_MARK if comparison.kind(name) == "baseline" else name
 
 
 def results_csv(comparison: Comparison) -> bytes:
@@ -87,10 +87,8 @@ def results_csv(comparison: Comparison) -> bytes:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["recipe", "seed", "fold", "metric", "class", "value", "kind"])
     classes = comparison.table.classes
-    kinds = {m.name: "recipe" for m in comparison.recipes}
-    kinds.update({b.name: "baseline" for b in comparison.baselines})
     for run in comparison.runs:
-        where, kind = (run.recipe, run.seed, run.fold), kinds.get(run.recipe, "recipe")
+        where, kind = (run.recipe, run.seed, run.fold), comparison.kind(run.recipe)
         for metric, value in run.scalars.items():
             writer.writerow([*where, metric, "", repr(float(value)), kind])
         for metric, values in run.per_class.items():

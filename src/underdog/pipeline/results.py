@@ -72,9 +72,9 @@ class Comparison:
         """The recipes, then the baselines."""
         return [*self.recipes, *self.baselines]
 
-    def is_baseline(self, name: str) -> bool:
-        """Whether ``name`` is one of the comparison's baselines."""
-        return any(b.name == name for b in self.baselines)
+    def kind(self, name: str) -> str:
+        """``"baseline"`` for one of the comparison's baselines, else ``"recipe"``."""
+        return "baseline" if any(b.name == name for b in self.baselines) else "recipe"
 
     @property
     def metrics(self) -> tuple[str, ...]:
@@ -114,8 +114,8 @@ class Comparison:
         reference = self.values("none", self.config.metric)
         rows = []
         for recipe in self.methods:
-            kind = "baseline" if isinstance(recipe, Baseline) else "recipe"
-            row: dict[str, Any] = {"recipe": recipe.name, "kind": kind, "summary": recipe.summary}
+            row: dict[str, Any] = {"recipe": recipe.name, "kind": self.kind(recipe.name),
+                                   "summary": recipe.summary}  # fmt: skip
             for metric in self.metrics:
                 v = self.values(recipe.name, metric)
                 row[metric] = {"mean": _nanmean(v), "std": _nanstd(v)}

@@ -76,11 +76,20 @@ def _score(
     model, best_epoch, _ = trained
     rule = fit_posthoc(recipe, model, fold, config=config)
     proba, y_pred = rule.apply(predict_logits(model, fold.x_test))
+    return _result(recipe.name, fold, proba, y_pred, minority=minority, best_epoch=best_epoch,
+                   seconds=seconds)  # fmt: skip
+
+
+def _result(
+    name: str, fold: Fold, proba: np.ndarray, y_pred: np.ndarray, *, minority: int,
+    best_epoch: int, seconds: float,
+) -> RunResult:  # fmt: skip
+    """The scores of one method's test-part predictions on ``fold``."""
     scalars, per_class = evaluate(fold.y_test, proba, y_pred=y_pred, minority=minority)
     return RunResult(
-        recipe=recipe.name, seed=fold.seed, fold=fold.fold, scalars=scalars,
-        per_class=per_class, y_true=fold.y_test, proba=proba.astype(np.float32),
-        y_pred=y_pred, best_epoch=best_epoch, seconds=seconds,
+        recipe=name, seed=fold.seed, fold=fold.fold, scalars=scalars, per_class=per_class,
+        y_true=fold.y_test, proba=proba.astype(np.float32), y_pred=y_pred,
+        best_epoch=best_epoch, seconds=seconds,
     )  # fmt: skip
 
 
@@ -122,12 +131,8 @@ def _run_baseline(
     with threadpool_limits(config.num_threads):
         proba, y_pred = fit_baseline(baseline, fold, num_classes=num_classes)
     seconds = time.perf_counter() - start
-    scalars, per_class = evaluate(fold.y_test, proba, y_pred=y_pred, minority=minority)
-    return RunResult(
-        recipe=baseline.name, seed=fold.seed, fold=fold.fold, scalars=scalars,
-        per_class=per_class, y_true=fold.y_test, proba=proba.astype(np.float32),
-        y_pred=y_pred, best_epoch=0, seconds=seconds,
-    )  # fmt: skip
+    return _result(baseline.name, fold, proba, y_pred, minority=minority, best_epoch=0,
+                   seconds=seconds)  # fmt: skip
 
 
 def _run_all(
