@@ -92,3 +92,15 @@ def test_empty_validation_gives_the_untuned_rule():
 def test_unknown_kind():
     with pytest.raises(InvalidParameterError, match="'kind' parameter"):
         PostHoc(kind="magic")
+
+
+def test_corrected_logits_are_what_apply_decides_on():
+    """PostHoc.corrected: the prior correction of the rule, nothing for 'none' or a threshold."""
+    logits = np.random.default_rng(0).normal(size=(30, 3))
+    counts = np.array([20, 7, 3])
+    prior = tune_posthoc("prior-correction", logits, None, counts=counts)
+    np.testing.assert_allclose(prior.corrected(logits), prior_correction(logits, prior.priors))
+    np.testing.assert_array_equal(prior.apply(logits)[1], prior.corrected(logits).argmax(1))
+    np.testing.assert_array_equal(PostHoc().corrected(logits), logits)
+    tuned = PostHoc(kind="threshold", priors=prior.priors, threshold=0.3, minority=1)
+    np.testing.assert_array_equal(tuned.corrected(logits[:, :2]), logits[:, :2])

@@ -107,16 +107,23 @@ class PostHoc:
 
     def apply(self, logits: Any) -> tuple[np.ndarray, np.ndarray]:
         """``(proba, y_pred)`` of logits ``(N, C)`` under this rule."""
-        logits = np.asarray(logits, dtype=np.float64)
         if self.kind == "threshold" and self.threshold is not None:
             minority = int(self.minority or 0)  # a threshold always comes with its class
-            proba = softmax(logits)
+            proba = softmax(np.asarray(logits, dtype=np.float64))
             y_pred = np.where(proba[:, minority] >= self.threshold, minority, 1 - minority)
             return proba, y_pred
-        if self.kind != "none":
-            logits = prior_correction(logits, self.priors, tau=self.tau)
-        proba = softmax(logits)
+        proba = softmax(self.corrected(logits))
         return proba, proba.argmax(1)
+
+    def corrected(self, logits: Any) -> np.ndarray:
+        """Logits ``(N, C)`` after this rule's prior correction, as float64.
+
+        Unchanged for ``"none"`` and for a tuned threshold, which moves the decision only.
+        """
+        values: np.ndarray = np.asarray(logits, dtype=np.float64)
+        if self.kind == "none" or (self.kind == "threshold" and self.threshold is not None):
+            return values
+        return prior_correction(values, self.priors, tau=self.tau)
 
     def to_dict(self) -> dict[str, Any]:
         """The rule as plain JSON data (:meth:`from_dict` reads it back)."""

@@ -41,7 +41,6 @@ from .pipeline.config import CompareConfig
 from .pipeline.folds import Fold, validation_split
 from .pipeline.recipes import DEFAULT_LOSS_RECIPE, Recipe, get_recipe, recipe_options
 from .pipeline.trainer import fit_posthoc, train_recipe
-from .posthoc import prior_correction
 from .training import predict_logits
 from .training._runtime import threads
 
@@ -270,11 +269,10 @@ class UnderdogClassifier(ClassifierMixin, BaseEstimator):
         ``classes_[1]`` less those of the tuned threshold, shape ``(n_samples,)``, positive
         where ``predict`` gives ``classes_[1]``. Multiclass: shape ``(n_samples, n_classes)``.
         """
-        logits = self._logits(X)
+        logits = self._logits(X)  # checks that the estimator is fitted
         rule = self.posthoc_
+        logits = rule.corrected(logits)
         threshold = rule.threshold if rule.kind == "threshold" else None
-        if rule.kind != "none" and threshold is None:
-            logits = prior_correction(logits, rule.priors, tau=rule.tau)
         if logits.shape[1] > 2:
             return logits
         scores = logits[:, 1] - logits[:, 0]
