@@ -13,9 +13,10 @@ n_informative=8, weights=[0.98], flip_y=0.01, random_state=0)``, label column
   ``train`` runs it): seconds, epochs and rows per second (training rows x epochs /
   seconds); and ``balanced-bag-forest``'s training on the same matrix: seconds (the evidence
   for the size rule, with the scores below);
-- imbalanced-learn's ``BalancedRandomForestClassifier(n_estimators=100, n_jobs=1)`` and
-  scikit-learn's ``HistGradientBoostingClassifier(class_weight="balanced")`` fit on the
-  same preprocessed matrix: seconds;
+- the baselines ``balanced-rf`` (imbalanced-learn's ``BalancedRandomForestClassifier``, 100
+  trees, ``n_jobs=1``) and ``hgb-balanced`` (scikit-learn's
+  ``HistGradientBoostingClassifier(class_weight="balanced")``) of
+  ``underdog.pipeline.BASELINES``, fit on the same preprocessed matrix: seconds;
 - the ratio of ``underdog train``'s wall time to the forest's fit time, and every model's
   G-mean and balanced accuracy on a held-out fifth of the rows (the same for all).
 
@@ -103,11 +104,11 @@ def score(y_true: np.ndarray, proba: np.ndarray, y_pred: np.ndarray) -> dict[str
 def in_process(path: Path, threads: int) -> dict[str, Any]:
     """fit, the forest and gradient boosting on one 80/20 split of the table."""
     import torch
-    from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.model_selection import StratifiedShuffleSplit
 
     from underdog.data import load_table
     from underdog.pipeline import (
+        BASELINES,
         CompareConfig,
         fit_posthoc,
         get_recipe,
@@ -145,14 +146,11 @@ def in_process(path: Path, threads: int) -> dict[str, Any]:
         predict_logits(model, fold.x_test)
     )
     report["bag_forest"] = {"seconds": seconds, **score(fold.y_test, proba, y_pred)}
-    estimators = {"hist_gradient_boosting": HistGradientBoostingClassifier(
-        class_weight="balanced", random_state=0)}  # fmt: skip
-    try:
-        from imblearn.ensemble import BalancedRandomForestClassifier
-
-        estimators["balanced_random_forest"] = BalancedRandomForestClassifier(
-            n_estimators=100, n_jobs=1, random_state=0)  # fmt: skip
-    except ImportError:
+    # The library's own baselines: the same estimators `underdog compare --baselines` fits.
+    estimators = {"hist_gradient_boosting": BASELINES["hgb-balanced"].build(0, fold.y_train)}
+    if BASELINES["balanced-rf"].available:
+        estimators["balanced_random_forest"] = BASELINES["balanced-rf"].build(0, fold.y_train)
+    else:
         print("note: imbalanced-learn is not installed: no balanced random forest")
     for name, estimator in estimators.items():
         started = time.perf_counter()
