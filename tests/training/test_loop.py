@@ -347,6 +347,31 @@ def test_early_stopping_on_a_named_metric():
     )
 
 
+@pytest.mark.parametrize("monitor", ["roc_auc", "average_precision", "minority_f1"])
+def test_a_two_class_metric_is_refused_for_more_classes(monitor):
+    x, y = _data()
+    y3 = y.copy()
+    y3[:20] = 2
+    events = []
+    refused = "'monitor' parameter of fit must be 'val_loss', a callable or one of"
+    # Labels in memory: refused before the first step.
+    with pytest.raises(InvalidParameterError, match=f"{refused}.*Got '{monitor}' with labels up"):
+        fit(mlp(4, 3, seed=0), x, y3, loss=CrossEntropyLoss(), x_val=x[:60], y_val=y3[:60],
+            epochs=2, monitor=monitor, callbacks=[events.append])  # fmt: skip
+    assert events == []
+    # Two labels but three logits, or labels in datasets: refused at the first validation.
+    data = torch.utils.data.TensorDataset(torch.from_numpy(x).float(), torch.from_numpy(y3))
+    val = torch.utils.data.Subset(data, range(60))
+    for train, labels, x_val, y_val in ((x, y, x[:60], y[:60]), (data, None, val, None)):
+        with pytest.raises(InvalidParameterError, match=f"Got '{monitor}' with a model of 3 out"):
+            fit(mlp(4, 3, seed=0), train, labels, loss=CrossEntropyLoss(), x_val=x_val,
+                y_val=y_val, epochs=2, monitor=monitor)  # fmt: skip
+    # Two classes: accepted, and a score that is a number.
+    result = fit(mlp(4, 2, seed=0), x, y, loss=CrossEntropyLoss(), x_val=x[:60], y_val=y[:60],
+                 epochs=2, monitor=monitor)  # fmt: skip
+    assert np.isfinite(result.history[-1].val_score)
+
+
 def test_a_diverging_training_raises_instead_of_returning_nan_weights():
     from underdog.exceptions import DivergenceError
 
