@@ -128,6 +128,13 @@ def test_bad_parameters():
         mlp(4, 2, dropout=1.0)
     with pytest.raises(InvalidParameterError, match="'device' parameter of fit"):
         fit(mlp(4, 2), x, y, loss=CrossEntropyLoss(), device="gpu")
+    for name in ("compile", "distributed"):
+        for value in ("no", 1, None):
+            with pytest.raises(
+                InvalidParameterError,
+                match=f"The '{name}' parameter of fit must be a bool. Got {value!r} instead.",
+            ):
+                fit(mlp(4, 2), x, y, loss=CrossEntropyLoss(), **{name: value})
 
 
 class _NoNumpy(torch.Tensor):
