@@ -47,6 +47,7 @@ from torch.utils.data import DataLoader, Dataset, IterableDataset
 
 from .._validation import describe
 from ..exceptions import DataError, InvalidParameterError, ShapeError
+from ..labels import _LABEL_KEYS
 
 __all__ = [
     "TARGET_KEYS",
@@ -59,8 +60,9 @@ __all__ = [
     "to_device",
 ]
 
-#: Dict keys :func:`split_batch` reads the target from, in this order.
-TARGET_KEYS = ("target", "targets", "label", "labels", "y")
+#: Dict keys :func:`split_batch` reads the target from, in this order: those of
+#: :mod:`underdog.labels` (class counts, samplers), the one tuple shared by the library.
+TARGET_KEYS = _LABEL_KEYS
 #: The dict key of per-sample weights.
 WEIGHT_KEY = "sample_weight"
 
