@@ -1,6 +1,7 @@
 """The training loop: fit (underdog.training.loop)."""
 
 import dataclasses
+import time
 
 import numpy as np
 import pytest
@@ -93,14 +94,17 @@ def test_sampler_is_used_and_its_epoch_set():
             self.targets.append(target.clone())
             return super().forward(input, target)
 
-    only_ones = np.flatnonzero(np.asarray(y) == 1)
     sampler = Recording(y, num_samples=64, class_probabilities=[0, 1], seed=0)
     loss = RecordingLoss()
     fit(mlp(4, 2, seed=0), x, y, loss=loss, sampler=sampler, epochs=3, batch_size=32)
     assert sampler.epochs == [0, 1, 2]
     # The batches are the sampler's draws: 64 rows per epoch, 2 batches, all of class 1.
     assert len(loss.targets) == 3 * 2 and all(len(t) == 32 for t in loss.targets)
-    assert all(bool((t == 1).all()) for t in loss.targets) and len(only_ones) < len(y)
+    assert all(bool((t == 1).all()) for t in loss.targets)
+    # Not a property of the data: without the sampler, the same training sees class 0.
+    RecordingLoss.targets = []
+    fit(mlp(4, 2, seed=0), x, y, loss=RecordingLoss(), epochs=1, batch_size=32)
+    assert any(bool((t == 0).any()) for t in RecordingLoss.targets)
 
 
 def test_threads_are_restored():
@@ -314,9 +318,19 @@ def test_max_steps_and_max_time_stop_the_training():
                  max_steps=13)  # fmt: skip
     assert result.history[-1].steps == 13 and result.epochs_run == 2
     assert result.history[-1].stopping
+
+    def guard(event):  # fails instead of hanging when max_time is not applied
+        assert time.perf_counter() - started < 30, "max_time=0.5 did not stop the training"
+
+    started = time.perf_counter()
     timed = fit(_engine_model(), x, y, loss=CrossEntropyLoss(), batch_size=4, epochs=10**6,
-                max_time=0.5)  # fmt: skip
-    assert 1 <= timed.epochs_run < 10**6 and timed.history[-1].stopping
+                max_time=0.5, callbacks=[guard])  # fmt: skip
+    elapsed = time.perf_counter() - started
+    # Stopped by the budget: after 0.5 s (not before) and soon after it, in the middle of
+    # the epochs, with the last event flagged.
+    assert 0.5 <= elapsed < 10, elapsed
+    assert 2 <= timed.epochs_run < 10**6 and timed.history[-1].stopping
+    assert timed.history[-1].epoch == timed.epochs_run < timed.history[-1].epochs
 
 
 def test_bf16_autocast_trains_close_to_float32_and_fp16_needs_cuda():
