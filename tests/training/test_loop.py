@@ -393,6 +393,24 @@ def test_a_two_class_metric_is_refused_for_more_classes(monitor):
     assert np.isfinite(result.history[-1].val_score)
 
 
+@pytest.mark.parametrize("classes", [2, 3])
+def test_the_monitored_metric_is_the_one_evaluate_gives(classes):
+    from underdog.metrics import METRICS, evaluate
+    from underdog.posthoc import softmax
+    from underdog.training._steps import Objective
+    from underdog.training.evaluation import score
+
+    g = torch.Generator().manual_seed(classes)
+    logits = torch.randn(300, classes, generator=g) * 3
+    target = torch.randint(0, classes, (300,), generator=g)
+    target[:200] = logits[:200].argmax(1)  # better than chance
+    expected, _ = evaluate(target.numpy(), softmax(logits.double().numpy()))
+    assert len(expected) == len(METRICS if classes == 2 else METRICS[:4])
+    for name, value in expected.items():
+        got = score(Objective(CrossEntropyLoss()), logits, target, None, name)[1]
+        assert got == value, name  # the same number, not a close one
+
+
 def test_a_diverging_training_raises_instead_of_returning_nan_weights():
     from underdog.exceptions import DivergenceError
 

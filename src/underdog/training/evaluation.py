@@ -19,7 +19,8 @@ from torch import nn
 
 from .._validation import message
 from ..exceptions import InvalidParameterError
-from ..metrics import BINARY_METRICS, LABEL_METRICS, METRICS, evaluate
+from ..metrics import BINARY_METRICS, LABEL_METRICS, METRICS, evaluate, label_metric
+from ..posthoc import softmax
 from ._steps import Objective, autocast
 from .data import Batch, LoaderSource, TensorSource, call_model
 
@@ -175,7 +176,13 @@ def score(
         return val_loss, float(monitor(logits_np, target_np))
     columns = logits_np.shape[1]
     check_monitor(monitor, num_classes=columns, what=f"a model of {columns} output(s)")
-    z = logits_np - logits_np.max(1, keepdims=True)
-    proba = np.exp(z) / np.exp(z).sum(1, keepdims=True)
-    scalars, _ = evaluate(target_np, proba)
-    return val_loss, float(scalars.get(monitor, np.nan))
+    proba = softmax(logits_np)
+    if monitor in ("roc_auc", "average_precision"):  # from the probabilities, two classes
+        scalars, _ = evaluate(target_np, proba)
+        return val_loss, float(scalars[monitor])
+    # One metric of the hard predictions, with evaluate's predictions and minority class.
+    minority = int(np.bincount(target_np, minlength=columns).argmin())
+    value = label_metric(
+        monitor, target_np, proba.argmax(1), num_classes=columns, minority=minority
+    )
+    return val_loss, value
