@@ -153,6 +153,20 @@ def test_metrics_of_one_logit_per_sample_and_explicit_target():
     assert logged == {"val_recall_0": 0.5, "val_recall_1": 0.5, "val_balanced_accuracy": 0.5}
 
 
+@pytest.mark.parametrize("key", ["target", "targets", "label", "labels", "y"])
+def test_a_dict_batch_gives_its_target_under_every_key_class_counts_reads(key):
+    from underdog.labels import _LABEL_KEYS
+    from underdog.training.data import TARGET_KEYS
+
+    assert TARGET_KEYS == _LABEL_KEYS == ("target", "targets", "label", "labels", "y")
+    logits = torch.tensor([[2.0, 0.0], [0.0, 1.0], [3.0, 0.0], [0.0, 2.0]])  # predicted 0, 1, 0, 1
+    target = torch.tensor([0, 1, 1, 1])
+    logged = _validate(ImbalanceCallback(), logits, {"x": torch.zeros(4, 2), key: target})
+    assert logged == pytest.approx(
+        {"val_recall_0": 1.0, "val_recall_1": 2 / 3, "val_balanced_accuracy": 5 / 6}
+    )
+
+
 def test_recall_of_a_class_without_samples_is_zero_and_left_out_of_balanced_accuracy():
     metrics = recall_metrics(torch.tensor([[3, 1, 0], [0, 2, 0], [0, 0, 0]]))
     assert metrics == {

@@ -44,7 +44,9 @@ __all__ = [
     "pick_labels",
 ]
 
-#: The dict keys that hold the labels of a sample or batch, tried in this order.
+#: The dict keys that hold the labels of a sample or batch, tried in this order: the one
+#: tuple that class counts, samplers, fit's batches (``training.data.TARGET_KEYS``) and
+#: the Lightning callback all read.
 _LABEL_KEYS = ("target", "targets", "label", "labels", "y")
 
 _INT64_MAX = 2**63 - 1

@@ -25,6 +25,7 @@ from torch.utils.data import DataLoader, DistributedSampler, IterableDataset
 from . import _dist
 from .counts import class_counts
 from .exceptions import InvalidParameterError, MissingDependencyError, ShapeError
+from .labels import _LABEL_KEYS
 from .samplers import ClassBalancedSampler
 from .weights import class_weight
 
@@ -37,9 +38,6 @@ except ImportError as error:
     ) from error
 
 __all__ = ["ImbalanceCallback", "LightningClassBalancedSampler"]
-
-#: Keys of a dict batch that hold the target, tried in order as by class_counts.
-_TARGET_KEYS = ("target", "label", "labels", "y")
 
 
 class LightningClassBalancedSampler(ClassBalancedSampler, DistributedSampler[int]):
@@ -97,11 +95,11 @@ class LightningClassBalancedSampler(ClassBalancedSampler, DistributedSampler[int
 
 
 def _batch_target(batch: Any, target: int | str | None) -> Any:
-    """``batch[target]``, else ``y`` of ``(x, y, ...)`` or a dict's first key of _TARGET_KEYS."""
+    """``batch[target]``, else ``y`` of ``(x, y, ...)`` or a dict's first key of _LABEL_KEYS."""
     if target is not None:
         return batch[target]
     if isinstance(batch, Mapping):
-        for key in _TARGET_KEYS:
+        for key in _LABEL_KEYS:
             if key in batch:
                 return batch[key]
     elif isinstance(batch, (tuple, list)) and len(batch) >= 2:
@@ -109,7 +107,7 @@ def _batch_target(batch: Any, target: int | str | None) -> Any:
     raise InvalidParameterError(
         "The 'target' parameter of ImbalanceCallback must say where the target of a "
         "validation batch is when the batch is neither (x, y, ...) nor a dict with one of "
-        f"the keys {', '.join(_TARGET_KEYS)}. Got {type(batch).__name__} and target=None."
+        f"the keys {', '.join(_LABEL_KEYS)}. Got {type(batch).__name__} and target=None."
     )
 
 

@@ -185,8 +185,22 @@ def test_y_with_a_dataset_and_missing_y_with_arrays_are_errors():
         fit(_model(), x, loss=CrossEntropyLoss())
 
 
+@pytest.mark.parametrize("x", [[[1.0, 2.0], [3.0]], {"a": 1}], ids=["ragged", "dict"])
+def test_features_that_are_no_array_are_one_data_error(x):
+    with pytest.raises(
+        DataError,
+        match="The 'x' parameter of fit must be an array, a tensor, a Dataset or a DataLoader. "
+        "Got .* instead.",
+    ):
+        fit(_model(), x, [0, 1], loss=CrossEntropyLoss())
+
+
 def test_features_take_the_dtype_of_the_model():
     x, y = _data()
     model = _model().double()
     fit(model, x.numpy().astype(np.float32), y, **OPTIONS)  # float32 features, float64 model
-    assert all(p.dtype == torch.float64 for p in model.parameters())
+    # The features were converted (exactly) to float64, not the model to float32: the same
+    # float64 model as on float64 features.
+    reference = _model().double()
+    fit(reference, x.numpy().astype(np.float32).astype(np.float64), y, **OPTIONS)
+    torch.testing.assert_close(_params(model), _params(reference), rtol=0, atol=0)

@@ -1,6 +1,7 @@
 """The training loop: fit (underdog.training.loop)."""
 
 import dataclasses
+import time
 
 import numpy as np
 import pytest
@@ -93,14 +94,17 @@ def test_sampler_is_used_and_its_epoch_set():
             self.targets.append(target.clone())
             return super().forward(input, target)
 
-    only_ones = np.flatnonzero(np.asarray(y) == 1)
     sampler = Recording(y, num_samples=64, class_probabilities=[0, 1], seed=0)
     loss = RecordingLoss()
     fit(mlp(4, 2, seed=0), x, y, loss=loss, sampler=sampler, epochs=3, batch_size=32)
     assert sampler.epochs == [0, 1, 2]
     # The batches are the sampler's draws: 64 rows per epoch, 2 batches, all of class 1.
     assert len(loss.targets) == 3 * 2 and all(len(t) == 32 for t in loss.targets)
-    assert all(bool((t == 1).all()) for t in loss.targets) and len(only_ones) < len(y)
+    assert all(bool((t == 1).all()) for t in loss.targets)
+    # Not a property of the data: without the sampler, the same training sees class 0.
+    RecordingLoss.targets = []
+    fit(mlp(4, 2, seed=0), x, y, loss=RecordingLoss(), epochs=1, batch_size=32)
+    assert any(bool((t == 0).any()) for t in RecordingLoss.targets)
 
 
 def test_threads_are_restored():
@@ -128,6 +132,13 @@ def test_bad_parameters():
         mlp(4, 2, dropout=1.0)
     with pytest.raises(InvalidParameterError, match="'device' parameter of fit"):
         fit(mlp(4, 2), x, y, loss=CrossEntropyLoss(), device="gpu")
+    for name in ("compile", "distributed"):
+        for value in ("no", 1, None):
+            with pytest.raises(
+                InvalidParameterError,
+                match=f"The '{name}' parameter of fit must be a bool. Got {value!r} instead.",
+            ):
+                fit(mlp(4, 2), x, y, loss=CrossEntropyLoss(), **{name: value})
 
 
 class _NoNumpy(torch.Tensor):
@@ -307,9 +318,19 @@ def test_max_steps_and_max_time_stop_the_training():
                  max_steps=13)  # fmt: skip
     assert result.history[-1].steps == 13 and result.epochs_run == 2
     assert result.history[-1].stopping
+
+    def guard(event):  # fails instead of hanging when max_time is not applied
+        assert time.perf_counter() - started < 30, "max_time=0.5 did not stop the training"
+
+    started = time.perf_counter()
     timed = fit(_engine_model(), x, y, loss=CrossEntropyLoss(), batch_size=4, epochs=10**6,
-                max_time=0.5)  # fmt: skip
-    assert 1 <= timed.epochs_run < 10**6 and timed.history[-1].stopping
+                max_time=0.5, callbacks=[guard])  # fmt: skip
+    elapsed = time.perf_counter() - started
+    # Stopped by the budget: after 0.5 s (not before) and soon after it, in the middle of
+    # the epochs, with the last event flagged.
+    assert 0.5 <= elapsed < 10, elapsed
+    assert 2 <= timed.epochs_run < 10**6 and timed.history[-1].stopping
+    assert timed.history[-1].epoch == timed.epochs_run < timed.history[-1].epochs
 
 
 def test_bf16_autocast_trains_close_to_float32_and_fp16_needs_cuda():
@@ -345,6 +366,49 @@ def test_early_stopping_on_a_named_metric():
     assert result.history[-1].val_score == pytest.approx(
         balanced_accuracy_score(y[:60], logits.argmax(1))
     )
+
+
+@pytest.mark.parametrize("monitor", ["roc_auc", "average_precision", "minority_f1"])
+def test_a_two_class_metric_is_refused_for_more_classes(monitor):
+    x, y = _data()
+    y3 = y.copy()
+    y3[:20] = 2
+    events = []
+    refused = "'monitor' parameter of fit must be 'val_loss', a callable or one of"
+    # Labels in memory: refused before the first step.
+    with pytest.raises(InvalidParameterError, match=f"{refused}.*Got '{monitor}' with labels up"):
+        fit(mlp(4, 3, seed=0), x, y3, loss=CrossEntropyLoss(), x_val=x[:60], y_val=y3[:60],
+            epochs=2, monitor=monitor, callbacks=[events.append])  # fmt: skip
+    assert events == []
+    # Two labels but three logits, or labels in datasets: refused at the first validation.
+    data = torch.utils.data.TensorDataset(torch.from_numpy(x).float(), torch.from_numpy(y3))
+    val = torch.utils.data.Subset(data, range(60))
+    for train, labels, x_val, y_val in ((x, y, x[:60], y[:60]), (data, None, val, None)):
+        with pytest.raises(InvalidParameterError, match=f"Got '{monitor}' with a model of 3 out"):
+            fit(mlp(4, 3, seed=0), train, labels, loss=CrossEntropyLoss(), x_val=x_val,
+                y_val=y_val, epochs=2, monitor=monitor)  # fmt: skip
+    # Two classes: accepted, and a score that is a number.
+    result = fit(mlp(4, 2, seed=0), x, y, loss=CrossEntropyLoss(), x_val=x[:60], y_val=y[:60],
+                 epochs=2, monitor=monitor)  # fmt: skip
+    assert np.isfinite(result.history[-1].val_score)
+
+
+@pytest.mark.parametrize("classes", [2, 3])
+def test_the_monitored_metric_is_the_one_evaluate_gives(classes):
+    from underdog.metrics import METRICS, evaluate
+    from underdog.posthoc import softmax
+    from underdog.training._steps import Objective
+    from underdog.training.evaluation import score
+
+    g = torch.Generator().manual_seed(classes)
+    logits = torch.randn(300, classes, generator=g) * 3
+    target = torch.randint(0, classes, (300,), generator=g)
+    target[:200] = logits[:200].argmax(1)  # better than chance
+    expected, _ = evaluate(target.numpy(), softmax(logits.double().numpy()))
+    assert len(expected) == len(METRICS if classes == 2 else METRICS[:4])
+    for name, value in expected.items():
+        got = score(Objective(CrossEntropyLoss()), logits, target, None, name)[1]
+        assert got == value, name  # the same number, not a close one
 
 
 def test_a_diverging_training_raises_instead_of_returning_nan_weights():

@@ -1,7 +1,7 @@
 """The optimizer step of :func:`~underdog.training.fit`, and its early-stopping state.
 
-Here are one optimizer step over its micro-batches, one evaluation, and the early-stopping
-state that keeps the best weights.
+Here are one optimizer step over its micro-batches and the early-stopping state that keeps
+the best weights (the evaluation is in :mod:`~underdog.training.evaluation`).
 
 **The loss of a step.** A loss whose ``reduction`` is ``"mean"`` and which offers
 ``weight_sum(target, sample_weight=...)`` (every underdog loss) is the weighted mean of the
@@ -126,10 +126,13 @@ class StepRunner:
         The loss returned is this rank's share of it under data parallelism, detached, on
         the device.
         """
-        # One micro-batch on one process: the loss's own mean is the step's (a weighted mean
-        # still goes through its weight, so that a step of ignored rows counts 0, not nan).
-        plain = self.world == 1 and len(micro) == 1 and self.objective.kind != "mean"
-        denominator = None if plain else self._denominator(micro)
+        # e_m of each micro-batch (a "mean" loss only), computed once for E and the shares.
+        weights = (
+            [self.objective.weight(batch) for batch in micro]
+            if self.objective.kind == "mean"
+            else None
+        )
+        denominator = None if weights is None else self._denominator(weights)
         reported = torch.zeros((), device=self.device)
         for index, batch in enumerate(micro):
             last = index == len(micro) - 1
@@ -137,19 +140,20 @@ class StepRunner:
                 with autocast(self.precision, self.device):
                     logits = call_model(self.forward or self.net, batch.inputs)
                 value = self.objective.value(logits, batch)
-                if plain:
-                    contribution, share = value, value
+                if weights is None:  # "sum": the step's sum; "plain": its own value
+                    summed = self.objective.kind == "sum"
+                    contribution, share = (value * self.world if summed else value), value
                 else:
-                    contribution, share = self._contribution(value, batch, denominator)
+                    assert denominator is not None
+                    contribution, share = self._share(value, weights[index], denominator)
                 self._backward(contribution)
             reported += share.detach()
         self._update()
         return reported
 
-    def _denominator(self, micro: Sequence[Batch]) -> torch.Tensor | None:
-        if self.objective.kind != "mean":
-            return None
-        total = sum((self.objective.weight(b).to(self.device, torch.float64) for b in micro),
+    def _denominator(self, weights: Sequence[torch.Tensor]) -> torch.Tensor:
+        """``E``, the step's weight sum over the micro-batches and the ranks (not 0)."""
+        total = sum((weight.to(self.device, torch.float64) for weight in weights),
                     torch.zeros((), device=self.device, dtype=torch.float64))  # fmt: skip
         if self.world > 1:
             total = total.clone()
@@ -157,19 +161,14 @@ class StepRunner:
         # A step whose every element is ignored contributes nothing (and no 0 / 0).
         return torch.where(total > 0, total, torch.ones_like(total))
 
-    def _contribution(
-        self, value: torch.Tensor, batch: Batch, denominator: torch.Tensor | None
+    def _share(
+        self, value: torch.Tensor, weight: torch.Tensor, denominator: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(what to differentiate, this micro-batch's share of the step's loss)``."""
-        if self.objective.kind == "mean":
-            assert denominator is not None
-            weight = self.objective.weight(batch).to(value.device, value.dtype)
-            summed = torch.where(weight > 0, value * weight, torch.zeros_like(value))
-            share = summed / denominator.to(value.dtype)
-            return share * self.world, share
-        if self.objective.kind == "sum":
-            return value * self.world, value
-        return value, value
+        """What a ``"mean"`` loss differentiates, and its share: ``R l_m e_m / E, l_m e_m / E``."""
+        weight = weight.to(value.device, value.dtype)
+        summed = torch.where(weight > 0, value * weight, torch.zeros_like(value))
+        share = summed / denominator.to(value.dtype)
+        return share * self.world, share
 
     def _no_sync(self, last: bool) -> contextlib.AbstractContextManager[Any]:
         """DDP's ``no_sync`` for every micro-batch but the step's last one."""

@@ -47,6 +47,8 @@ from torch.utils.data import DataLoader, Dataset, IterableDataset
 
 from .._validation import describe
 from ..exceptions import DataError, InvalidParameterError, ShapeError
+from ..labels import _LABEL_KEYS
+from ._tensors import as_tensor
 
 __all__ = [
     "TARGET_KEYS",
@@ -59,8 +61,9 @@ __all__ = [
     "to_device",
 ]
 
-#: Dict keys :func:`split_batch` reads the target from, in this order.
-TARGET_KEYS = ("target", "targets", "label", "labels", "y")
+#: Dict keys :func:`split_batch` reads the target from, in this order: those of
+#: :mod:`underdog.labels` (class counts, samplers), the one tuple shared by the library.
+TARGET_KEYS = _LABEL_KEYS
 #: The dict key of per-sample weights.
 WEIGHT_KEY = "sample_weight"
 
@@ -253,11 +256,9 @@ class TensorSource:
 
 
 def _rows_tensor(value: Any, *, name: str, dtype: torch.dtype) -> torch.Tensor:
-    """``value`` as a tensor of ``dtype`` (a tensor stays on its device, without numpy)."""
-    if isinstance(value, torch.Tensor):
-        return value.detach().to(dtype=dtype)
+    """``value`` as a tensor of ``dtype`` (:func:`as_tensor`: a tensor stays on its device)."""
     try:
-        return torch.as_tensor(np.asarray(value), dtype=dtype)
+        return as_tensor(value, dtype=dtype)
     except (TypeError, ValueError) as exc:
         raise DataError(
             f"The '{name}' parameter of fit must be an array, a tensor, a Dataset or a "

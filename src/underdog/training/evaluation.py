@@ -17,15 +17,47 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..metrics import METRICS, evaluate
+from .._validation import message
+from ..exceptions import InvalidParameterError
+from ..metrics import BINARY_METRICS, LABEL_METRICS, METRICS, evaluate, label_metric
+from ..posthoc import softmax
 from ._steps import Objective, autocast
 from .data import Batch, LoaderSource, TensorSource, call_model
 
-__all__ = ["MONITORS", "gather_rows", "score", "validation_logits"]
+__all__ = ["MONITORS", "check_monitor", "gather_rows", "score", "validation_logits"]
 
 #: Names ``fit(monitor=...)`` accepts besides a callable: ``"val_loss"`` (minus the
 #: validation loss) and the metrics of :mod:`underdog.metrics`.
 MONITORS = ("val_loss", *METRICS)
+
+
+def check_monitor(monitor: object, *, num_classes: int, what: str) -> None:
+    """Refuse a metric of two classes only for a problem of other than two classes.
+
+    Such a metric (:data:`~underdog.metrics.BINARY_METRICS`) has no value there: every
+    epoch's score would be NaN, and early stopping would keep the first epoch.
+
+    Args:
+        monitor: ``fit``'s monitor.
+        num_classes: the number of classes, or a lower bound of it.
+        what: how ``num_classes`` is known, for the message, such as ``"labels up to 2"``.
+
+    Raises:
+        InvalidParameterError: ``monitor`` is a metric of two classes only and
+            ``num_classes`` is not 2.
+    """
+    if isinstance(monitor, str) and monitor in BINARY_METRICS and num_classes != 2:
+        label = ", ".join(repr(name) for name in LABEL_METRICS)
+        binary = ", ".join(repr(name) for name in BINARY_METRICS)
+        raise InvalidParameterError(
+            message(
+                "monitor",
+                "fit",
+                must=f"be 'val_loss', a callable or one of {label} for other than two classes "
+                f"({binary} need exactly two)",
+                got=f"{monitor!r} with {what}",
+            )
+        )
 
 
 def gather_rows(tensor: torch.Tensor, world: int) -> torch.Tensor:
@@ -129,6 +161,10 @@ def score(
 
     Returns:
         ``(val_loss, score)``.
+
+    Raises:
+        InvalidParameterError: a metric of two classes only, and logits of other than two
+            columns.
     """
     with torch.no_grad():
         val_loss = float(objective.value(logits, Batch(None, target, sample_weight)))
@@ -138,7 +174,15 @@ def score(
     target_np = target.cpu().numpy()
     if callable(monitor):
         return val_loss, float(monitor(logits_np, target_np))
-    z = logits_np - logits_np.max(1, keepdims=True)
-    proba = np.exp(z) / np.exp(z).sum(1, keepdims=True)
-    scalars, _ = evaluate(target_np, proba)
-    return val_loss, float(scalars.get(monitor, np.nan))
+    columns = logits_np.shape[1]
+    check_monitor(monitor, num_classes=columns, what=f"a model of {columns} output(s)")
+    proba = softmax(logits_np)
+    if monitor in ("roc_auc", "average_precision"):  # from the probabilities, two classes
+        scalars, _ = evaluate(target_np, proba)
+        return val_loss, float(scalars[monitor])
+    # One metric of the hard predictions, with evaluate's predictions and minority class.
+    minority = int(np.bincount(target_np, minlength=columns).argmin())
+    value = label_metric(
+        monitor, target_np, proba.argmax(1), num_classes=columns, minority=minority
+    )
+    return val_loss, value

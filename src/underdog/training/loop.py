@@ -47,7 +47,7 @@ from .data import (
     rank_batches,
     rank_split,
 )
-from .evaluation import score, validation_logits
+from .evaluation import check_monitor, score, validation_logits
 from .settings import FitSettings, check_settings
 
 __all__ = ["TrainEvent", "TrainResult", "fit"]
@@ -159,7 +159,9 @@ def fit(
         patience: stop after this many epochs without a better score and restore the best
             weights; None trains every epoch and keeps the last weights.
         monitor: the score, higher is better: ``"val_loss"`` (minus the loss, the default),
-            a metric of :mod:`underdog.metrics`, or ``monitor(logits, y) -> float``.
+            a metric of :mod:`underdog.metrics`, or ``monitor(logits, y) -> float``. The
+            metrics of two classes only (``roc_auc``, ``average_precision``,
+            ``minority_f1``) are refused for more classes.
         batch_to_inputs: ``batch -> (inputs, target, sample_weight)`` for batches that are
             not ``(x, y)``, ``(x, y, w)`` or dicts (see
             :func:`~underdog.training.data.split_batch`).
@@ -234,6 +236,8 @@ class _Trainer:
     def run(self, source: TensorSource | LoaderSource, validation: Any) -> TrainResult:
         """Set up, train the epochs, restore the best weights."""
         self._check(source)
+        if validation is not None:
+            self._check_monitor(source, validation)
         self.model.to(self.device)
         if isinstance(self.loss, nn.Module):
             self.loss.to(self.device)
@@ -267,6 +271,18 @@ class _Trainer:
                 f"training must run on {split} ranks with a batch_size divisible by {split}. "
                 f"Got {self.world} rank(s) and batch_size={self.s.batch_size} instead."
             )
+
+    def _check_monitor(self, *sources: TensorSource | LoaderSource) -> None:
+        """Refuse a two-class-only monitor up front when labels in memory show more classes.
+
+        Labels in a dataset or loader, or a model of other than two outputs, are known at
+        the first validation, where :func:`score` refuses it.
+        """
+        labels = [s.y for s in sources if isinstance(s, TensorSource) and s.y.numel()]
+        if labels:
+            largest = max(int(y.max()) for y in labels)
+            check_monitor(self.s.monitor, num_classes=max(largest + 1, 2),
+                          what=f"labels up to {largest}")  # fmt: skip
 
     def _runner(self) -> StepRunner:
         net: nn.Module = self.model

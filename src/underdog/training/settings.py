@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from .._validation import check_device, check_int, check_option, check_real, describe
+from .._validation import check_bool, check_device, check_int, check_option, check_real, describe
 from ..exceptions import InvalidParameterError
 from ._steps import PRECISIONS
 from .evaluation import MONITORS
@@ -173,12 +173,12 @@ def check_settings(**options: Any) -> FitSettings:
         precision=check_option(
             options["precision"], name="precision", owner=owner, options=tuple(PRECISIONS)
         ),
-        compile=bool(options["compile"]),
+        compile=check_bool(options["compile"], name="compile", owner=owner),
         patience=_optional_int(options["patience"], "patience", 1),
         monitor=monitor,
         num_workers=check_int(options["num_workers"], name="num_workers", owner=owner, low=0),
         seed=check_int(options["seed"], name="seed", owner=owner),
         num_threads=_optional_int(options["num_threads"], "num_threads", 1, MAX_THREADS),
         device=check_device(options["device"], name="device", owner=owner),
-        distributed=bool(options["distributed"]),
+        distributed=check_bool(options["distributed"], name="distributed", owner=owner),
     )
